@@ -1,0 +1,279 @@
+//! An in-memory image classification set: one contiguous `u8` buffer, labels, class names, and
+//! a view (a list of indices), so splits and limits never copy pixels.
+
+use crate::error::{DataError, Result};
+use crate::rng::SplitMix64;
+use burn::data::dataset::{Dataset, DatasetError};
+use std::sync::Arc;
+
+/// Channels, height and width of every image in a set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageShape {
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl ImageShape {
+    pub fn pixels(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+}
+
+/// Per-channel mean and standard deviation applied after scaling pixels to [0, 1]:
+/// `x = (p / 255 - mean[c]) / std[c]`. PyTorch weights trained on these sets expect them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Normalization {
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+}
+
+impl Normalization {
+    /// MNIST: mean 0.1307, std 0.3081 (the values of the PyTorch MNIST example).
+    pub fn mnist() -> Self {
+        Self {
+            mean: vec![0.1307],
+            std: vec![0.3081],
+        }
+    }
+
+    /// Fashion-MNIST: mean 0.2860, std 0.3530 (computed over its training set).
+    pub fn fashion_mnist() -> Self {
+        Self {
+            mean: vec![0.2860],
+            std: vec![0.3530],
+        }
+    }
+
+    /// CIFAR-10: per-channel mean (0.4914, 0.4822, 0.4465), std (0.2470, 0.2435, 0.2616).
+    pub fn cifar10() -> Self {
+        Self {
+            mean: vec![0.4914, 0.4822, 0.4465],
+            std: vec![0.2470, 0.2435, 0.2616],
+        }
+    }
+}
+
+/// One image: `channels * height * width` bytes in CHW order, its label, and its index in the
+/// full set (augmentation seeds from it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageItem {
+    pub pixels: Vec<u8>,
+    pub label: u8,
+    pub index: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct ImageSet {
+    name: String,
+    shape: ImageShape,
+    normalization: Normalization,
+    pixels: Arc<[u8]>,
+    labels: Arc<[u8]>,
+    classes: Arc<[String]>,
+    view: Arc<[u32]>,
+}
+
+impl ImageSet {
+    /// Builds a set from parsed buffers. Lengths and labels are checked by the parsers; this
+    /// checks them once more because a wrong length here would be a silent misread.
+    pub fn new(
+        name: impl Into<String>,
+        shape: ImageShape,
+        normalization: Normalization,
+        pixels: Vec<u8>,
+        labels: Vec<u8>,
+        classes: Vec<String>,
+    ) -> Result<Self> {
+        let name = name.into();
+        if pixels.len() != labels.len() * shape.pixels() {
+            return Err(DataError::InvalidArgument(format!(
+                "{name}: {} pixel bytes for {} labels of {} bytes each",
+                pixels.len(),
+                labels.len(),
+                shape.pixels()
+            )));
+        }
+        if let Some(bad) = labels.iter().find(|&&l| l as usize >= classes.len()) {
+            return Err(DataError::InvalidArgument(format!(
+                "{name}: label {bad} with only {} classes",
+                classes.len()
+            )));
+        }
+        let view: Arc<[u32]> = (0..labels.len() as u32).collect();
+        Ok(Self {
+            name,
+            shape,
+            normalization,
+            pixels: pixels.into(),
+            labels: labels.into(),
+            classes: classes.into(),
+            view,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn shape(&self) -> ImageShape {
+        self.shape
+    }
+    pub fn normalization(&self) -> &Normalization {
+        &self.normalization
+    }
+    pub fn classes(&self) -> &[String] {
+        &self.classes
+    }
+    pub fn num_classes(&self) -> usize {
+        self.classes.len()
+    }
+    pub fn len(&self) -> usize {
+        self.view.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.view.is_empty()
+    }
+
+    /// Pixels of the `i`-th image of this view.
+    pub fn image(&self, i: usize) -> &[u8] {
+        let n = self.shape.pixels();
+        let index = self.view[i] as usize;
+        &self.pixels[index * n..(index + 1) * n]
+    }
+
+    /// Label of the `i`-th image of this view.
+    pub fn label(&self, i: usize) -> u8 {
+        self.labels[self.view[i] as usize]
+    }
+
+    /// Number of images of each class in this view.
+    pub fn class_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.classes.len()];
+        for &i in self.view.iter() {
+            counts[self.labels[i as usize] as usize] += 1;
+        }
+        counts
+    }
+
+    fn with_view(&self, name: String, view: Vec<u32>) -> Self {
+        Self {
+            name,
+            view: view.into(),
+            ..self.clone()
+        }
+    }
+
+    /// Splits off a validation set: a seeded permutation puts `round(fraction * len)` images in
+    /// validation, the rest in training; both keep ascending order. Same seed, same split.
+    pub fn split_validation(&self, fraction: f64, seed: u64) -> Result<(Self, Self)> {
+        if !(0.0..1.0).contains(&fraction) {
+            return Err(DataError::InvalidArgument(format!(
+                "validation fraction {fraction} must be in [0, 1)"
+            )));
+        }
+        let mut order: Vec<u32> = self.view.to_vec();
+        SplitMix64::new(seed).shuffle(&mut order);
+        let n_valid = (fraction * order.len() as f64).round() as usize;
+        let mut valid = order[..n_valid].to_vec();
+        let mut train = order[n_valid..].to_vec();
+        valid.sort_unstable();
+        train.sort_unstable();
+        Ok((
+            self.with_view(format!("{}/train", self.name), train),
+            self.with_view(format!("{}/valid", self.name), valid),
+        ))
+    }
+
+    /// The first `n` images of this view (all of them when `n >= len`).
+    pub fn take(&self, n: usize) -> Self {
+        let n = n.min(self.len());
+        self.with_view(self.name.clone(), self.view[..n].to_vec())
+    }
+}
+
+impl Dataset<ImageItem> for ImageSet {
+    fn get(&self, index: usize) -> std::result::Result<ImageItem, DatasetError> {
+        if index >= self.len() {
+            return Err(DatasetError::new(DataError::InvalidArgument(format!(
+                "{}: index {index} out of range (len {})",
+                self.name,
+                self.len()
+            ))));
+        }
+        Ok(ImageItem {
+            pixels: self.image(index).to_vec(),
+            label: self.label(index),
+            index: self.view[index] as usize,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.view.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny(n: usize) -> ImageSet {
+        let shape = ImageShape {
+            channels: 1,
+            height: 2,
+            width: 2,
+        };
+        let pixels = (0..n * 4).map(|i| i as u8).collect();
+        let labels = (0..n).map(|i| (i % 3) as u8).collect();
+        let classes = vec!["a".into(), "b".into(), "c".into()];
+        ImageSet::new(
+            "tiny",
+            shape,
+            Normalization::mnist(),
+            pixels,
+            labels,
+            classes,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn validation_split_is_disjoint_complete_and_seeded() {
+        let set = tiny(100);
+        let (train, valid) = set.split_validation(0.1, 42).unwrap();
+        assert_eq!((train.len(), valid.len()), (90, 10));
+        let mut all: Vec<usize> = (0..train.len())
+            .map(|i| train.get(i).unwrap().index)
+            .chain((0..valid.len()).map(|i| valid.get(i).unwrap().index))
+            .collect();
+        all.sort();
+        assert_eq!(all, (0..100).collect::<Vec<_>>());
+        let (_, again) = set.split_validation(0.1, 42).unwrap();
+        let (_, other) = set.split_validation(0.1, 43).unwrap();
+        let ids = |s: &ImageSet| {
+            (0..s.len())
+                .map(|i| s.get(i).unwrap().index)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&valid), ids(&again));
+        assert_ne!(ids(&valid), ids(&other));
+    }
+
+    #[test]
+    fn items_carry_their_pixels_and_bad_lengths_are_rejected() {
+        let set = tiny(5);
+        let item = set.get(3).unwrap();
+        assert_eq!(item.pixels, vec![12, 13, 14, 15]);
+        assert_eq!(item.label, 0);
+        assert!(set.get(5).is_err());
+        let shape = set.shape();
+        let err = ImageSet::new(
+            "x",
+            shape,
+            Normalization::mnist(),
+            vec![0; 7],
+            vec![0, 1],
+            vec!["a".into(), "b".into()],
+        );
+        assert!(err.is_err());
+    }
+}

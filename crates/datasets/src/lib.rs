@@ -1,0 +1,49 @@
+//! burn-zoo data: real data sets read from their official files, split, augmented and batched.
+//!
+//! Where files come from is decided once, in [`source`]: `--data-dir` / `ZOO_DATA_DIR`, then the
+//! workspace `datasets/` folder, then a verified download. Parsers validate every header, size
+//! and label and return a [`DataError`] naming the file; nothing half-read is handed on.
+
+pub mod augment;
+pub mod batcher;
+pub mod cifar;
+pub mod error;
+pub mod image_set;
+pub mod mnist;
+pub mod rng;
+pub mod source;
+
+pub use augment::{Augmentation, AugmentedSet};
+pub use batcher::{ImageBatch, ImageBatcher};
+pub use cifar::Cifar10;
+pub use error::{DataError, Result};
+pub use image_set::{ImageItem, ImageSet, ImageShape, Normalization};
+pub use mnist::{Mnist, MnistVariant};
+pub use source::DataSource;
+
+use std::io::Read;
+use std::path::Path;
+
+/// Which split of a data set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    Train,
+    Test,
+}
+
+/// Reads a file, decompressing it when it starts with the gzip magic bytes.
+pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
+    let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::with_capacity(raw.len() * 4);
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|source| DataError::Gzip {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}

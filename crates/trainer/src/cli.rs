@@ -1,0 +1,205 @@
+//! The flags every model binary shares. A model adds its own through `M::Config`, flattened
+//! into each subcommand.
+
+use crate::model::{AugmentKind, DatasetKind, OptimizerKind, ScheduleKind};
+use clap::{Args, Parser, Subcommand};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(version, propagate_version = true)]
+pub struct Cli<C: Args> {
+    #[command(subcommand)]
+    pub command: Command<C>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command<C: Args> {
+    /// Train on the training split, validate every epoch, then evaluate on the test split.
+    Train(TrainArgs<C>),
+    /// Test-set metrics of saved weights.
+    Eval(EvalArgs<C>),
+    /// Classes and probabilities for image files or test-set items.
+    Predict(PredictArgs<C>),
+    /// Write weights as safetensors with PyTorch parameter names.
+    Export(ExportArgs<C>),
+    /// Parameter count, layer summary and the devices this binary was built with.
+    Info(InfoArgs<C>),
+}
+
+/// Where data comes from.
+#[derive(Args, Debug, Clone, Serialize, Deserialize)]
+pub struct DataArgs {
+    /// Data set [default: the model's own]
+    #[arg(long, value_enum)]
+    pub dataset: Option<DatasetKind>,
+    /// Folder holding data sets in their official layout, e.g. <DIR>/mnist/*.gz,
+    /// <DIR>/cifar-10/cifar-10-binary.tar.gz [env: ZOO_DATA_DIR]
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Which device runs the model.
+#[derive(Args, Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceArgs {
+    /// Device: flex, ndarray, wgpu, vulkan, cuda, metal (those compiled in; `wgpu:1` picks a
+    /// GPU) [default: the best compiled in]
+    #[arg(long)]
+    pub device: Option<String>,
+}
+
+#[derive(Args, Debug, Clone, Serialize, Deserialize)]
+pub struct TrainArgs<C: Args> {
+    /// Epochs to train [default: the model's recipe]
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Mini-batch size [default: the model's recipe]
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Peak learning rate [default: the model's recipe]
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Optimizer, with PyTorch's defaults (Adam eps 1e-8, SGD dampening 0) [default: the model's recipe]
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerKind>,
+    /// Momentum for SGD and RMSprop
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f64,
+    /// Nesterov momentum (SGD)
+    #[arg(long)]
+    pub nesterov: bool,
+    /// Weight decay (L2 for SGD/Adam/RMSprop, decoupled for AdamW) [default: the model's recipe]
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Learning-rate schedule, stepped every iteration [default: the model's recipe]
+    #[arg(long, value_enum)]
+    pub schedule: Option<ScheduleKind>,
+    /// Epochs of linear warm-up from 0 to --lr
+    #[arg(long, default_value_t = 0)]
+    pub warmup_epochs: usize,
+    /// Step schedule: multiply the rate by --step-gamma every this many epochs
+    #[arg(long, default_value_t = 30)]
+    pub step_epochs: usize,
+    /// Step schedule factor
+    #[arg(long, default_value_t = 0.1)]
+    pub step_gamma: f64,
+    /// Clip each parameter's gradient to this L2 norm
+    #[arg(long)]
+    pub grad_clip: Option<f64>,
+    /// Training-time augmentation [default: the model's recipe]
+    #[arg(long, value_enum)]
+    pub augment: Option<AugmentKind>,
+    /// Seed for initialisation, the validation split, shuffling and augmentation
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Fraction of the training split held out for validation
+    #[arg(long, default_value_t = 0.1)]
+    pub valid_fraction: f64,
+    /// Output folder [default: models/<name>/runs/<UTC timestamp>]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in --out from its newest complete checkpoint
+    #[arg(long, requires = "out")]
+    pub resume: bool,
+    /// Start from these weights (.bpk or PyTorch-named .safetensors)
+    #[arg(long, value_name = "FILE")]
+    pub init: Option<PathBuf>,
+    /// Stop when validation loss has not improved for N epochs
+    #[arg(long, value_name = "N")]
+    pub early_stop: Option<usize>,
+    /// Data-loading worker threads
+    #[arg(long, default_value_t = 2)]
+    pub num_workers: usize,
+    /// Use only the first N training images (after the validation split)
+    #[arg(long, value_name = "N")]
+    pub limit_train: Option<usize>,
+    /// Use only the first N validation images
+    #[arg(long, value_name = "N")]
+    pub limit_valid: Option<usize>,
+    /// Use only the first N test images for the final evaluation
+    #[arg(long, value_name = "N")]
+    pub limit_test: Option<usize>,
+    #[command(flatten)]
+    pub model: C,
+}
+
+/// Weights to load, and the config they were trained with.
+#[derive(Args, Debug, Clone)]
+pub struct WeightsArgs {
+    /// Weights: a .bpk written by `train`, or .safetensors with PyTorch names
+    #[arg(long, value_name = "FILE")]
+    pub weights: PathBuf,
+    /// Model config JSON [default: config.json beside --weights, else the model flags]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct EvalArgs<C: Args> {
+    #[command(flatten)]
+    pub weights: WeightsArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Batch size for evaluation
+    #[arg(long, default_value_t = 500)]
+    pub batch_size: usize,
+    /// Use only the first N test images
+    #[arg(long, value_name = "N")]
+    pub limit_test: Option<usize>,
+    /// Also write the metrics to this JSON file
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: C,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PredictArgs<C: Args> {
+    #[command(flatten)]
+    pub weights: WeightsArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Image files (PNG or JPEG), resized to the model's input
+    #[arg(value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    /// Test-set items to classify, by index
+    #[arg(long, value_name = "N", value_delimiter = ',')]
+    pub index: Vec<usize>,
+    /// How many classes to show per input
+    #[arg(long, default_value_t = 3)]
+    pub top: usize,
+    #[command(flatten)]
+    pub model: C,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ExportArgs<C: Args> {
+    #[command(flatten)]
+    pub weights: WeightsArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Output .safetensors file
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub model: C,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InfoArgs<C: Args> {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Model config JSON [default: the model flags]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: C,
+}

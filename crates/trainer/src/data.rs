@@ -1,0 +1,94 @@
+//! From a `--dataset` choice to image sets and loaders.
+
+use crate::model::{AugmentKind, DatasetKind};
+use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
+use burn::data::dataset::Dataset;
+use burn::prelude::Device;
+use datasets::{
+    Augmentation, AugmentedSet, Cifar10, DataSource, ImageBatch, ImageBatcher, ImageItem, ImageSet,
+    Mnist, MnistVariant, Split,
+};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+impl DatasetKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetKind::Mnist => "mnist",
+            DatasetKind::FashionMnist => "fashion-mnist",
+            DatasetKind::Cifar10 => "cifar10",
+        }
+    }
+}
+
+/// Loads one split of a data set through the usual sources.
+pub fn load_split(kind: DatasetKind, split: Split, data_dir: Option<PathBuf>) -> anyhow::Result<ImageSet> {
+    let source = DataSource::new(data_dir);
+    let set = match kind {
+        DatasetKind::Mnist => Mnist::load(&source, MnistVariant::Mnist, split)?,
+        DatasetKind::FashionMnist => Mnist::load(&source, MnistVariant::FashionMnist, split)?,
+        DatasetKind::Cifar10 => Cifar10::load(&source, split)?,
+    };
+    Ok(set)
+}
+
+impl AugmentKind {
+    pub fn augmentation(self) -> Augmentation {
+        match self {
+            AugmentKind::None => Augmentation::None,
+            AugmentKind::CropFlip => Augmentation::CropFlip { padding: 4 },
+            AugmentKind::ShiftRotate => Augmentation::ShiftRotate {
+                max_shift: 2,
+                max_degrees: 10.0,
+            },
+        }
+    }
+}
+
+/// A loader over `set`; shuffled (seeded) when `shuffle` is given.
+pub fn loader<D>(
+    dataset: D,
+    batcher: ImageBatcher,
+    batch_size: usize,
+    shuffle: Option<u64>,
+    num_workers: usize,
+    device: &Device,
+) -> Arc<dyn DataLoader<ImageBatch>>
+where
+    D: Dataset<ImageItem> + 'static,
+{
+    let mut builder = DataLoaderBuilder::new(batcher)
+        .batch_size(batch_size)
+        .set_device(device.clone());
+    if let Some(seed) = shuffle {
+        builder = builder.shuffle(seed);
+    }
+    if num_workers > 0 {
+        builder = builder.num_workers(num_workers);
+    }
+    builder.build(dataset)
+}
+
+/// The training loader, augmented when asked; `epochs_done` continues the augmentation draws
+/// of a resumed run.
+pub fn train_loader(
+    set: &ImageSet,
+    augment: AugmentKind,
+    seed: u64,
+    epochs_done: usize,
+    batch_size: usize,
+    num_workers: usize,
+    device: &Device,
+) -> Arc<dyn DataLoader<ImageBatch>> {
+    let batcher = ImageBatcher::for_set(set);
+    // Shuffle order differs per resumed start so a resumed run does not replay epoch 1's order.
+    let shuffle_seed = seed.wrapping_add(epochs_done as u64);
+    match augment {
+        AugmentKind::None => loader(set.clone(), batcher, batch_size, Some(shuffle_seed), num_workers, device),
+        kind => {
+            let augmented = AugmentedSet::new(set.clone(), kind.augmentation(), seed)
+                .starting_after(epochs_done as u32);
+            loader(augmented, batcher, batch_size, Some(shuffle_seed), num_workers, device)
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! What a model crate hands the trainer: its config, constructor, logits, default recipe and
+//! the names its parameters have in PyTorch.
+
+use burn::prelude::*;
+use burn::train::{ClassificationOutput, InferenceStep, TrainStep};
+use clap::{Args, ValueEnum};
+use datasets::{ImageBatch, ImageShape};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Shape and classes of the data a model is built for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct DataSpec {
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub num_classes: usize,
+}
+
+impl DataSpec {
+    pub fn new(shape: ImageShape, num_classes: usize) -> Self {
+        Self {
+            channels: shape.channels,
+            height: shape.height,
+            width: shape.width,
+            num_classes,
+        }
+    }
+    pub fn shape(&self) -> ImageShape {
+        ImageShape {
+            channels: self.channels,
+            height: self.height,
+            width: self.width,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetKind {
+    Mnist,
+    FashionMnist,
+    Cifar10,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    Sgd,
+    Adam,
+    Adamw,
+    Rmsprop,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScheduleKind {
+    Constant,
+    Cosine,
+    Step,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AugmentKind {
+    None,
+    /// Random 4-pixel-padded crop and horizontal flip (CIFAR).
+    CropFlip,
+    /// Up to 10 degrees rotation and 2 pixels shift (MNIST).
+    ShiftRotate,
+}
+
+/// A model's default training recipe; every field can be overridden by a flag.
+#[derive(Clone, Debug)]
+pub struct Recipe {
+    pub dataset: DatasetKind,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub optimizer: OptimizerKind,
+    pub schedule: ScheduleKind,
+    pub weight_decay: f64,
+    pub augment: AugmentKind,
+}
+
+/// An image classifier the shared CLI can train, evaluate, export and describe.
+///
+/// The training and inference steps are the model crate's (its `task.rs`); they usually call
+/// [`classification_output`].
+pub trait ImageClassifier:
+    Module
+    + core::fmt::Display
+    + TrainStep<Input = ImageBatch, Output = ClassificationOutput>
+    + InferenceStep<Input = ImageBatch, Output = ClassificationOutput>
+    + 'static
+{
+    /// Model-specific flags, also saved as `config.json`.
+    type Config: Args + Serialize + DeserializeOwned + Clone + core::fmt::Debug + Send + Sync + 'static;
+
+    /// Package and binary name, e.g. `mlp`.
+    const NAME: &'static str;
+    /// One line for `--help`.
+    const ABOUT: &'static str;
+
+    fn init(config: &Self::Config, data: &DataSpec, device: &Device) -> Self;
+
+    /// `[batch, channels, height, width]` normalised images to `[batch, classes]` logits.
+    fn logits(&self, images: Tensor<4>) -> Tensor<2>;
+
+    fn recipe(config: &Self::Config) -> Recipe;
+
+    /// Burn parameter path prefixes and their PyTorch names, e.g. `("layers.0", "fc1")`.
+    /// Identity by default: name fields as PyTorch does and nothing needs mapping.
+    fn pytorch_names(_config: &Self::Config) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+/// Cross-entropy loss on logits, packaged for burn-train's classification metrics.
+pub fn classification_output(logits: Tensor<2>, targets: Tensor<1, Int>) -> ClassificationOutput {
+    let loss = burn::nn::loss::CrossEntropyLossConfig::new()
+        .init(&logits.device())
+        .forward(logits.clone(), targets.clone());
+    ClassificationOutput::new(loss, logits, targets)
+}
