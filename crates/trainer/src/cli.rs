@@ -62,9 +62,9 @@ pub struct TrainArgs<C: Args> {
     /// Optimizer, with PyTorch's defaults (Adam eps 1e-8, SGD dampening 0) [default: the model's recipe]
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerKind>,
-    /// Momentum for SGD and RMSprop
-    #[arg(long, default_value_t = 0.9)]
-    pub momentum: f64,
+    /// Momentum [default: 0.9 for SGD, 0 for RMSprop]
+    #[arg(long)]
+    pub momentum: Option<f64>,
     /// Nesterov momentum (SGD)
     #[arg(long)]
     pub nesterov: bool,
@@ -111,8 +111,9 @@ pub struct TrainArgs<C: Args> {
     /// Stop when validation loss has not improved for N epochs
     #[arg(long, value_name = "N")]
     pub early_stop: Option<usize>,
-    /// Data-loading worker threads
-    #[arg(long, default_value_t = 2)]
+    /// Data-loading worker threads; above 1, batches arrive in thread-timing order, so runs
+    /// are no longer bit-for-bit reproducible
+    #[arg(long, default_value_t = 1)]
     pub num_workers: usize,
     /// Use only the first N training images (after the validation split)
     #[arg(long, value_name = "N")]

@@ -92,3 +92,27 @@ pub fn train_loader(
         }
     }
 }
+
+impl DatasetKind {
+    /// The normalisation and class names of this data set, without loading it.
+    pub fn normalization(self) -> datasets::Normalization {
+        match self {
+            DatasetKind::Mnist => datasets::Normalization::mnist(),
+            DatasetKind::FashionMnist => datasets::Normalization::fashion_mnist(),
+            DatasetKind::Cifar10 => datasets::Normalization::cifar10(),
+        }
+    }
+
+    pub fn spec(self) -> crate::model::DataSpec {
+        let (channels, side) = match self {
+            DatasetKind::Mnist | DatasetKind::FashionMnist => (1, 28),
+            DatasetKind::Cifar10 => (3, 32),
+        };
+        crate::model::DataSpec {
+            channels,
+            height: side,
+            width: side,
+            num_classes: 10,
+        }
+    }
+}

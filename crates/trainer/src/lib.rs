@@ -1,1 +1,222 @@
+//! burn-zoo's trainer: the one CLI every model binary shares, devices, Burn's training API,
+//! checkpoints and resume, weights in and out, and run reports.
+//!
+//! A model crate implements [`ImageClassifier`] and its `main` is
+//! `fn main() -> std::process::ExitCode { trainer::run::<Mlp>() }`.
 
+pub mod checkpoint;
+pub mod cli;
+pub mod data;
+pub mod device;
+pub mod evaluate;
+pub mod model;
+pub mod quiet;
+pub mod report;
+pub mod schedule;
+pub mod supervised;
+pub mod weights;
+
+pub use model::{
+    AugmentKind, DataSpec, DatasetKind, ImageClassifier, OptimizerKind, Recipe, ScheduleKind,
+    classification_output,
+};
+pub use report::{Report, TestMetrics};
+pub use supervised::{RunConfig, Settings, train};
+
+use burn::prelude::*;
+use clap::{CommandFactory, FromArgMatches};
+use cli::{Cli, Command, DataArgs, EvalArgs, ExportArgs, InfoArgs, PredictArgs, WeightsArgs};
+use datasets::{ImageBatcher, Split};
+use std::process::ExitCode;
+
+/// Parses the command line and runs the subcommand; errors print with their causes.
+pub fn run<M: ImageClassifier>() -> ExitCode {
+    let matches = Cli::<M::Config>::command()
+        .name(M::NAME)
+        .bin_name(M::NAME)
+        .about(M::ABOUT)
+        .get_matches();
+    let cli = match Cli::<M::Config>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match run_command::<M>(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one parsed subcommand (what [`run`] does after parsing; handy in tests).
+pub fn run_command<M: ImageClassifier>(command: Command<M::Config>) -> anyhow::Result<()> {
+    match command {
+        Command::Train(args) => train::<M>(args).map(|_| ()),
+        Command::Eval(args) => eval::<M>(args).map(|_| ()),
+        Command::Predict(args) => predict::<M>(args),
+        Command::Export(args) => export::<M>(args),
+        Command::Info(args) => info::<M>(args),
+    }
+}
+
+/// The model config, data set and data shape to use with saved weights: `--config`, else the
+/// `config.json` beside the weights, else the flags.
+fn saved_or_flags<M: ImageClassifier>(
+    weights: Option<&WeightsArgs>,
+    config: Option<&std::path::Path>,
+    data: &DataArgs,
+    flags: &M::Config,
+) -> anyhow::Result<(M::Config, DatasetKind, DataSpec)> {
+    let sibling = weights
+        .and_then(|w| w.weights.parent().map(|p| p.join("config.json")))
+        .filter(|p| p.is_file());
+    let explicit = config.or(weights.and_then(|w| w.config.as_deref()));
+    if let Some(path) = explicit.map(|p| p.to_path_buf()).or(sibling) {
+        let saved = RunConfig::<M::Config>::read(&path)?;
+        let dataset = data.dataset.unwrap_or(saved.settings.dataset);
+        return Ok((saved.model_config, dataset, saved.data));
+    }
+    let dataset = data.dataset.unwrap_or(M::recipe(flags).dataset);
+    Ok((flags.clone(), dataset, dataset.spec()))
+}
+
+fn load_model<M: ImageClassifier>(
+    weights: &WeightsArgs,
+    data: &DataArgs,
+    flags: &M::Config,
+    device: &Device,
+) -> anyhow::Result<(M, DatasetKind, DataSpec)> {
+    let (config, dataset, spec) = saved_or_flags::<M>(Some(weights), None, data, flags)?;
+    let model = M::init(&config, &spec, device);
+    let model = weights::load_weights(model, &weights.weights, &M::pytorch_names(&config))?;
+    Ok((model, dataset, spec))
+}
+
+/// `eval`: test-set metrics of saved weights.
+pub fn eval<M: ImageClassifier>(args: EvalArgs<M::Config>) -> anyhow::Result<TestMetrics> {
+    let (device_name, device) = device::select_device(args.device.device.as_deref())?;
+    let (model, dataset, spec) = load_model::<M>(&args.weights, &args.data, &args.model, &device)?;
+    let mut test = data::load_split(dataset, Split::Test, args.data.data_dir.clone())?;
+    if let Some(n) = args.limit_test {
+        test = test.take(n);
+    }
+    let dl = data::loader(test.clone(), ImageBatcher::for_set(&test), args.batch_size, None, 2, &device);
+    let metrics = evaluate::evaluate(&model, dl, spec.num_classes)?;
+    println!(
+        "{} on {} test ({} images, {device_name}): accuracy {:.2}%  loss {:.4}  macro precision {:.2}%  recall {:.2}%  F1 {:.2}%{}",
+        args.weights.weights.display(),
+        dataset.name(),
+        metrics.samples,
+        metrics.accuracy,
+        metrics.loss,
+        metrics.precision_macro,
+        metrics.recall_macro,
+        metrics.f1_macro,
+        metrics
+            .top5_accuracy
+            .map(|t| format!("  top-5 {t:.2}%"))
+            .unwrap_or_default()
+    );
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&metrics)?)?;
+    }
+    Ok(metrics)
+}
+
+/// Reads an image file as `channels` planes of `height x width` bytes (CHW).
+pub fn read_image(path: &std::path::Path, spec: &DataSpec) -> anyhow::Result<Vec<u8>> {
+    let img = image::open(path).map_err(|e| anyhow::anyhow!("cannot read image {}: {e}", path.display()))?;
+    let img = img.resize_exact(
+        spec.width as u32,
+        spec.height as u32,
+        image::imageops::FilterType::Triangle,
+    );
+    Ok(match spec.channels {
+        1 => img.to_luma8().into_raw(),
+        3 => {
+            let rgb = img.to_rgb8();
+            let plane = spec.width * spec.height;
+            let mut chw = vec![0u8; 3 * plane];
+            for (i, px) in rgb.pixels().enumerate() {
+                for c in 0..3 {
+                    chw[c * plane + i] = px[c];
+                }
+            }
+            chw
+        }
+        n => anyhow::bail!("images with {n} channels are not supported"),
+    })
+}
+
+/// `predict`: the top classes of image files and test-set items.
+pub fn predict<M: ImageClassifier>(args: PredictArgs<M::Config>) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !args.images.is_empty() || !args.index.is_empty(),
+        "nothing to predict: give image files, or --index N for test-set items"
+    );
+    let (_, device) = device::select_device(args.device.device.as_deref())?;
+    let (model, dataset, spec) = load_model::<M>(&args.weights, &args.data, &args.model, &device)?;
+    let mut inputs: Vec<(String, Vec<u8>)> = Vec::new();
+    for path in &args.images {
+        inputs.push((path.display().to_string(), read_image(path, &spec)?));
+    }
+    let mut classes: Vec<String> = (0..spec.num_classes).map(|c| c.to_string()).collect();
+    if !args.index.is_empty() {
+        let test = data::load_split(dataset, Split::Test, args.data.data_dir.clone())?;
+        classes = test.classes().to_vec();
+        for &i in &args.index {
+            anyhow::ensure!(i < test.len(), "--index {i}: the test set has {} items", test.len());
+            let label = &classes[test.label(i) as usize];
+            inputs.push((format!("test[{i}] (label {label})"), test.image(i).to_vec()));
+        }
+    }
+    let batcher = ImageBatcher::new(spec.shape(), &dataset.normalization());
+    let pixels: Vec<&[u8]> = inputs.iter().map(|(_, p)| p.as_slice()).collect();
+    let probs = burn::tensor::activation::softmax(model.valid().logits(batcher.images(&pixels, &device)), 1);
+    let probs: Vec<f32> = probs.into_data().try_to_vec()?;
+    for ((name, _), row) in inputs.iter().zip(probs.chunks_exact(spec.num_classes)) {
+        let mut order: Vec<usize> = (0..row.len()).collect();
+        order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
+        let top: Vec<String> = order
+            .iter()
+            .take(args.top.max(1))
+            .map(|&c| format!("{} {:.1}%", classes[c], 100.0 * row[c]))
+            .collect();
+        println!("{name}: {}", top.join(", "));
+    }
+    Ok(())
+}
+
+/// `export`: safetensors with PyTorch names.
+pub fn export<M: ImageClassifier>(args: ExportArgs<M::Config>) -> anyhow::Result<()> {
+    let device = device::select_device(None)?.1;
+    let (config, _, spec) = saved_or_flags::<M>(Some(&args.weights), None, &args.data, &args.model)?;
+    let model = M::init(&config, &spec, &device);
+    let names = M::pytorch_names(&config);
+    let model = weights::load_weights(model, &args.weights.weights, &names)?;
+    weights::export_safetensors(&model, &args.output, &names)?;
+    println!("wrote {}", args.output.display());
+    Ok(())
+}
+
+/// `info`: parameters, layers and compiled-in devices.
+pub fn info<M: ImageClassifier>(args: InfoArgs<M::Config>) -> anyhow::Result<()> {
+    let device = device::select_device(None)?.1;
+    let (config, dataset, spec) = saved_or_flags::<M>(None, args.config.as_deref(), &args.data, &args.model)?;
+    let model = M::init(&config, &spec, &device);
+    println!("{}: {}", M::NAME, M::ABOUT);
+    println!("config: {}", serde_json::to_string(&config)?);
+    println!(
+        "input: {}x{}x{} ({}), {} classes",
+        spec.channels,
+        spec.height,
+        spec.width,
+        dataset.name(),
+        spec.num_classes
+    );
+    println!("parameters: {}", model.num_params());
+    println!("{model}");
+    println!("devices compiled in: {}", device::compiled_devices().join(", "));
+    Ok(())
+}

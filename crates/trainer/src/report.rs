@@ -299,6 +299,8 @@ pub fn plot_metric(rows: &[MetricRow], metric: &str, title: &str, path: &Path) -
     chart
         .configure_mesh()
         .x_desc("epoch")
+        .x_labels((x_max as usize).min(20))
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_desc(metric)
         .draw()?;
     for (split, points, color) in series {
@@ -326,7 +328,7 @@ pub struct TestMetrics {
     pub accuracy: f64,
     /// Percent, when the data set has more than 5 classes.
     pub top5_accuracy: Option<f64>,
-    /// Macro averages over classes, in [0, 1].
+    /// Macro averages over classes, percent (as burn-train reports them per epoch).
     pub precision_macro: f64,
     pub recall_macro: f64,
     pub f1_macro: f64,

@@ -1,0 +1,397 @@
+//! `train`: data, model, optimizer and schedule into burn-train's `SupervisedTraining` +
+//! `Learner`; then the final weights, test metrics, curves and `report.json`.
+
+use crate::checkpoint::latest_valid_checkpoint;
+use crate::cli::TrainArgs;
+use crate::data::{load_split, loader, train_loader};
+use crate::device::select_device;
+use crate::evaluate::evaluate;
+use crate::model::{AugmentKind, DataSpec, DatasetKind, ImageClassifier, OptimizerKind, ScheduleKind};
+use crate::quiet::QuietRenderer;
+use crate::report::{EpochLog, EpochLogger, Report, git_commit, plot_metric, read_metrics_csv};
+use crate::schedule::WarmupSchedule;
+use crate::weights::load_weights;
+use burn::grad_clipping::GradientClippingConfig;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
+use burn::train::logger::FileMetricLogger;
+use burn::train::metric::store::{Aggregate, Direction, Split as MetricSplit};
+use burn::train::metric::{
+    AccuracyMetric, ClassReduction, FBetaScoreMetric, LearningRateMetric, LossMetric,
+    PrecisionMetric, RecallMetric, TopKAccuracyMetric,
+};
+use burn::train::{Learner, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining};
+use datasets::{ImageBatcher, Split};
+use serde::{Deserialize, Serialize};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Every training setting after flags and the model's recipe are merged; saved in config.json.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Settings {
+    pub dataset: DatasetKind,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub optimizer: OptimizerKind,
+    pub momentum: f64,
+    pub nesterov: bool,
+    pub weight_decay: f64,
+    pub schedule: ScheduleKind,
+    pub warmup_epochs: usize,
+    pub step_epochs: usize,
+    pub step_gamma: f64,
+    pub grad_clip: Option<f64>,
+    pub augment: AugmentKind,
+    pub seed: u64,
+    pub valid_fraction: f64,
+    pub limit_train: Option<usize>,
+    pub limit_valid: Option<usize>,
+    pub early_stop: Option<usize>,
+}
+
+/// `config.json` of a run: enough to rebuild the model and repeat the run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunConfig<C> {
+    pub model: String,
+    pub model_config: C,
+    pub data: DataSpec,
+    pub settings: Settings,
+}
+
+impl<C: serde::de::DeserializeOwned> RunConfig<C> {
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{} is not a run config of this model: {e}", path.display()))
+    }
+}
+
+fn settings_from<C: clap::Args>(args: &TrainArgs<C>, recipe: &crate::model::Recipe) -> Settings {
+    let optimizer = args.optimizer.unwrap_or(recipe.optimizer);
+    Settings {
+        dataset: args.data.dataset.unwrap_or(recipe.dataset),
+        epochs: args.epochs.unwrap_or(recipe.epochs),
+        batch_size: args.batch_size.unwrap_or(recipe.batch_size),
+        lr: args.lr.unwrap_or(recipe.lr),
+        optimizer,
+        momentum: args.momentum.unwrap_or(match optimizer {
+            OptimizerKind::Sgd => 0.9,
+            _ => 0.0,
+        }),
+        nesterov: args.nesterov,
+        weight_decay: args.weight_decay.unwrap_or(recipe.weight_decay),
+        schedule: args.schedule.unwrap_or(recipe.schedule),
+        warmup_epochs: args.warmup_epochs,
+        step_epochs: args.step_epochs,
+        step_gamma: args.step_gamma,
+        grad_clip: args.grad_clip,
+        augment: args.augment.unwrap_or(recipe.augment),
+        seed: args.seed,
+        valid_fraction: args.valid_fraction,
+        limit_train: args.limit_train,
+        limit_valid: args.limit_valid,
+        early_stop: args.early_stop,
+    }
+}
+
+/// The optimizer the settings name, with PyTorch's defaults where Burn's differ.
+pub fn optimizer(s: &Settings) -> ModuleOptimizer {
+    let decay = (s.weight_decay > 0.0).then(|| WeightDecayConfig::new(s.weight_decay as f32));
+    let clip = s.grad_clip.map(|c| GradientClippingConfig::Norm(c as f32));
+    match s.optimizer {
+        // PyTorch: eps 1e-8 (Burn: 1e-5).
+        OptimizerKind::Adam => AdamConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(decay)
+            .with_grad_clipping(clip)
+            .init(),
+        OptimizerKind::Adamw => AdamWConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(s.weight_decay as f32)
+            .with_grad_clipping(clip)
+            .init(),
+        // PyTorch: dampening 0 (Burn: 0.1).
+        OptimizerKind::Sgd => SgdConfig::new()
+            .with_momentum((s.momentum > 0.0).then(|| {
+                MomentumConfig::new()
+                    .with_momentum(s.momentum)
+                    .with_dampening(0.0)
+                    .with_nesterov(s.nesterov)
+            }))
+            .with_weight_decay(decay)
+            .with_gradient_clipping(clip)
+            .init(),
+        // PyTorch: alpha 0.99, eps 1e-8, momentum 0 (Burn: eps 1e-5, momentum 0.9).
+        OptimizerKind::Rmsprop => RmsPropConfig::new()
+            .with_alpha(0.99)
+            .with_epsilon(1e-8)
+            .with_momentum(s.momentum as f32)
+            .with_weight_decay(decay)
+            .with_grad_clipping(clip)
+            .init(),
+    }
+}
+
+fn utc_timestamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// `models/<name>/runs/<timestamp>` inside a checkout, else `runs/<name>/<timestamp>`.
+fn default_out(name: &str) -> PathBuf {
+    let in_checkout = Path::new("models").join(name);
+    let base = if in_checkout.is_dir() {
+        in_checkout.join("runs")
+    } else {
+        Path::new("runs").join(name)
+    };
+    base.join(utc_timestamp())
+}
+
+/// Trains a model as the flags say; returns the report it also writes.
+pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let out = args.out.clone().unwrap_or_else(|| default_out(M::NAME));
+    let config_path = out.join("config.json");
+
+    // A resumed run takes its settings and model config from its own config.json; only
+    // --epochs (to extend it) and the device may change.
+    let (mut settings, model_config) = if args.resume {
+        let saved = RunConfig::<M::Config>::read(&config_path)?;
+        let mut settings = saved.settings;
+        if let Some(epochs) = args.epochs {
+            settings.epochs = epochs;
+        }
+        (settings, saved.model_config)
+    } else {
+        if out.join("checkpoint").is_dir() {
+            anyhow::bail!(
+                "--out {} already holds a run: add --resume to continue it, or choose another --out",
+                out.display()
+            );
+        }
+        (settings_from(&args, &M::recipe(&args.model)), args.model.clone())
+    };
+    anyhow::ensure!(settings.epochs > 0, "--epochs must be at least 1");
+    anyhow::ensure!(settings.batch_size > 0, "--batch-size must be at least 1");
+    anyhow::ensure!(
+        settings.lr > 0.0 && settings.lr.is_finite(),
+        "--lr must be a positive number"
+    );
+    anyhow::ensure!(
+        (0.0..1.0).contains(&settings.valid_fraction) && settings.valid_fraction > 0.0,
+        "--valid-fraction must be in (0, 1)"
+    );
+    let (device_name, device) = select_device(args.device.device.as_deref())?;
+    device.seed(settings.seed);
+
+    // Data: the validation split is carved from train with the run's seed.
+    let full_train = load_split(settings.dataset, Split::Train, args.data.data_dir.clone())?;
+    let test = load_split(settings.dataset, Split::Test, args.data.data_dir.clone())?;
+    let (mut train_set, mut valid_set) = full_train.split_validation(settings.valid_fraction, settings.seed)?;
+    if let Some(n) = settings.limit_train {
+        train_set = train_set.take(n);
+    }
+    if let Some(n) = settings.limit_valid {
+        valid_set = valid_set.take(n);
+    }
+    anyhow::ensure!(!train_set.is_empty() && !valid_set.is_empty(), "the train or valid split is empty");
+    let data = DataSpec::new(train_set.shape(), train_set.num_classes());
+
+    // Parameters are created on the autodiff device so they are tracked for gradients.
+    let mut model = M::init(&model_config, &data, &device.clone().autodiff());
+    let pytorch_names = M::pytorch_names(&model_config);
+    if let Some(init) = &args.init {
+        model = load_weights(model, init, &pytorch_names)?;
+    }
+
+    std::fs::create_dir_all(&out)
+        .map_err(|e| anyhow::anyhow!("cannot create --out {}: {e}", out.display()))?;
+    let resume_epoch = if args.resume {
+        Some(latest_valid_checkpoint(&out, &model)?)
+    } else {
+        None
+    };
+    if let Some(epoch) = resume_epoch {
+        if epoch >= settings.epochs {
+            anyhow::bail!(
+                "--resume: the run in {} already finished {epoch} of {} epochs; pass a larger --epochs to continue",
+                out.display(),
+                settings.epochs
+            );
+        }
+        println!("resuming {} from epoch {epoch}", out.display());
+    }
+    let run_config = RunConfig {
+        model: M::NAME.to_string(),
+        model_config: model_config.clone(),
+        data: data.clone(),
+        settings: settings.clone(),
+    };
+    std::fs::write(&config_path, serde_json::to_string_pretty(&run_config)?)?;
+
+    let epochs_done = resume_epoch.unwrap_or(0);
+    let batcher = ImageBatcher::for_set(&train_set);
+    let dl_train = train_loader(
+        &train_set,
+        settings.augment,
+        settings.seed,
+        epochs_done,
+        settings.batch_size,
+        args.num_workers,
+        &device.clone().autodiff(),
+    );
+    let dl_valid = loader(valid_set.clone(), batcher.clone(), settings.batch_size, None, args.num_workers, &device);
+
+    let iters_per_epoch = train_set.len().div_ceil(settings.batch_size);
+    let schedule = WarmupSchedule::new(
+        settings.schedule,
+        settings.lr,
+        settings.warmup_epochs * iters_per_epoch,
+        settings.epochs * iters_per_epoch,
+        settings.step_epochs * iters_per_epoch,
+        settings.step_gamma,
+    );
+
+    // Epoch history: keep what a resumed run already logged up to its checkpoint.
+    let csv_path = out.join("metrics.csv");
+    let mut history = EpochLog::default();
+    if let Some(epoch) = resume_epoch
+        && csv_path.is_file()
+    {
+        history.rows = read_metrics_csv(&csv_path)?;
+        history.rows.retain(|r| r.epoch <= epoch);
+    }
+    let history = Arc::new(Mutex::new(history));
+
+    let mut training = SupervisedTraining::new(&out, dl_train, dl_valid)
+        .metrics((AccuracyMetric::new(), LossMetric::new()))
+        .metrics((
+            PrecisionMetric::multiclass(1, ClassReduction::Macro),
+            RecallMetric::multiclass(1, ClassReduction::Macro),
+            FBetaScoreMetric::multiclass(1.0, 1, ClassReduction::Macro),
+        ))
+        .metric_train_numeric(LearningRateMetric::new())
+        .with_metric_logger(EpochLogger::new(
+            history.clone(),
+            csv_path.clone(),
+            settings.epochs,
+            train_set.len(),
+        ))
+        .with_metric_logger(FileMetricLogger::new(&out))
+        .with_default_checkpointers()
+        .num_epochs(settings.epochs);
+    if data.num_classes > 5 {
+        training = training.metrics((TopKAccuracyMetric::new(5),));
+    }
+    if !std::io::stdout().is_terminal() {
+        training = training.renderer(Box::new(QuietRenderer));
+    }
+    if let Some(patience) = settings.early_stop {
+        training = training.early_stopping(MetricEarlyStoppingStrategy::new(
+            &LossMetric::new(),
+            Aggregate::Mean,
+            Direction::Lowest,
+            MetricSplit::Valid,
+            StoppingCondition::NoImprovementSince { n_epochs: patience },
+        ));
+    }
+    if let Some(epoch) = resume_epoch {
+        training = training.checkpoint(epoch);
+    }
+    println!(
+        "training {} on {} ({} train / {} valid images) with {device_name}, {} epochs, output in {}",
+        M::NAME,
+        settings.dataset.name(),
+        train_set.len(),
+        valid_set.len(),
+        settings.epochs,
+        out.display()
+    );
+    let result = training.launch(Learner::new(model, optimizer(&settings), schedule));
+    if let Some(error) = result.error {
+        anyhow::bail!("training failed: {error}");
+    }
+    let model = result.model;
+    let train_seconds = started.elapsed().as_secs_f64();
+
+    let weights_path = out.join("model");
+    model
+        .clone()
+        .save_file(&weights_path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}.bpk: {e}", weights_path.display()))?;
+
+    let mut test_set = test;
+    if let Some(n) = args.limit_test {
+        test_set = test_set.take(n);
+    }
+    let dl_test = loader(test_set.clone(), ImageBatcher::for_set(&test_set), 500, None, args.num_workers, &device);
+    let test_metrics = evaluate(&model, dl_test, data.num_classes)?;
+
+    let history = history.lock().expect("history lock");
+    let epochs_completed = history.last_epoch().unwrap_or(epochs_done);
+    let samples_per_second = {
+        let speeds: Vec<f64> = history
+            .rows
+            .iter()
+            .filter(|r| r.metric == "samples_per_s" && r.epoch > epochs_done)
+            .map(|r| r.value)
+            .collect();
+        if speeds.is_empty() { 0.0 } else { speeds.iter().sum::<f64>() / speeds.len() as f64 }
+    };
+    for (metric, title) in [("loss", "loss"), ("accuracy", "accuracy (%)")] {
+        let png = out.join(format!("{metric}.png"));
+        if let Err(e) = plot_metric(&history.rows, metric, &format!("{} {title}", M::NAME), &png) {
+            eprintln!("warning: cannot draw {}: {e}", png.display());
+        }
+    }
+    let report = Report {
+        model: M::NAME.to_string(),
+        dataset: settings.dataset.name().to_string(),
+        device: device_name,
+        seed: settings.seed,
+        epochs_completed,
+        epochs_requested: settings.epochs,
+        resumed_from_epoch: resume_epoch,
+        train_samples: train_set.len(),
+        valid_samples: valid_set.len(),
+        wall_seconds: started.elapsed().as_secs_f64(),
+        train_samples_per_second: samples_per_second,
+        parameters: model.num_params(),
+        test: test_metrics,
+        git_commit: git_commit(),
+        burn_version: "0.22.1".to_string(),
+    };
+    std::fs::write(out.join("report.json"), serde_json::to_string_pretty(&report)?)?;
+    let _ = &mut settings;
+    println!(
+        "test: accuracy {:.2}%  loss {:.4}  macro F1 {:.2}%  ({} images; trained in {:.1} s)",
+        report.test.accuracy, report.test.loss, report.test.f1_macro, report.test.samples, train_seconds
+    );
+    println!("wrote {}", out.display());
+    Ok(report)
+}

@@ -1,0 +1,91 @@
+//! Weights in and out: burnpack (`.bpk`, Burn's native format) and safetensors with PyTorch
+//! parameter names (Linear weights transposed, BatchNorm names mapped, by burn-store's
+//! adapters; model-specific renames from `ImageClassifier::pytorch_names`).
+
+use burn::module::Module;
+use burn::store::{
+    ApplyResult, BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore,
+};
+use std::path::Path;
+
+fn escape(prefix: &str) -> String {
+    prefix.replace('.', r"\.")
+}
+
+/// Loads `path` into `model`. Every tensor of the model must be present with the right shape,
+/// and the file must hold nothing else; otherwise the error lists the offending tensors.
+pub fn load_weights<M: Module + ModuleSnapshot>(
+    model: M,
+    path: &Path,
+    pytorch_names: &[(String, String)],
+) -> anyhow::Result<M> {
+    if !path.is_file() {
+        anyhow::bail!("--weights {}: no such file", path.display());
+    }
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("bpk") => model.try_load_file(path).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: cannot load as burnpack weights for this model: {e}",
+                path.display()
+            )
+        }),
+        Some("safetensors") => {
+            let mut store = SafetensorsStore::from_file(path)
+                .with_from_adapter(PyTorchToBurnAdapter)
+                .allow_partial(true);
+            for (burn, torch) in pytorch_names {
+                store = store.with_key_remapping(format!("^{}\\.", escape(torch)), format!("{burn}."));
+            }
+            let mut model = model;
+            let result = model
+                .load_from(&mut store)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            check_applied(&result, path)?;
+            Ok(model)
+        }
+        _ => anyhow::bail!(
+            "--weights {}: unknown format; expected a .bpk file written by `train` or a \
+             .safetensors file with PyTorch parameter names",
+            path.display()
+        ),
+    }
+}
+
+fn check_applied(result: &ApplyResult, path: &Path) -> anyhow::Result<()> {
+    let mut problems = Vec::new();
+    for error in &result.errors {
+        problems.push(error.to_string());
+    }
+    for (name, why) in &result.missing {
+        problems.push(format!("missing from the file: {name} ({why})"));
+    }
+    for name in &result.unused {
+        problems.push(format!("in the file but not in the model: {name}"));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{} does not match this model:\n  {}",
+            path.display(),
+            problems.join("\n  ")
+        )
+    }
+}
+
+/// Writes `model` as safetensors with PyTorch names.
+pub fn export_safetensors<M: Module + ModuleSnapshot>(
+    model: &M,
+    path: &Path,
+    pytorch_names: &[(String, String)],
+) -> anyhow::Result<()> {
+    let mut store = SafetensorsStore::from_file(path)
+        .with_to_adapter(BurnToPyTorchAdapter)
+        .overwrite(true);
+    for (burn, torch) in pytorch_names {
+        store = store.with_key_remapping(format!("^{}\\.", escape(burn)), format!("{torch}."));
+    }
+    model
+        .save_into(&mut store)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+}

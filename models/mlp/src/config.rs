@@ -1,0 +1,37 @@
+//! The MLP's configuration. Defaults are seed 001's Keras model: Flatten → Dense 128 ReLU →
+//! Dropout 0.2 → Dense 10.
+
+use clap::{Args, ValueEnum};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    Relu,
+    Gelu,
+    Tanh,
+    Sigmoid,
+}
+
+#[derive(Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MlpConfig {
+    /// Hidden layer widths, comma-separated (seed 001: one layer of 128)
+    #[arg(long, value_delimiter = ',', default_value = "128")]
+    pub hidden: Vec<usize>,
+    /// Dropout after each hidden layer (seed 001: 0.2)
+    #[arg(long, default_value_t = 0.2)]
+    pub dropout: f64,
+    /// Hidden-layer activation (seed 001: ReLU)
+    #[arg(long, value_enum, default_value_t = Activation::Relu)]
+    pub activation: Activation,
+}
+
+impl Default for MlpConfig {
+    fn default() -> Self {
+        Self {
+            hidden: vec![128],
+            dropout: 0.2,
+            activation: Activation::Relu,
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The MLP as a library: shapes, learning, save/load, and parity with PyTorch.
+
+use burn::prelude::*;
+use burn::train::TrainStep;
+use datasets::{DataSource, ImageBatcher, Mnist, MnistVariant, Split};
+use mlp::{Mlp, MlpConfig};
+use trainer::{DataSpec, ImageClassifier, classification_output};
+
+fn mnist_test() -> datasets::ImageSet {
+    Mnist::load(&DataSource::new(None).with_download(false), MnistVariant::Mnist, Split::Test).unwrap()
+}
+
+fn batch(set: &datasets::ImageSet, indices: &[usize], device: &Device) -> datasets::ImageBatch {
+    use burn::data::dataloader::batcher::Batcher;
+    use burn::data::dataset::Dataset;
+    let items = indices.iter().map(|&i| set.get(i).unwrap()).collect();
+    ImageBatcher::for_set(set).batch(items, device)
+}
+
+#[test]
+fn shapes_and_pytorch_parameter_names() {
+    let device = Device::flex();
+    let config = MlpConfig {
+        hidden: vec![64, 32],
+        ..MlpConfig::default()
+    };
+    let model = Mlp::new(&config, 784, 10, &device);
+    let logits = model.forward(Tensor::zeros([3, 1, 28, 28], &device));
+    assert_eq!(logits.dims(), [3, 10]);
+    assert_eq!(model.num_params(), 784 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10);
+    assert_eq!(
+        Mlp::pytorch_names(&config),
+        vec![
+            ("layers.0".to_string(), "fc1".to_string()),
+            ("layers.1".to_string(), "fc2".to_string()),
+            ("layers.2".to_string(), "fc3".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn overfits_one_batch() {
+    let device = Device::flex().autodiff();
+    device.seed(0);
+    let set = mnist_test();
+    let data = DataSpec::new(set.shape(), 10);
+    let config = MlpConfig {
+        dropout: 0.0,
+        ..MlpConfig::default()
+    };
+    let mut model = Mlp::init(&config, &data, &device);
+    let batch = batch(&set, &(0..32).collect::<Vec<_>>(), &device);
+    let mut optim = burn::optim::AdamConfig::new().init();
+    let first = classification_output(model.forward(batch.images.clone()), batch.targets.clone())
+        .loss
+        .into_scalar::<f32>();
+    for _ in 0..60 {
+        let out = TrainStep::step(&model, batch.clone());
+        let lr: burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate = 1e-3.into();
+        model = optim.step(lr, model, out.grads);
+    }
+    let last = classification_output(model.forward(batch.images), batch.targets)
+        .loss
+        .into_scalar::<f32>();
+    assert!(first > 1.5, "an untrained model starts near ln(10): {first}");
+    assert!(last < 0.05, "60 Adam steps on one batch should drive the loss near 0: {last}");
+}
+
+#[test]
+fn save_load_round_trip_gives_identical_logits() {
+    let device = Device::flex();
+    let set = mnist_test();
+    let model = Mlp::new(&MlpConfig::default(), 784, 10, &device);
+    let images = batch(&set, &[0, 1, 2, 3], &device).images;
+    let before: Vec<f32> = model.forward(images.clone()).into_data().try_to_vec().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mlp");
+    model.save_file(&path).unwrap();
+    let loaded = Mlp::new(&MlpConfig::default(), 784, 10, &device)
+        .try_load_file(dir.path().join("mlp.bpk"))
+        .unwrap();
+    let after: Vec<f32> = loaded.forward(images).into_data().try_to_vec().unwrap();
+    assert_eq!(before, after);
+
+    // Export to PyTorch names and back.
+    let st = dir.path().join("mlp.safetensors");
+    let names = Mlp::pytorch_names(&MlpConfig::default());
+    trainer::weights::export_safetensors(&loaded, &st, &names).unwrap();
+    let back = trainer::weights::load_weights(Mlp::new(&MlpConfig::default(), 784, 10, &device), &st, &names).unwrap();
+    let images = batch(&set, &[0, 1, 2, 3], &device).images;
+    let again: Vec<f32> = back.forward(images).into_data().try_to_vec().unwrap();
+    assert_eq!(before, again);
+}
+
+#[derive(serde::Deserialize)]
+struct TorchFixture {
+    torch_version: String,
+    test_accuracy: f64,
+    indices: Vec<usize>,
+    logits: Vec<Vec<f32>>,
+}
+
+fn fixture() -> (TorchFixture, std::path::PathBuf) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let json = std::fs::read_to_string(dir.join("mlp_torch.json")).unwrap();
+    (serde_json::from_str(&json).unwrap(), dir.join("mlp_torch.safetensors"))
+}
+
+/// Logits of PyTorch weights on the same MNIST images, loaded and normalised by our own
+/// loader, match PyTorch's within 1e-4 (f32 sums of 784 products in another order).
+#[test]
+fn pytorch_weights_give_pytorch_logits() {
+    let (fixture, weights) = fixture();
+    let device = Device::flex();
+    let config = MlpConfig::default();
+    let model = trainer::weights::load_weights(
+        Mlp::new(&config, 784, 10, &device),
+        &weights,
+        &Mlp::pytorch_names(&config),
+    )
+    .unwrap();
+    let set = mnist_test();
+    let logits: Vec<f32> = model
+        .valid()
+        .forward(batch(&set, &fixture.indices, &device).images)
+        .into_data()
+        .try_to_vec()
+        .unwrap();
+    let expected: Vec<f32> = fixture.logits.concat();
+    let max_diff = logits
+        .iter()
+        .zip(&expected)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    println!("max |burn - torch {}| over {} logits: {max_diff:e}", fixture.torch_version, expected.len());
+    assert!(max_diff <= 1e-4, "max abs diff {max_diff}");
+}
+
+/// `eval` of the PyTorch weights reports PyTorch's own test accuracy (within 0.05 points).
+#[test]
+fn eval_of_pytorch_weights_matches_pytorch_accuracy() {
+    let (fixture, weights) = fixture();
+    let cli = <trainer::cli::Cli<MlpConfig> as clap::Parser>::try_parse_from([
+        "mlp",
+        "eval",
+        "--weights",
+        weights.to_str().unwrap(),
+    ])
+    .unwrap();
+    let trainer::cli::Command::Eval(args) = cli.command else {
+        panic!("parsed as eval")
+    };
+    let metrics = trainer::eval::<Mlp>(args).unwrap();
+    println!(
+        "burn accuracy {:.2}%, torch {:.2}%",
+        metrics.accuracy, fixture.test_accuracy
+    );
+    assert_eq!(metrics.samples, 10_000);
+    assert!((metrics.accuracy - fixture.test_accuracy).abs() <= 0.05);
+}
