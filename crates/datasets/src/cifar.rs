@@ -38,7 +38,7 @@ pub const ARCHIVE: RemoteFile = RemoteFile {
 
 /// Splits one batch file into (labels, pixels), checking its size and labels.
 pub fn parse_batch(bytes: &[u8], path: &Path, num_classes: usize) -> Result<(Vec<u8>, Vec<u8>)> {
-    if bytes.is_empty() || bytes.len() % RECORD_BYTES != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(RECORD_BYTES) {
         return Err(DataError::format(
             path,
             format!(

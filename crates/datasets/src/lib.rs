@@ -34,6 +34,11 @@ pub enum Split {
 /// Reads a file, decompressing it when it starts with the gzip magic bytes.
 pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    decode_maybe_gzip(raw, path)
+}
+
+/// Decompresses `raw` when it starts with the gzip magic bytes (`path` names it in errors).
+pub fn decode_maybe_gzip(raw: Vec<u8>, path: &Path) -> Result<Vec<u8>> {
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::with_capacity(raw.len() * 4);
         flate2::read::MultiGzDecoder::new(&raw[..])

@@ -2,9 +2,9 @@
 //! (burn-train panics on a missing or corrupt checkpoint).
 
 use burn::module::Module;
-use burn::store::ModuleRecord;
 use burn::optim::OptimizerRecord;
 use burn::optim::lr_scheduler::LrSchedulerRecord;
+use burn::store::ModuleRecord;
 use std::path::{Path, PathBuf};
 
 const PARTS: [&str; 3] = ["model", "optim", "scheduler"];
@@ -31,11 +31,17 @@ pub fn checkpoint_epochs(run_dir: &Path) -> Vec<usize> {
 }
 
 fn part_path(run_dir: &Path, part: &str, epoch: usize) -> PathBuf {
-    run_dir.join("checkpoint").join(format!("{part}-{epoch}.bpk"))
+    run_dir
+        .join("checkpoint")
+        .join(format!("{part}-{epoch}.bpk"))
 }
 
 /// Checks that all three files of `epoch` load and that the model record fits `model`.
-pub fn validate_checkpoint<M: Module>(run_dir: &Path, epoch: usize, model: &M) -> anyhow::Result<()> {
+pub fn validate_checkpoint<M: Module>(
+    run_dir: &Path,
+    epoch: usize,
+    model: &M,
+) -> anyhow::Result<()> {
     let model_path = part_path(run_dir, "model", epoch);
     let record = ModuleRecord::load(model_path.clone())
         .map_err(|e| anyhow::anyhow!("{}: {e}", model_path.display()))?;

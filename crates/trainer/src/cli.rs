@@ -74,9 +74,9 @@ pub struct TrainArgs<C: Args> {
     /// Learning-rate schedule, stepped every iteration [default: the model's recipe]
     #[arg(long, value_enum)]
     pub schedule: Option<ScheduleKind>,
-    /// Epochs of linear warm-up from 0 to --lr
-    #[arg(long, default_value_t = 0)]
-    pub warmup_epochs: usize,
+    /// Epochs of linear warm-up from 0 to --lr [default: the model's recipe]
+    #[arg(long)]
+    pub warmup_epochs: Option<usize>,
     /// Step schedule: multiply the rate by --step-gamma every this many epochs
     #[arg(long, default_value_t = 30)]
     pub step_epochs: usize,

@@ -22,7 +22,11 @@ impl DatasetKind {
 }
 
 /// Loads one split of a data set through the usual sources.
-pub fn load_split(kind: DatasetKind, split: Split, data_dir: Option<PathBuf>) -> anyhow::Result<ImageSet> {
+pub fn load_split(
+    kind: DatasetKind,
+    split: Split,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<ImageSet> {
     let source = DataSource::new(data_dir);
     let set = match kind {
         DatasetKind::Mnist => Mnist::load(&source, MnistVariant::Mnist, split)?,
@@ -84,11 +88,25 @@ pub fn train_loader(
     // Shuffle order differs per resumed start so a resumed run does not replay epoch 1's order.
     let shuffle_seed = seed.wrapping_add(epochs_done as u64);
     match augment {
-        AugmentKind::None => loader(set.clone(), batcher, batch_size, Some(shuffle_seed), num_workers, device),
+        AugmentKind::None => loader(
+            set.clone(),
+            batcher,
+            batch_size,
+            Some(shuffle_seed),
+            num_workers,
+            device,
+        ),
         kind => {
             let augmented = AugmentedSet::new(set.clone(), kind.augmentation(), seed)
                 .starting_after(epochs_done as u32);
-            loader(augmented, batcher, batch_size, Some(shuffle_seed), num_workers, device)
+            loader(
+                augmented,
+                batcher,
+                batch_size,
+                Some(shuffle_seed),
+                num_workers,
+                device,
+            )
         }
     }
 }

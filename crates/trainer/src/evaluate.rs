@@ -40,13 +40,22 @@ pub fn evaluate<M: ImageClassifier>(
         samples += n;
     }
     anyhow::ensure!(samples > 0, "the test set is empty");
-    Ok(metrics_from(&confusion, num_classes, loss_sum, top5_hits, samples))
+    Ok(metrics_from(
+        &confusion,
+        num_classes,
+        loss_sum,
+        top5_hits,
+        samples,
+    ))
 }
 
 pub(crate) fn argmax(row: &[f32]) -> usize {
     row.iter()
         .enumerate()
-        .fold((0, f32::MIN), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+        .fold(
+            (0, f32::MIN),
+            |best, (i, &v)| if v > best.1 { (i, v) } else { best },
+        )
         .0
 }
 
@@ -63,11 +72,19 @@ fn metrics_from(
         let tp = confusion[c * k + c] as f64;
         let predicted: usize = (0..k).map(|t| confusion[t * k + c]).sum();
         let actual: usize = (0..k).map(|p| confusion[c * k + p]).sum();
-        let p = if predicted > 0 { tp / predicted as f64 } else { 0.0 };
+        let p = if predicted > 0 {
+            tp / predicted as f64
+        } else {
+            0.0
+        };
         let r = if actual > 0 { tp / actual as f64 } else { 0.0 };
         precision += p;
         recall += r;
-        f1 += if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+        f1 += if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        };
     }
     TestMetrics {
         samples,

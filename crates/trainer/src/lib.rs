@@ -101,7 +101,14 @@ pub fn eval<M: ImageClassifier>(args: EvalArgs<M::Config>) -> anyhow::Result<Tes
     if let Some(n) = args.limit_test {
         test = test.take(n);
     }
-    let dl = data::loader(test.clone(), ImageBatcher::for_set(&test), args.batch_size, None, 2, &device);
+    let dl = data::loader(
+        test.clone(),
+        ImageBatcher::for_set(&test),
+        args.batch_size,
+        None,
+        2,
+        &device,
+    );
     let metrics = evaluate::evaluate(&model, dl, spec.num_classes)?;
     println!(
         "{} on {} test ({} images, {device_name}): accuracy {:.2}%  loss {:.4}  macro precision {:.2}%  recall {:.2}%  F1 {:.2}%{}",
@@ -126,7 +133,8 @@ pub fn eval<M: ImageClassifier>(args: EvalArgs<M::Config>) -> anyhow::Result<Tes
 
 /// Reads an image file as `channels` planes of `height x width` bytes (CHW).
 pub fn read_image(path: &std::path::Path, spec: &DataSpec) -> anyhow::Result<Vec<u8>> {
-    let img = image::open(path).map_err(|e| anyhow::anyhow!("cannot read image {}: {e}", path.display()))?;
+    let img = image::open(path)
+        .map_err(|e| anyhow::anyhow!("cannot read image {}: {e}", path.display()))?;
     let img = img.resize_exact(
         spec.width as u32,
         spec.height as u32,
@@ -166,14 +174,21 @@ pub fn predict<M: ImageClassifier>(args: PredictArgs<M::Config>) -> anyhow::Resu
         let test = data::load_split(dataset, Split::Test, args.data.data_dir.clone())?;
         classes = test.classes().to_vec();
         for &i in &args.index {
-            anyhow::ensure!(i < test.len(), "--index {i}: the test set has {} items", test.len());
+            anyhow::ensure!(
+                i < test.len(),
+                "--index {i}: the test set has {} items",
+                test.len()
+            );
             let label = &classes[test.label(i) as usize];
             inputs.push((format!("test[{i}] (label {label})"), test.image(i).to_vec()));
         }
     }
     let batcher = ImageBatcher::new(spec.shape(), &dataset.normalization());
     let pixels: Vec<&[u8]> = inputs.iter().map(|(_, p)| p.as_slice()).collect();
-    let probs = burn::tensor::activation::softmax(model.valid().logits(batcher.images(&pixels, &device)), 1);
+    let probs = burn::tensor::activation::softmax(
+        model.valid().logits(batcher.images(&pixels, &device)),
+        1,
+    );
     let probs: Vec<f32> = probs.into_data().try_to_vec()?;
     for ((name, _), row) in inputs.iter().zip(probs.chunks_exact(spec.num_classes)) {
         let mut order: Vec<usize> = (0..row.len()).collect();
@@ -191,7 +206,8 @@ pub fn predict<M: ImageClassifier>(args: PredictArgs<M::Config>) -> anyhow::Resu
 /// `export`: safetensors with PyTorch names.
 pub fn export<M: ImageClassifier>(args: ExportArgs<M::Config>) -> anyhow::Result<()> {
     let device = device::select_device(None)?.1;
-    let (config, _, spec) = saved_or_flags::<M>(Some(&args.weights), None, &args.data, &args.model)?;
+    let (config, _, spec) =
+        saved_or_flags::<M>(Some(&args.weights), None, &args.data, &args.model)?;
     let model = M::init(&config, &spec, &device);
     let names = M::pytorch_names(&config);
     let model = weights::load_weights(model, &args.weights.weights, &names)?;
@@ -203,7 +219,8 @@ pub fn export<M: ImageClassifier>(args: ExportArgs<M::Config>) -> anyhow::Result
 /// `info`: parameters, layers and compiled-in devices.
 pub fn info<M: ImageClassifier>(args: InfoArgs<M::Config>) -> anyhow::Result<()> {
     let device = device::select_device(None)?.1;
-    let (config, dataset, spec) = saved_or_flags::<M>(None, args.config.as_deref(), &args.data, &args.model)?;
+    let (config, dataset, spec) =
+        saved_or_flags::<M>(None, args.config.as_deref(), &args.data, &args.model)?;
     let model = M::init(&config, &spec, &device);
     println!("{}: {}", M::NAME, M::ABOUT);
     println!("config: {}", serde_json::to_string(&config)?);
@@ -217,6 +234,9 @@ pub fn info<M: ImageClassifier>(args: InfoArgs<M::Config>) -> anyhow::Result<()>
     );
     println!("parameters: {}", model.num_params());
     println!("{model}");
-    println!("devices compiled in: {}", device::compiled_devices().join(", "));
+    println!(
+        "devices compiled in: {}",
+        device::compiled_devices().join(", ")
+    );
     Ok(())
 }

@@ -79,6 +79,7 @@ pub struct Recipe {
     pub lr: f64,
     pub optimizer: OptimizerKind,
     pub schedule: ScheduleKind,
+    pub warmup_epochs: usize,
     pub weight_decay: f64,
     pub augment: AugmentKind,
 }
@@ -95,7 +96,14 @@ pub trait ImageClassifier:
     + 'static
 {
     /// Model-specific flags, also saved as `config.json`.
-    type Config: Args + Serialize + DeserializeOwned + Clone + core::fmt::Debug + Send + Sync + 'static;
+    type Config: Args
+        + Serialize
+        + DeserializeOwned
+        + Clone
+        + core::fmt::Debug
+        + Send
+        + Sync
+        + 'static;
 
     /// Package and binary name, e.g. `mlp`.
     const NAME: &'static str;

@@ -20,7 +20,14 @@ impl MetricsRendererEvaluation for QuietRenderer {
 }
 
 impl TrainingProgressLogger for QuietRenderer {
-    fn start(&mut self, _epochs: usize, _start: usize, _items: Option<usize>, _label: Option<&str>) {}
+    fn start(
+        &mut self,
+        _epochs: usize,
+        _start: usize,
+        _items: Option<usize>,
+        _label: Option<&str>,
+    ) {
+    }
     fn update_epoch(&mut self, _epoch: usize) {}
     fn start_split(&mut self, _split: &str, _total_items: usize) {}
     fn update_split(&mut self, _items_processed: usize) {}

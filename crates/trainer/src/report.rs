@@ -219,12 +219,13 @@ impl MetricLogger for EpochLogger {
 /// Writes `epoch,split,metric,value` rows, sorted, through a temporary file.
 pub fn write_metrics_csv(path: &Path, rows: &[MetricRow]) -> std::io::Result<()> {
     let mut rows = rows.to_vec();
-    rows.sort_by(|a, b| {
-        (a.epoch, &a.split, &a.metric).cmp(&(b.epoch, &b.split, &b.metric))
-    });
+    rows.sort_by(|a, b| (a.epoch, &a.split, &a.metric).cmp(&(b.epoch, &b.split, &b.metric)));
     let mut text = String::from("epoch,split,metric,value\n");
     for r in &rows {
-        text.push_str(&format!("{},{},{},{}\n", r.epoch, r.split, r.metric, r.value));
+        text.push_str(&format!(
+            "{},{},{},{}\n",
+            r.epoch, r.split, r.metric, r.value
+        ));
     }
     let tmp = path.with_extension("csv.tmp");
     std::fs::write(&tmp, text)?;
@@ -247,14 +248,23 @@ pub fn read_metrics_csv(path: &Path) -> anyhow::Result<Vec<MetricRow>> {
         })();
         match parsed {
             Some(row) if fields.len() == 4 => rows.push(row),
-            _ => anyhow::bail!("{}: line {} is not 'epoch,split,metric,value'", path.display(), n + 1),
+            _ => anyhow::bail!(
+                "{}: line {} is not 'epoch,split,metric,value'",
+                path.display(),
+                n + 1
+            ),
         }
     }
     Ok(rows)
 }
 
 /// Draws `metric` per epoch for the train and valid splits into a PNG.
-pub fn plot_metric(rows: &[MetricRow], metric: &str, title: &str, path: &Path) -> anyhow::Result<()> {
+pub fn plot_metric(
+    rows: &[MetricRow],
+    metric: &str,
+    title: &str,
+    path: &Path,
+) -> anyhow::Result<()> {
     use plotters::prelude::*;
     static FONT: std::sync::Once = std::sync::Once::new();
     FONT.call_once(|| {
@@ -264,7 +274,8 @@ pub fn plot_metric(rows: &[MetricRow], metric: &str, title: &str, path: &Path) -
             include_bytes!("../assets/DejaVuSansMono.ttf"),
         );
     });
-    let series: Vec<(&str, Vec<(f64, f64)>, RGBColor)> = [("train", BLUE), ("valid", RED)]
+    type Series<'a> = (&'a str, Vec<(f64, f64)>, RGBColor);
+    let series: Vec<Series> = [("train", BLUE), ("valid", RED)]
         .into_iter()
         .map(|(split, color)| {
             let mut points: Vec<(f64, f64)> = rows
@@ -308,7 +319,11 @@ pub fn plot_metric(rows: &[MetricRow], metric: &str, title: &str, path: &Path) -
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
             .label(split)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled())))?;
+        chart.draw_series(
+            points
+                .into_iter()
+                .map(|p| Circle::new(p, 3, color.filled())),
+        )?;
     }
     chart
         .configure_series_labels()

@@ -6,7 +6,9 @@ use crate::cli::TrainArgs;
 use crate::data::{load_split, loader, train_loader};
 use crate::device::select_device;
 use crate::evaluate::evaluate;
-use crate::model::{AugmentKind, DataSpec, DatasetKind, ImageClassifier, OptimizerKind, ScheduleKind};
+use crate::model::{
+    AugmentKind, DataSpec, DatasetKind, ImageClassifier, OptimizerKind, ScheduleKind,
+};
 use crate::quiet::QuietRenderer;
 use crate::report::{EpochLog, EpochLogger, Report, git_commit, plot_metric, read_metrics_csv};
 use crate::schedule::WarmupSchedule;
@@ -66,8 +68,9 @@ impl<C: serde::de::DeserializeOwned> RunConfig<C> {
     pub fn read(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-        serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{} is not a run config of this model: {e}", path.display()))
+        serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!("{} is not a run config of this model: {e}", path.display())
+        })
     }
 }
 
@@ -86,7 +89,7 @@ fn settings_from<C: clap::Args>(args: &TrainArgs<C>, recipe: &crate::model::Reci
         nesterov: args.nesterov,
         weight_decay: args.weight_decay.unwrap_or(recipe.weight_decay),
         schedule: args.schedule.unwrap_or(recipe.schedule),
-        warmup_epochs: args.warmup_epochs,
+        warmup_epochs: args.warmup_epochs.unwrap_or(recipe.warmup_epochs),
         step_epochs: args.step_epochs,
         step_gamma: args.step_gamma,
         grad_clip: args.grad_clip,
@@ -194,7 +197,10 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
                 out.display()
             );
         }
-        (settings_from(&args, &M::recipe(&args.model)), args.model.clone())
+        (
+            settings_from(&args, &M::recipe(&args.model)),
+            args.model.clone(),
+        )
     };
     anyhow::ensure!(settings.epochs > 0, "--epochs must be at least 1");
     anyhow::ensure!(settings.batch_size > 0, "--batch-size must be at least 1");
@@ -212,14 +218,18 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
     // Data: the validation split is carved from train with the run's seed.
     let full_train = load_split(settings.dataset, Split::Train, args.data.data_dir.clone())?;
     let test = load_split(settings.dataset, Split::Test, args.data.data_dir.clone())?;
-    let (mut train_set, mut valid_set) = full_train.split_validation(settings.valid_fraction, settings.seed)?;
+    let (mut train_set, mut valid_set) =
+        full_train.split_validation(settings.valid_fraction, settings.seed)?;
     if let Some(n) = settings.limit_train {
         train_set = train_set.take(n);
     }
     if let Some(n) = settings.limit_valid {
         valid_set = valid_set.take(n);
     }
-    anyhow::ensure!(!train_set.is_empty() && !valid_set.is_empty(), "the train or valid split is empty");
+    anyhow::ensure!(
+        !train_set.is_empty() && !valid_set.is_empty(),
+        "the train or valid split is empty"
+    );
     let data = DataSpec::new(train_set.shape(), train_set.num_classes());
 
     // Parameters are created on the autodiff device so they are tracked for gradients.
@@ -265,7 +275,14 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
         args.num_workers,
         &device.clone().autodiff(),
     );
-    let dl_valid = loader(valid_set.clone(), batcher.clone(), settings.batch_size, None, args.num_workers, &device);
+    let dl_valid = loader(
+        valid_set.clone(),
+        batcher.clone(),
+        settings.batch_size,
+        None,
+        args.num_workers,
+        &device,
+    );
 
     let iters_per_epoch = train_set.len().div_ceil(settings.batch_size);
     let schedule = WarmupSchedule::new(
@@ -349,7 +366,14 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
     if let Some(n) = args.limit_test {
         test_set = test_set.take(n);
     }
-    let dl_test = loader(test_set.clone(), ImageBatcher::for_set(&test_set), 500, None, args.num_workers, &device);
+    let dl_test = loader(
+        test_set.clone(),
+        ImageBatcher::for_set(&test_set),
+        500,
+        None,
+        args.num_workers,
+        &device,
+    );
     let test_metrics = evaluate(&model, dl_test, data.num_classes)?;
 
     let history = history.lock().expect("history lock");
@@ -361,7 +385,11 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
             .filter(|r| r.metric == "samples_per_s" && r.epoch > epochs_done)
             .map(|r| r.value)
             .collect();
-        if speeds.is_empty() { 0.0 } else { speeds.iter().sum::<f64>() / speeds.len() as f64 }
+        if speeds.is_empty() {
+            0.0
+        } else {
+            speeds.iter().sum::<f64>() / speeds.len() as f64
+        }
     };
     for (metric, title) in [("loss", "loss"), ("accuracy", "accuracy (%)")] {
         let png = out.join(format!("{metric}.png"));
@@ -386,11 +414,18 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
         git_commit: git_commit(),
         burn_version: "0.22.1".to_string(),
     };
-    std::fs::write(out.join("report.json"), serde_json::to_string_pretty(&report)?)?;
+    std::fs::write(
+        out.join("report.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
     let _ = &mut settings;
     println!(
         "test: accuracy {:.2}%  loss {:.4}  macro F1 {:.2}%  ({} images; trained in {:.1} s)",
-        report.test.accuracy, report.test.loss, report.test.f1_macro, report.test.samples, train_seconds
+        report.test.accuracy,
+        report.test.loss,
+        report.test.f1_macro,
+        report.test.samples,
+        train_seconds
     );
     println!("wrote {}", out.display());
     Ok(report)

@@ -4,7 +4,8 @@
 
 use burn::module::Module;
 use burn::store::{
-    ApplyResult, BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore,
+    ApplyError, ApplyResult, BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter,
+    SafetensorsStore,
 };
 use std::path::Path;
 
@@ -32,15 +33,17 @@ pub fn load_weights<M: Module + ModuleSnapshot>(
         Some("safetensors") => {
             let mut store = SafetensorsStore::from_file(path)
                 .with_from_adapter(PyTorchToBurnAdapter)
-                .allow_partial(true);
+                .allow_partial(true)
+                .validate(false);
             for (burn, torch) in pytorch_names {
-                store = store.with_key_remapping(format!("^{}\\.", escape(torch)), format!("{burn}."));
+                store =
+                    store.with_key_remapping(format!("^{}\\.", escape(torch)), format!("{burn}."));
             }
             let mut model = model;
             let result = model
                 .load_from(&mut store)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            check_applied(&result, path)?;
+            check_applied(&result, path, pytorch_names)?;
             Ok(model)
         }
         _ => anyhow::bail!(
@@ -51,13 +54,42 @@ pub fn load_weights<M: Module + ModuleSnapshot>(
     }
 }
 
-fn check_applied(result: &ApplyResult, path: &Path) -> anyhow::Result<()> {
+/// The PyTorch name of a Burn parameter path, with the Burn path beside it when they differ.
+fn describe(burn_path: &str, pytorch_names: &[(String, String)]) -> String {
+    for (burn, torch) in pytorch_names {
+        if let Some(rest) = burn_path.strip_prefix(&format!("{burn}.")) {
+            return format!("{torch}.{rest} (Burn: {burn_path})");
+        }
+    }
+    burn_path.to_string()
+}
+
+fn check_applied(
+    result: &ApplyResult,
+    path: &Path,
+    pytorch_names: &[(String, String)],
+) -> anyhow::Result<()> {
     let mut problems = Vec::new();
     for error in &result.errors {
-        problems.push(error.to_string());
+        problems.push(match error {
+            ApplyError::ShapeMismatch {
+                path,
+                expected,
+                found,
+            } => format!(
+                "{}: shape mismatch, the model needs {:?}, the file has {:?} (in Burn's layout, Linear weights transposed)",
+                describe(path, pytorch_names),
+                expected.as_slice(),
+                found.as_slice()
+            ),
+            other => other.to_string(),
+        });
     }
-    for (name, why) in &result.missing {
-        problems.push(format!("missing from the file: {name} ({why})"));
+    for (name, _) in &result.missing {
+        problems.push(format!(
+            "missing from the file: {}",
+            describe(name, pytorch_names)
+        ));
     }
     for name in &result.unused {
         problems.push(format!("in the file but not in the model: {name}"));

@@ -32,26 +32,33 @@ impl InferenceStep for Mlp {
 impl ImageClassifier for Mlp {
     type Config = MlpConfig;
     const NAME: &'static str = "mlp";
-    const ABOUT: &'static str =
-        "Multi-layer perceptron (seed 001): Flatten → Dense 128 ReLU → Dropout 0.2 → Dense 10 on MNIST";
+    const ABOUT: &'static str = "Multi-layer perceptron (seed 001): Flatten → Dense 128 ReLU → Dropout 0.2 → Dense 10 on MNIST";
 
     fn init(config: &MlpConfig, data: &DataSpec, device: &Device) -> Self {
-        Mlp::new(config, data.channels * data.height * data.width, data.num_classes, device)
+        Mlp::new(
+            config,
+            data.channels * data.height * data.width,
+            data.num_classes,
+            device,
+        )
     }
 
     fn logits(&self, images: Tensor<4>) -> Tensor<2> {
         self.forward(images)
     }
 
-    /// Adam 1e-3 (seed 001 uses Keras' Adam defaults), batch 64, 5 epochs, constant rate.
+    /// Seed 001 trains 5 epochs of Keras' Adam at a constant 1e-3 (batch 32) and reports
+    /// about 97.8%. Warming up for one epoch to 2e-3, then a cosine decay to 0, reaches 98%
+    /// in the same 5 epochs: 98.04% mean over 8 seeds here (97.96..98.12; see README).
     fn recipe(_config: &MlpConfig) -> Recipe {
         Recipe {
             dataset: DatasetKind::Mnist,
             epochs: 5,
-            batch_size: 64,
-            lr: 1e-3,
+            batch_size: 32,
+            lr: 2e-3,
             optimizer: OptimizerKind::Adam,
-            schedule: ScheduleKind::Constant,
+            schedule: ScheduleKind::Cosine,
+            warmup_epochs: 1,
             weight_decay: 0.0,
             augment: AugmentKind::None,
         }

@@ -7,7 +7,12 @@ use mlp::{Mlp, MlpConfig};
 use trainer::{DataSpec, ImageClassifier, classification_output};
 
 fn mnist_test() -> datasets::ImageSet {
-    Mnist::load(&DataSource::new(None).with_download(false), MnistVariant::Mnist, Split::Test).unwrap()
+    Mnist::load(
+        &DataSource::new(None).with_download(false),
+        MnistVariant::Mnist,
+        Split::Test,
+    )
+    .unwrap()
 }
 
 fn batch(set: &datasets::ImageSet, indices: &[usize], device: &Device) -> datasets::ImageBatch {
@@ -27,7 +32,10 @@ fn shapes_and_pytorch_parameter_names() {
     let model = Mlp::new(&config, 784, 10, &device);
     let logits = model.forward(Tensor::zeros([3, 1, 28, 28], &device));
     assert_eq!(logits.dims(), [3, 10]);
-    assert_eq!(model.num_params(), 784 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10);
+    assert_eq!(
+        model.num_params(),
+        784 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10
+    );
     assert_eq!(
         Mlp::pytorch_names(&config),
         vec![
@@ -62,8 +70,14 @@ fn overfits_one_batch() {
     let last = classification_output(model.forward(batch.images), batch.targets)
         .loss
         .into_scalar::<f32>();
-    assert!(first > 1.5, "an untrained model starts near ln(10): {first}");
-    assert!(last < 0.05, "60 Adam steps on one batch should drive the loss near 0: {last}");
+    assert!(
+        first > 1.5,
+        "an untrained model starts near ln(10): {first}"
+    );
+    assert!(
+        last < 0.05,
+        "60 Adam steps on one batch should drive the loss near 0: {last}"
+    );
 }
 
 #[test]
@@ -72,7 +86,11 @@ fn save_load_round_trip_gives_identical_logits() {
     let set = mnist_test();
     let model = Mlp::new(&MlpConfig::default(), 784, 10, &device);
     let images = batch(&set, &[0, 1, 2, 3], &device).images;
-    let before: Vec<f32> = model.forward(images.clone()).into_data().try_to_vec().unwrap();
+    let before: Vec<f32> = model
+        .forward(images.clone())
+        .into_data()
+        .try_to_vec()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mlp");
     model.save_file(&path).unwrap();
@@ -86,7 +104,12 @@ fn save_load_round_trip_gives_identical_logits() {
     let st = dir.path().join("mlp.safetensors");
     let names = Mlp::pytorch_names(&MlpConfig::default());
     trainer::weights::export_safetensors(&loaded, &st, &names).unwrap();
-    let back = trainer::weights::load_weights(Mlp::new(&MlpConfig::default(), 784, 10, &device), &st, &names).unwrap();
+    let back = trainer::weights::load_weights(
+        Mlp::new(&MlpConfig::default(), 784, 10, &device),
+        &st,
+        &names,
+    )
+    .unwrap();
     let images = batch(&set, &[0, 1, 2, 3], &device).images;
     let again: Vec<f32> = back.forward(images).into_data().try_to_vec().unwrap();
     assert_eq!(before, again);
@@ -103,7 +126,10 @@ struct TorchFixture {
 fn fixture() -> (TorchFixture, std::path::PathBuf) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let json = std::fs::read_to_string(dir.join("mlp_torch.json")).unwrap();
-    (serde_json::from_str(&json).unwrap(), dir.join("mlp_torch.safetensors"))
+    (
+        serde_json::from_str(&json).unwrap(),
+        dir.join("mlp_torch.safetensors"),
+    )
 }
 
 /// Logits of PyTorch weights on the same MNIST images, loaded and normalised by our own
@@ -132,7 +158,11 @@ fn pytorch_weights_give_pytorch_logits() {
         .zip(&expected)
         .map(|(a, b)| (a - b).abs())
         .fold(0f32, f32::max);
-    println!("max |burn - torch {}| over {} logits: {max_diff:e}", fixture.torch_version, expected.len());
+    println!(
+        "max |burn - torch {}| over {} logits: {max_diff:e}",
+        fixture.torch_version,
+        expected.len()
+    );
     assert!(max_diff <= 1e-4, "max abs diff {max_diff}");
 }
 

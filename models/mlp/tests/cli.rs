@@ -1,0 +1,273 @@
+//! The `mlp` binary end to end on a small MNIST slice: files written, the report, resume,
+//! reproducibility, and clear errors for bad flags, weights and checkpoints.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn mlp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlp"))
+        .args(args)
+        .env("ZOO_OFFLINE", "1")
+        .output()
+        .expect("run the mlp binary")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = mlp(args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "mlp {args:?} failed\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn failing(args: &[&str]) -> String {
+    let out = mlp(args);
+    assert!(!out.status.success(), "mlp {args:?} should fail");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !stderr.contains("panicked"),
+        "mlp {args:?} panicked: {stderr}"
+    );
+    stderr
+}
+
+const SLICE: [&str; 6] = [
+    "--limit-train",
+    "2000",
+    "--limit-valid",
+    "500",
+    "--limit-test",
+    "1000",
+];
+
+fn train(out: &Path, extra: &[&str]) -> String {
+    let mut args = vec!["train", "--out", out.to_str().unwrap()];
+    args.extend(SLICE);
+    args.extend(extra);
+    ok(&args)
+}
+
+fn report(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap()
+}
+
+fn csv_values(out: &Path, split: &str, metric: &str) -> Vec<(usize, f64)> {
+    std::fs::read_to_string(out.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            (f[1] == split && f[2] == metric)
+                .then(|| (f[0].parse().unwrap(), f[3].parse().unwrap()))
+        })
+        .collect()
+}
+
+#[test]
+fn train_writes_every_output_and_resume_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let stdout = train(&out, &["--epochs", "1"]);
+    assert!(stdout.contains("epoch 1/1"), "one line per epoch: {stdout}");
+    for file in [
+        "config.json",
+        "metrics.csv",
+        "model.bpk",
+        "report.json",
+        "loss.png",
+        "accuracy.png",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    assert!(out.join("checkpoint/model-1.bpk").is_file());
+    let r = report(&out);
+    assert_eq!(r["epochs_completed"], 1);
+    assert_eq!(r["train_samples"], 2000);
+    assert_eq!(r["test"]["samples"], 1000);
+    let accuracy = r["test"]["accuracy"].as_f64().unwrap();
+    assert!(accuracy > 80.0, "one epoch on 2,000 images: {accuracy}");
+    assert!(r["train_samples_per_second"].as_f64().unwrap() > 0.0);
+
+    // A finished run refuses to be overwritten, and resume needs a larger --epochs.
+    let err = failing(&["train", "--out", out.to_str().unwrap(), "--epochs", "1"]);
+    assert!(err.contains("--resume"), "{err}");
+    let err = failing(&["train", "--out", out.to_str().unwrap(), "--resume"]);
+    assert!(err.contains("already finished 1 of 1"), "{err}");
+
+    // Resume continues at epoch 2 with the saved settings (the slice limits included).
+    let stdout = ok(&[
+        "train",
+        "--out",
+        out.to_str().unwrap(),
+        "--resume",
+        "--epochs",
+        "2",
+        "--limit-test",
+        "1000",
+    ]);
+    assert!(
+        stdout.contains("resuming") && stdout.contains("epoch 2/2"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("epoch 1/2"),
+        "epoch 1 must not run again: {stdout}"
+    );
+    let r = report(&out);
+    assert_eq!(r["resumed_from_epoch"], 1);
+    assert_eq!(r["epochs_completed"], 2);
+    let losses = csv_values(&out, "valid", "loss");
+    assert_eq!(
+        losses.iter().map(|(e, _)| *e).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+
+    // eval, predict, export and re-import of the trained weights.
+    let weights = out.join("model.bpk");
+    let stdout = ok(&[
+        "eval",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--limit-test",
+        "1000",
+    ]);
+    assert!(
+        stdout.contains(&format!(
+            "accuracy {:.2}%",
+            r["test"]["accuracy"].as_f64().unwrap()
+        )),
+        "{stdout}"
+    );
+    let stdout = ok(&[
+        "predict",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--index",
+        "0,1",
+    ]);
+    assert!(stdout.contains("test[0] (label 7)"), "{stdout}");
+    let st = dir.path().join("mlp.safetensors");
+    ok(&[
+        "export",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--output",
+        st.to_str().unwrap(),
+    ]);
+    let stdout = ok(&[
+        "eval",
+        "--weights",
+        st.to_str().unwrap(),
+        "--config",
+        out.join("config.json").to_str().unwrap(),
+        "--limit-test",
+        "1000",
+    ]);
+    assert!(
+        stdout.contains(&format!(
+            "accuracy {:.2}%",
+            r["test"]["accuracy"].as_f64().unwrap()
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn same_seed_gives_the_same_loss_curve() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
+    train(&a, &["--epochs", "2", "--seed", "7"]);
+    train(&b, &["--epochs", "2", "--seed", "7"]);
+    train(&c, &["--epochs", "2", "--seed", "8"]);
+    let curve = |p: &Path| csv_values(p, "train", "loss");
+    assert_eq!(curve(&a), curve(&b));
+    assert_ne!(curve(&a), curve(&c));
+}
+
+#[test]
+fn bad_flags_and_devices_are_clear_errors() {
+    let err = failing(&["train", "--optimizer", "adagrad-ish"]);
+    assert!(
+        err.contains("--optimizer") && err.contains("possible values"),
+        "{err}"
+    );
+    let err = failing(&["train", "--epochs", "many"]);
+    assert!(err.contains("--epochs"), "{err}");
+    let err = failing(&["train", "--device", "tpu", "--epochs", "1"]);
+    assert!(
+        err.contains("unknown device 'tpu'") && err.contains("flex"),
+        "{err}"
+    );
+    let err = failing(&["train", "--resume"]);
+    assert!(err.contains("--out"), "{err}");
+}
+
+#[test]
+fn bad_weights_and_checkpoints_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let missing = d.join("none.bpk");
+    let err = failing(&["eval", "--weights", missing.to_str().unwrap()]);
+    assert!(
+        err.contains("none.bpk") && err.contains("no such file"),
+        "{err}"
+    );
+
+    let corrupt = d.join("corrupt.bpk");
+    std::fs::write(&corrupt, b"not a burnpack file at all").unwrap();
+    let err = failing(&["eval", "--weights", corrupt.to_str().unwrap()]);
+    assert!(err.contains("corrupt.bpk"), "{err}");
+
+    // Weights of another shape: a 64-unit hidden layer given to the default 128-unit model.
+    let other = d.join("other");
+    let mut args = vec![
+        "train",
+        "--out",
+        other.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--hidden",
+        "64",
+    ];
+    args.extend(SLICE);
+    ok(&args);
+    let st = d.join("h64.safetensors");
+    ok(&[
+        "export",
+        "--weights",
+        other.join("model.bpk").to_str().unwrap(),
+        "--output",
+        st.to_str().unwrap(),
+    ]);
+    let err = failing(&["eval", "--weights", st.to_str().unwrap()]);
+    assert!(err.contains("h64.safetensors"), "{err}");
+    assert!(
+        err.contains("fc1.weight") && err.contains("shape mismatch"),
+        "{err}"
+    );
+
+    // A run whose checkpoints are all corrupt cannot resume, and says why.
+    for part in ["model", "optim", "scheduler"] {
+        std::fs::write(other.join(format!("checkpoint/{part}-1.bpk")), b"garbage").unwrap();
+    }
+    let err = failing(&[
+        "train",
+        "--out",
+        other.to_str().unwrap(),
+        "--resume",
+        "--epochs",
+        "2",
+    ]);
+    assert!(
+        err.contains("unreadable") && err.contains("model-1.bpk"),
+        "{err}"
+    );
+}
