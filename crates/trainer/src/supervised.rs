@@ -183,7 +183,7 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
 
     // A resumed run takes its settings and model config from its own config.json; only
     // --epochs (to extend it) and the device may change.
-    let (mut settings, model_config) = if args.resume {
+    let (settings, model_config) = if args.resume {
         let saved = RunConfig::<M::Config>::read(&config_path)?;
         let mut settings = saved.settings;
         if let Some(epochs) = args.epochs {
@@ -418,7 +418,6 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
         out.join("report.json"),
         serde_json::to_string_pretty(&report)?,
     )?;
-    let _ = &mut settings;
     println!(
         "test: accuracy {:.2}%  loss {:.4}  macro F1 {:.2}%  ({} images; trained in {:.1} s)",
         report.test.accuracy,
