@@ -21,6 +21,9 @@ pub use model::{
     classification_output,
 };
 pub use report::{Report, TestMetrics};
+// Re-exported for `classification_steps!` and so model crates name one version of each.
+pub use burn;
+pub use datasets;
 pub use supervised::{RunConfig, Settings, train};
 
 use burn::prelude::*;
@@ -77,7 +80,7 @@ fn saved_or_flags<M: ImageClassifier>(
         let dataset = data.dataset.unwrap_or(saved.settings.dataset);
         return Ok((saved.model_config, dataset, saved.data));
     }
-    let dataset = data.dataset.unwrap_or(M::recipe(flags).dataset);
+    let dataset = data.dataset.unwrap_or(M::recipe(flags, None).dataset);
     Ok((flags.clone(), dataset, dataset.spec()))
 }
 

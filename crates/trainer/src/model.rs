@@ -115,7 +115,8 @@ pub trait ImageClassifier:
     /// `[batch, channels, height, width]` normalised images to `[batch, classes]` logits.
     fn logits(&self, images: Tensor<4>) -> Tensor<2>;
 
-    fn recipe(config: &Self::Config) -> Recipe;
+    /// Default training settings; `dataset` is the `--dataset` flag when given.
+    fn recipe(config: &Self::Config, dataset: Option<DatasetKind>) -> Recipe;
 
     /// Burn parameter path prefixes and their PyTorch names, e.g. `("layers.0", "fc1")`.
     /// Identity by default: name fields as PyTorch does and nothing needs mapping.
@@ -130,4 +131,38 @@ pub fn classification_output(logits: Tensor<2>, targets: Tensor<1, Int>) -> Clas
         .init(&logits.device())
         .forward(logits.clone(), targets.clone());
     ClassificationOutput::new(loss, logits, targets)
+}
+
+/// Implements burn-train's `TrainStep` and `InferenceStep` for an [`ImageClassifier`]: logits
+/// from [`ImageClassifier::logits`], cross-entropy loss, classification metrics.
+#[macro_export]
+macro_rules! classification_steps {
+    ($model:ty) => {
+        impl $crate::burn::train::TrainStep for $model {
+            type Input = $crate::datasets::ImageBatch;
+            type Output = $crate::burn::train::ClassificationOutput;
+
+            fn step(
+                &self,
+                batch: $crate::datasets::ImageBatch,
+            ) -> $crate::burn::train::TrainOutput<$crate::burn::train::ClassificationOutput> {
+                let logits = <$model as $crate::ImageClassifier>::logits(self, batch.images);
+                let output = $crate::classification_output(logits, batch.targets);
+                $crate::burn::train::TrainOutput::new(self, output.loss.backward(), output)
+            }
+        }
+
+        impl $crate::burn::train::InferenceStep for $model {
+            type Input = $crate::datasets::ImageBatch;
+            type Output = $crate::burn::train::ClassificationOutput;
+
+            fn step(
+                &self,
+                batch: $crate::datasets::ImageBatch,
+            ) -> $crate::burn::train::ClassificationOutput {
+                let logits = <$model as $crate::ImageClassifier>::logits(self, batch.images);
+                $crate::classification_output(logits, batch.targets)
+            }
+        }
+    };
 }

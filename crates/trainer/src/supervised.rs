@@ -198,7 +198,7 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
             );
         }
         (
-            settings_from(&args, &M::recipe(&args.model)),
+            settings_from(&args, &M::recipe(&args.model, args.data.dataset)),
             args.model.clone(),
         )
     };

@@ -34,7 +34,8 @@ pub fn load_weights<M: Module + ModuleSnapshot>(
             let mut store = SafetensorsStore::from_file(path)
                 .with_from_adapter(PyTorchToBurnAdapter)
                 .allow_partial(true)
-                .validate(false);
+                .validate(false)
+                .skip_enum_variants(true);
             for (burn, torch) in pytorch_names {
                 store =
                     store.with_key_remapping(format!("^{}\\.", escape(torch)), format!("{burn}."));
@@ -113,6 +114,7 @@ pub fn export_safetensors<M: Module + ModuleSnapshot>(
 ) -> anyhow::Result<()> {
     let mut store = SafetensorsStore::from_file(path)
         .with_to_adapter(BurnToPyTorchAdapter)
+        .skip_enum_variants(true)
         .overwrite(true);
     for (burn, torch) in pytorch_names {
         store = store.with_key_remapping(format!("^{}\\.", escape(burn)), format!("{torch}."));

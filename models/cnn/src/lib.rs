@@ -1,0 +1,18 @@
+//! `cnn`: convolutional networks. LeNet-5 with batch norm for MNIST, and seed 002's CNN for
+//! CIFAR-10.
+//!
+//! ```no_run
+//! use burn::prelude::*;
+//! use cnn::{Cnn, CnnArch, CnnConfig};
+//! let device = Device::flex();
+//! let config = CnnConfig { arch: Some(CnnArch::SeedCifar), ..CnnConfig::default() };
+//! let model = Cnn::new(&config, 3, 32, 32, 10, &device);
+//! let logits = model.forward(Tensor::zeros([2, 3, 32, 32], &device)); // [2, 10]
+//! ```
+
+pub mod config;
+pub mod model;
+pub mod task;
+
+pub use config::{CnnArch, CnnConfig};
+pub use model::{Cnn, LeNet, SeedCifarCnn};

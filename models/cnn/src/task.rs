@@ -1,0 +1,66 @@
+//! Training and inference steps, and the recipes for MNIST and CIFAR-10.
+
+use crate::config::{CnnArch, CnnConfig};
+use crate::model::Cnn;
+use burn::prelude::*;
+use trainer::{
+    AugmentKind, DataSpec, DatasetKind, ImageClassifier, OptimizerKind, Recipe, ScheduleKind,
+};
+
+trainer::classification_steps!(Cnn);
+
+impl ImageClassifier for Cnn {
+    type Config = CnnConfig;
+    const NAME: &'static str = "cnn";
+    const ABOUT: &'static str =
+        "Convolutional networks: LeNet-5 with batch norm (MNIST) and the seed-002 CNN (CIFAR-10)";
+
+    fn init(config: &CnnConfig, data: &DataSpec, device: &Device) -> Self {
+        Cnn::new(
+            config,
+            data.channels,
+            data.height,
+            data.width,
+            data.num_classes,
+            device,
+        )
+    }
+
+    fn logits(&self, images: Tensor<4>) -> Tensor<2> {
+        self.forward(images)
+    }
+
+    /// `--arch seed-cifar` defaults to CIFAR-10, `--arch lenet` to MNIST; `--dataset` wins.
+    fn recipe(config: &CnnConfig, dataset: Option<DatasetKind>) -> Recipe {
+        let dataset = dataset.unwrap_or(match config.arch {
+            Some(CnnArch::SeedCifar) => DatasetKind::Cifar10,
+            _ => DatasetKind::Mnist,
+        });
+        match dataset {
+            // Seed 002: Adam, 10 epochs (Keras' batch 32). Random crops and flips and a cosine
+            // decay after one warm-up epoch.
+            DatasetKind::Cifar10 => Recipe {
+                dataset,
+                epochs: 10,
+                batch_size: 64,
+                lr: 2e-3,
+                optimizer: OptimizerKind::Adam,
+                schedule: ScheduleKind::Cosine,
+                warmup_epochs: 1,
+                weight_decay: 0.0,
+                augment: AugmentKind::CropFlip,
+            },
+            DatasetKind::Mnist | DatasetKind::FashionMnist => Recipe {
+                dataset,
+                epochs: 8,
+                batch_size: 64,
+                lr: 2e-3,
+                optimizer: OptimizerKind::Adam,
+                schedule: ScheduleKind::Cosine,
+                warmup_epochs: 1,
+                weight_decay: 0.0,
+                augment: AugmentKind::ShiftRotate,
+            },
+        }
+    }
+}
