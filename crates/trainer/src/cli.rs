@@ -65,9 +65,9 @@ pub struct TrainArgs<C: Args> {
     /// Momentum [default: 0.9 for SGD, 0 for RMSprop]
     #[arg(long)]
     pub momentum: Option<f64>,
-    /// Nesterov momentum (SGD)
+    /// Nesterov momentum (SGD) [default: the model's recipe]
     #[arg(long)]
-    pub nesterov: bool,
+    pub nesterov: Option<bool>,
     /// Weight decay (L2 for SGD/Adam/RMSprop, decoupled for AdamW) [default: the model's recipe]
     #[arg(long)]
     pub weight_decay: Option<f64>,

@@ -14,6 +14,7 @@ pub mod quiet;
 pub mod report;
 pub mod schedule;
 pub mod supervised;
+pub mod testing;
 pub mod weights;
 
 pub use model::{

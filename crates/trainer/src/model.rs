@@ -78,6 +78,8 @@ pub struct Recipe {
     pub batch_size: usize,
     pub lr: f64,
     pub optimizer: OptimizerKind,
+    /// Nesterov momentum (SGD).
+    pub nesterov: bool,
     pub schedule: ScheduleKind,
     pub warmup_epochs: usize,
     pub weight_decay: f64,

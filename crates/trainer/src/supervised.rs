@@ -86,7 +86,7 @@ fn settings_from<C: clap::Args>(args: &TrainArgs<C>, recipe: &crate::model::Reci
             OptimizerKind::Sgd => 0.9,
             _ => 0.0,
         }),
-        nesterov: args.nesterov,
+        nesterov: args.nesterov.unwrap_or(recipe.nesterov),
         weight_decay: args.weight_decay.unwrap_or(recipe.weight_decay),
         schedule: args.schedule.unwrap_or(recipe.schedule),
         warmup_epochs: args.warmup_epochs.unwrap_or(recipe.warmup_epochs),

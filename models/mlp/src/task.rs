@@ -37,6 +37,7 @@ impl ImageClassifier for Mlp {
             batch_size: 32,
             lr: 2e-3,
             optimizer: OptimizerKind::Adam,
+            nesterov: false,
             schedule: ScheduleKind::Cosine,
             warmup_epochs: 1,
             weight_decay: 0.0,

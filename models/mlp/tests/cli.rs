@@ -2,36 +2,16 @@
 //! reproducibility, and clear errors for bad flags, weights and checkpoints.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use trainer::testing::{Binary, csv_values, report};
 
-fn mlp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlp"))
-        .args(args)
-        .env("ZOO_OFFLINE", "1")
-        .output()
-        .expect("run the mlp binary")
-}
+const MLP: Binary = Binary(env!("CARGO_BIN_EXE_mlp"));
 
 fn ok(args: &[&str]) -> String {
-    let out = mlp(args);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "mlp {args:?} failed\nstdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    MLP.ok(args)
 }
 
 fn failing(args: &[&str]) -> String {
-    let out = mlp(args);
-    assert!(!out.status.success(), "mlp {args:?} should fail");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !stderr.contains("panicked"),
-        "mlp {args:?} panicked: {stderr}"
-    );
-    stderr
+    MLP.failing(args)
 }
 
 const SLICE: [&str; 6] = [
@@ -48,23 +28,6 @@ fn train(out: &Path, extra: &[&str]) -> String {
     args.extend(SLICE);
     args.extend(extra);
     ok(&args)
-}
-
-fn report(out: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap()
-}
-
-fn csv_values(out: &Path, split: &str, metric: &str) -> Vec<(usize, f64)> {
-    std::fs::read_to_string(out.join("metrics.csv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split(',').collect();
-            (f[1] == split && f[2] == metric)
-                .then(|| (f[0].parse().unwrap(), f[3].parse().unwrap()))
-        })
-        .collect()
 }
 
 #[test]

@@ -1,0 +1,69 @@
+//! Helpers for end-to-end tests of model binaries (`tests/cli.rs` in each model crate).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// A model binary under test, e.g. `Binary(env!("CARGO_BIN_EXE_mlp"))`. Downloads are off.
+#[derive(Clone, Copy)]
+pub struct Binary(pub &'static str);
+
+impl Binary {
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(self.0)
+            .args(args)
+            .env("ZOO_OFFLINE", "1")
+            .output()
+            .expect("run the model binary")
+    }
+
+    /// Runs and expects success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{args:?} failed\nstdout: {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
+    /// Runs and expects a clean failure (no panic); returns stderr.
+    pub fn failing(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+        stderr
+    }
+}
+
+/// `report.json` of a run.
+pub fn report(out: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(out.join("report.json")).expect("report.json");
+    serde_json::from_str(&text).expect("report.json is JSON")
+}
+
+/// `(epoch, value)` of one split and metric from a run's `metrics.csv`.
+pub fn csv_values(out: &Path, split: &str, metric: &str) -> Vec<(usize, f64)> {
+    crate::report::read_metrics_csv(&out.join("metrics.csv"))
+        .expect("metrics.csv")
+        .into_iter()
+        .filter(|r| r.split == split && r.metric == metric)
+        .map(|r| (r.epoch, r.value))
+        .collect()
+}
+
+/// Whether the real CIFAR-10 is available (`ZOO_DATA_DIR` set); prints a notice when not, and
+/// panics when `ZOO_REQUIRE_DATA=1`.
+pub fn cifar_available(what: &str) -> bool {
+    if std::env::var_os("ZOO_DATA_DIR").is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var("ZOO_REQUIRE_DATA").map_or(true, |v| v != "1"),
+        "ZOO_REQUIRE_DATA=1 but ZOO_DATA_DIR is unset: {what} needs CIFAR-10"
+    );
+    eprintln!("notice: skipping {what}: set ZOO_DATA_DIR to a folder holding cifar-10/");
+    false
+}
