@@ -82,11 +82,50 @@ def write(name, model, input_shape):
     print(f"{name}: {sum(v.numel() for v in state.values())} values, logits {tuple(logits.shape)}")
 
 
+def mnist(split):
+    """The committed MNIST, normalised as the datasets crate does."""
+    import gzip
+
+    import numpy as np
+
+    root = OUT.parents[3] / "datasets" / "mnist"
+    with gzip.open(root / f"{split}-images-idx3-ubyte.gz", "rb") as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
+    with gzip.open(root / f"{split}-labels-idx1-ubyte.gz", "rb") as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    x = (torch.from_numpy(images.astype("float32")) / 255.0 - 0.1307) / 0.3081
+    return x, torch.from_numpy(labels.astype("int64"))
+
+
+def trained_lenet():
+    """LeNet trained one epoch on MNIST in PyTorch: its test accuracy is what `cnn eval` must
+    report for the same weights."""
+    train_x, train_y = mnist("train")
+    test_x, test_y = mnist("t10k")
+    model = LeNet()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    perm = torch.randperm(len(train_x))
+    for start in range(0, len(perm), 128):
+        batch = perm[start : start + 128]
+        opt.zero_grad()
+        F.cross_entropy(model(train_x[batch]), train_y[batch]).backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        accuracy = (model(test_x).argmax(1) == test_y).float().mean().item() * 100
+    state = {k: v.contiguous() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    save_file(state, str(OUT / "lenet_mnist_trained.safetensors"), metadata={"test_accuracy": f"{accuracy:.4f}"})
+    print(f"lenet trained 1 epoch in torch: test accuracy {accuracy:.2f}%")
+
+
 def main():
     torch.manual_seed(0)
+    torch.set_num_threads(2)
     OUT.mkdir(parents=True, exist_ok=True)
     write("seed_cifar", SeedCifarCnn(), (4, 3, 32, 32))
     write("lenet", LeNet(), (4, 1, 28, 28))
+    trained_lenet()
     print(f"torch {torch.__version__}; fixtures in {OUT}")
 
 

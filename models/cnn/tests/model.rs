@@ -168,3 +168,31 @@ fn lenet_overfits_one_mnist_batch() {
         "30 Adam steps on one batch: eval-mode loss {loss}"
     );
 }
+
+/// `eval` of LeNet weights trained in PyTorch reports PyTorch's test accuracy (±0.05 points).
+#[test]
+fn eval_of_pytorch_trained_lenet_matches_pytorch_accuracy() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/lenet_mnist_trained.safetensors");
+    let bytes = std::fs::read(&path).unwrap();
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let torch_accuracy: f64 = metadata.metadata().as_ref().unwrap()["test_accuracy"]
+        .parse()
+        .unwrap();
+    let cli = <trainer::cli::Cli<CnnConfig> as clap::Parser>::try_parse_from([
+        "cnn",
+        "eval",
+        "--arch",
+        "lenet",
+        "--weights",
+        path.to_str().unwrap(),
+    ])
+    .unwrap();
+    let trainer::cli::Command::Eval(args) = cli.command else {
+        panic!("parsed as eval")
+    };
+    let metrics = trainer::eval::<Cnn>(args).unwrap();
+    println!("burn {:.2}%, torch {torch_accuracy:.2}%", metrics.accuracy);
+    assert_eq!(metrics.samples, 10_000);
+    assert!((metrics.accuracy - torch_accuracy).abs() <= 0.05);
+}
