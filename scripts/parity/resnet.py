@@ -135,11 +135,63 @@ def write(name, model, input_shape):
     print(f"{name}: {len(spec)} tensors, logits {tuple(logits.shape)}, |logits| max {logits.abs().max():.3f}")
 
 
+MEAN = np.array([0.4914, 0.4822, 0.4465], dtype=np.float32).reshape(1, 3, 1, 1)
+STD = np.array([0.2470, 0.2435, 0.2616], dtype=np.float32).reshape(1, 3, 1, 1)
+
+
+def cifar(data_dir, names):
+    """CIFAR-10 binary batches from cifar-10-binary.tar.gz, normalised as the datasets crate does."""
+    import tarfile
+
+    with tarfile.open(pathlib.Path(data_dir) / "cifar-10" / "cifar-10-binary.tar.gz") as tar:
+        raw = b"".join(tar.extractfile(f"cifar-10-batches-bin/{n}").read() for n in names)
+    records = np.frombuffer(raw, np.uint8).reshape(-1, 3073)
+    x = (records[:, 1:].reshape(-1, 3, 32, 32).astype(np.float32) / 255.0 - MEAN) / STD
+    return torch.from_numpy(x), torch.from_numpy(records[:, 0].astype(np.int64))
+
+
+TEST_SAMPLES = 2000
+
+
+def trained_resnet20(data_dir):
+    """ResNet-20 trained one epoch on CIFAR-10 in PyTorch (SGD 0.1, momentum 0.9, batch 128):
+    `resnet eval --limit-test 2000` must report its accuracy on the first 2,000 test images."""
+    torch.manual_seed(0)
+    train_x, train_y = cifar(data_dir, [f"data_batch_{k}.bin" for k in range(1, 6)])
+    test_x, test_y = cifar(data_dir, ["test_batch.bin"])
+    test_x, test_y = test_x[:TEST_SAMPLES], test_y[:TEST_SAMPLES]
+    model = CifarResNet(20)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    model.train()
+    perm = torch.randperm(len(train_x))
+    for start in range(0, len(perm), 128):
+        batch = perm[start : start + 128]
+        opt.zero_grad()
+        F.cross_entropy(model(train_x[batch]), train_y[batch]).backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        accuracy = (model(test_x).argmax(1) == test_y).float().mean().item() * 100
+    from safetensors.torch import save_file
+
+    state = {k: v.contiguous() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    meta = {"test_accuracy": f"{accuracy:.4f}", "test_samples": str(TEST_SAMPLES)}
+    save_file(state, str(OUT / "resnet20_cifar_trained.safetensors"), metadata=meta)
+    print(f"resnet20 trained 1 epoch in torch: accuracy {accuracy:.2f}% on the first {TEST_SAMPLES} test images")
+
+
 def main():
+    import os
+
+    torch.set_num_threads(2)
     OUT.mkdir(parents=True, exist_ok=True)
     write("resnet18", torchvision.models.resnet18(), (2, 3, 64, 64))
     write("resnet50", torchvision.models.resnet50(), (1, 3, 64, 64))
     write("resnet20", CifarResNet(20), (2, 3, 32, 32))
+    if os.environ.get("ZOO_DATA_DIR"):
+        trained_resnet20(os.environ["ZOO_DATA_DIR"])
+    else:
+        print("ZOO_DATA_DIR unset: skipping the CIFAR-trained ResNet-20 fixture")
 
 
 if __name__ == "__main__":

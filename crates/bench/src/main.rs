@@ -1,0 +1,175 @@
+//! Times one training step (forward, backward, optimizer) and one inference batch of each
+//! model, on random data of the real shapes, and prints one JSON line per measurement.
+//!
+//!     bench <workload> <device> <repeats>     e.g. `bench mlp flex 30`
+//!
+//! `scripts/bench/run` alternates this with the same PyTorch workload and writes the table.
+
+use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
+use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use burn::train::TrainStep;
+use datasets::ImageBatch;
+use std::time::Instant;
+use trainer::{DataSpec, ImageClassifier};
+
+struct Workload {
+    batch: usize,
+    spec: DataSpec,
+}
+
+fn spec(channels: usize, side: usize) -> DataSpec {
+    DataSpec {
+        channels,
+        height: side,
+        width: side,
+        num_classes: 10,
+    }
+}
+
+fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+fn run<M: ImageClassifier>(
+    name: &str,
+    model: M,
+    w: Workload,
+    mut optim: ModuleOptimizer,
+    lr: f64,
+    device_name: &str,
+    device: &Device,
+    repeats: usize,
+) {
+    let ad = device.clone().autodiff();
+    let shape = [w.batch, w.spec.channels, w.spec.height, w.spec.width];
+    let batch = ImageBatch {
+        images: Tensor::random(shape, Distribution::Normal(0.0, 1.0), &ad),
+        targets: Tensor::<1, Int>::random([w.batch], Distribution::Uniform(0.0, 10.0), &ad),
+    };
+    let mut model = model;
+    let mut step = || {
+        let out = TrainStep::step(&model, batch.clone());
+        let lr: ModuleLearningRate = lr.into();
+        model = optim.step(lr, model.clone(), out.grads);
+        // Reading the loss waits for the step to finish on asynchronous devices.
+        let _ = out.item.loss.into_scalar::<f32>();
+    };
+    for _ in 0..3 {
+        step();
+    }
+    let train: Vec<f64> = (0..repeats)
+        .map(|_| {
+            let t = Instant::now();
+            step();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    let inference_model = model.valid();
+    let x = Tensor::random(shape, Distribution::Normal(0.0, 1.0), device);
+    let infer = || {
+        let _ = inference_model.logits(x.clone()).into_data();
+    };
+    for _ in 0..3 {
+        infer();
+    }
+    let inference: Vec<f64> = (0..repeats)
+        .map(|_| {
+            let t = Instant::now();
+            infer();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    for (phase, times) in [("train_step", train), ("inference", inference)] {
+        let (med, min, max) = median(times);
+        println!(
+            "{}",
+            serde_json::json!({
+                "framework": "burn", "workload": name, "backend": device_name, "phase": phase,
+                "batch": w.batch, "median_ms": med * 1e3, "min_ms": min * 1e3, "max_ms": max * 1e3,
+                "samples_per_s": w.batch as f64 / med, "repeats": repeats,
+            })
+        );
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let workload = args.get(1).map(String::as_str).unwrap_or("mlp");
+    let (device_name, device) = trainer::device::select_device(args.get(2).map(String::as_str))?;
+    let repeats: usize = args.get(3).map(|r| r.parse()).transpose()?.unwrap_or(20);
+    device.seed(0);
+    let ad = device.clone().autodiff();
+    let adam = || AdamConfig::new().with_epsilon(1e-8).init();
+    let sgd = || SgdConfig::new().init();
+    match workload {
+        "mlp" => {
+            let w = Workload {
+                batch: 128,
+                spec: spec(1, 28),
+            };
+            let model = mlp::Mlp::init(&mlp::MlpConfig::default(), &w.spec, &ad);
+            run(
+                "mlp",
+                model,
+                w,
+                adam(),
+                1e-3,
+                &device_name,
+                &device,
+                repeats,
+            );
+        }
+        "cnn" => {
+            let w = Workload {
+                batch: 64,
+                spec: spec(3, 32),
+            };
+            let config = cnn::CnnConfig {
+                arch: Some(cnn::CnnArch::SeedCifar),
+                ..Default::default()
+            };
+            let model = cnn::Cnn::init(&config, &w.spec, &ad);
+            run(
+                "cnn",
+                model,
+                w,
+                adam(),
+                1e-3,
+                &device_name,
+                &device,
+                repeats,
+            );
+        }
+        "resnet20" | "resnet18" => {
+            let w = Workload {
+                batch: 128,
+                spec: spec(3, 32),
+            };
+            let config = resnet::ResNetConfig {
+                arch: if workload == "resnet20" {
+                    resnet::ResNetArch::Resnet20
+                } else {
+                    resnet::ResNetArch::Resnet18
+                },
+                cifar_stem: true,
+                ..Default::default()
+            };
+            let model = resnet::ResNet::init(&config, &w.spec, &ad);
+            run(
+                workload,
+                model,
+                w,
+                sgd(),
+                0.1,
+                &device_name,
+                &device,
+                repeats,
+            );
+        }
+        other => anyhow::bail!("unknown workload {other}: mlp, cnn, resnet20, resnet18"),
+    }
+    Ok(())
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Turns the JSON lines of scripts/bench/run into docs/BENCHMARKS.md (stdin -> stdout)."""
+import collections
+import json
+import platform
+import statistics
+import subprocess
+import sys
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main():
+    rows = [json.loads(line) for line in sys.stdin if line.startswith("{")]
+    meta = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    runs = collections.defaultdict(list)
+    torch_version = "?"
+    for r in rows:
+        runs[(r["workload"], r["phase"], r["framework"], r["backend"])].append(r)
+        torch_version = r.get("torch", torch_version)
+    order = ["mlp", "cnn", "resnet20", "resnet18"]
+    names = {
+        "mlp": "MLP 784-128-10, batch 128, Adam",
+        "cnn": "seed CNN 32×32×3, batch 64, Adam",
+        "resnet20": "ResNet-20 (CIFAR), batch 128, SGD",
+        "resnet18": "ResNet-18 (CIFAR stem), batch 128, SGD",
+    }
+    out = []
+    out.append("# Benchmarks: burn-zoo against PyTorch on the same machine\n")
+    out.append(f"Measured {meta.get('date', '?')} with `{meta.get('command', 'scripts/bench/run')}`.\n")
+    out.append(f"- Machine: {cpu_model()}, {meta.get('cores', '?')} cores, no GPU used.")
+    out.append(f"- Burn 0.22.1 (release build), PyTorch {torch_version} with `torch.set_num_threads({meta.get('threads', '?')})`.")
+    out.append("- Each step is a forward, backward and optimizer step on random data of the real shapes; inference is one")
+    out.append("  forward pass in eval mode. Burn and PyTorch alternate workload by workload, each with 3 warm-up steps;")
+    out.append(f"  every cell is the median over {meta.get('rounds', '?')} alternating rounds of the per-round median.")
+    out.append("- Ratio = PyTorch time / Burn time: above 1.0 Burn is faster.\n")
+    out.append("| workload | phase | backend | Burn ms (min–max) | PyTorch ms (min–max) | Burn samples/s | ratio |")
+    out.append("|---|---|---|---|---|---|---|")
+    for w in order:
+        for phase in ["train_step", "inference"]:
+            torch_rows = [v for k, v in runs.items() if k[0] == w and k[1] == phase and k[2] == "pytorch"]
+            burn_keys = sorted(k for k in runs if k[0] == w and k[1] == phase and k[2] == "burn")
+            if not torch_rows or not burn_keys:
+                continue
+            t = torch_rows[0]
+            t_med = statistics.median(r["median_ms"] for r in t)
+            t_rng = f"{min(r['min_ms'] for r in t):.2f}–{max(r['max_ms'] for r in t):.2f}"
+            for k in burn_keys:
+                b = runs[k]
+                b_med = statistics.median(r["median_ms"] for r in b)
+                b_rng = f"{min(r['min_ms'] for r in b):.2f}–{max(r['max_ms'] for r in b):.2f}"
+                sps = b[0]["batch"] / (b_med / 1e3)
+                out.append(
+                    f"| {names[w]} | {phase.replace('_', ' ')} | {k[3]} | {b_med:.2f} ({b_rng}) | {t_med:.2f} ({t_rng}) | {sps:,.0f} | **{t_med / b_med:.2f}×** |"
+                )
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
