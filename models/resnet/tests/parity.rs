@@ -132,3 +132,38 @@ fn torchvision_resnet50_logits() {
 fn cifar_resnet20_option_a_logits() {
     check("resnet20", arch(ResNetArch::Resnet20), 10);
 }
+
+/// `eval` of a ResNet-20 trained one epoch on CIFAR-10 in PyTorch reports PyTorch's accuracy on
+/// the same 2,000 test images (±0.05 points). Needs CIFAR-10 (`ZOO_DATA_DIR`).
+#[test]
+fn eval_of_pytorch_trained_resnet20_matches_pytorch_accuracy() {
+    if !trainer::testing::cifar_available("the PyTorch-trained ResNet-20 check") {
+        return;
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/resnet20_cifar_trained.safetensors");
+    let bytes = std::fs::read(&path).unwrap();
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let metadata = metadata.metadata().clone().unwrap();
+    let torch_accuracy: f64 = metadata["test_accuracy"].parse().unwrap();
+    let samples = metadata["test_samples"].clone();
+    let cli = <trainer::cli::Cli<ResNetConfig> as clap::Parser>::try_parse_from([
+        "resnet",
+        "eval",
+        "--weights",
+        path.to_str().unwrap(),
+        "--limit-test",
+        &samples,
+    ])
+    .unwrap();
+    let trainer::cli::Command::Eval(args) = cli.command else {
+        panic!("parsed as eval")
+    };
+    let metrics = trainer::eval::<ResNet>(args).unwrap();
+    println!(
+        "burn {:.2}%, torch {torch_accuracy:.2}% on {samples} test images",
+        metrics.accuracy
+    );
+    assert_eq!(metrics.samples.to_string(), samples);
+    assert!((metrics.accuracy - torch_accuracy).abs() <= 0.05);
+}
