@@ -17,6 +17,8 @@ use trainer::{DataSpec, ImageClassifier};
 struct Workload {
     batch: usize,
     spec: DataSpec,
+    optim: ModuleOptimizer,
+    lr: f64,
 }
 
 fn spec(channels: usize, side: usize) -> DataSpec {
@@ -28,6 +30,20 @@ fn spec(channels: usize, side: usize) -> DataSpec {
     }
 }
 
+/// Seconds of each of `repeats` calls, after 3 warm-up calls.
+fn time(f: &mut dyn FnMut(), repeats: usize) -> Vec<f64> {
+    for _ in 0..3 {
+        f();
+    }
+    (0..repeats)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .collect()
+}
+
 fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(f64::total_cmp);
     (v[v.len() / 2], v[0], v[v.len() - 1])
@@ -37,8 +53,6 @@ fn run<M: ImageClassifier>(
     name: &str,
     model: M,
     w: Workload,
-    mut optim: ModuleOptimizer,
-    lr: f64,
     device_name: &str,
     device: &Device,
     repeats: usize,
@@ -49,7 +63,7 @@ fn run<M: ImageClassifier>(
         images: Tensor::random(shape, Distribution::Normal(0.0, 1.0), &ad),
         targets: Tensor::<1, Int>::random([w.batch], Distribution::Uniform(0.0, 10.0), &ad),
     };
-    let mut model = model;
+    let (mut model, mut optim, lr) = (model, w.optim, w.lr);
     let mut step = || {
         let out = TrainStep::step(&model, batch.clone());
         let lr: ModuleLearningRate = lr.into();
@@ -57,31 +71,13 @@ fn run<M: ImageClassifier>(
         // Reading the loss waits for the step to finish on asynchronous devices.
         let _ = out.item.loss.into_scalar::<f32>();
     };
-    for _ in 0..3 {
-        step();
-    }
-    let train: Vec<f64> = (0..repeats)
-        .map(|_| {
-            let t = Instant::now();
-            step();
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
+    let train = time(&mut step, repeats);
     let inference_model = model.valid();
     let x = Tensor::random(shape, Distribution::Normal(0.0, 1.0), device);
-    let infer = || {
+    let mut infer = || {
         let _ = inference_model.logits(x.clone()).into_data();
     };
-    for _ in 0..3 {
-        infer();
-    }
-    let inference: Vec<f64> = (0..repeats)
-        .map(|_| {
-            let t = Instant::now();
-            infer();
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
+    let inference = time(&mut infer, repeats);
     for (phase, times) in [("train_step", train), ("inference", inference)] {
         let (med, min, max) = median(times);
         println!(
@@ -109,44 +105,32 @@ fn main() -> anyhow::Result<()> {
             let w = Workload {
                 batch: 128,
                 spec: spec(1, 28),
+                optim: adam(),
+                lr: 1e-3,
             };
             let model = mlp::Mlp::init(&mlp::MlpConfig::default(), &w.spec, &ad);
-            run(
-                "mlp",
-                model,
-                w,
-                adam(),
-                1e-3,
-                &device_name,
-                &device,
-                repeats,
-            );
+            run("mlp", model, w, &device_name, &device, repeats);
         }
         "cnn" => {
             let w = Workload {
                 batch: 64,
                 spec: spec(3, 32),
+                optim: adam(),
+                lr: 1e-3,
             };
             let config = cnn::CnnConfig {
                 arch: Some(cnn::CnnArch::SeedCifar),
                 ..Default::default()
             };
             let model = cnn::Cnn::init(&config, &w.spec, &ad);
-            run(
-                "cnn",
-                model,
-                w,
-                adam(),
-                1e-3,
-                &device_name,
-                &device,
-                repeats,
-            );
+            run("cnn", model, w, &device_name, &device, repeats);
         }
         "resnet20" | "resnet18" => {
             let w = Workload {
                 batch: 128,
                 spec: spec(3, 32),
+                optim: sgd(),
+                lr: 0.1,
             };
             let config = resnet::ResNetConfig {
                 arch: if workload == "resnet20" {
@@ -158,16 +142,7 @@ fn main() -> anyhow::Result<()> {
                 ..Default::default()
             };
             let model = resnet::ResNet::init(&config, &w.spec, &ad);
-            run(
-                workload,
-                model,
-                w,
-                sgd(),
-                0.1,
-                &device_name,
-                &device,
-                repeats,
-            );
+            run(workload, model, w, &device_name, &device, repeats);
         }
         other => anyhow::bail!("unknown workload {other}: mlp, cnn, resnet20, resnet18"),
     }

@@ -67,3 +67,13 @@ pub fn cifar_available(what: &str) -> bool {
     eprintln!("notice: skipping {what}: set ZOO_DATA_DIR to a folder holding cifar-10/");
     false
 }
+
+/// Runs `eval` in-process with these flags (as `<model> eval <flags>`) and returns its metrics.
+pub fn eval_with<M: crate::ImageClassifier>(flags: &[&str]) -> anyhow::Result<crate::TestMetrics> {
+    use clap::Parser;
+    let args = [M::NAME, "eval"].iter().chain(flags).copied();
+    match crate::cli::Cli::<M::Config>::try_parse_from(args)?.command {
+        crate::cli::Command::Eval(args) => crate::eval::<M>(args),
+        _ => unreachable!("parsed as eval"),
+    }
+}

@@ -179,19 +179,13 @@ fn eval_of_pytorch_trained_lenet_matches_pytorch_accuracy() {
     let torch_accuracy: f64 = metadata.metadata().as_ref().unwrap()["test_accuracy"]
         .parse()
         .unwrap();
-    let cli = <trainer::cli::Cli<CnnConfig> as clap::Parser>::try_parse_from([
-        "cnn",
-        "eval",
+    let metrics = trainer::testing::eval_with::<Cnn>(&[
         "--arch",
         "lenet",
         "--weights",
         path.to_str().unwrap(),
     ])
     .unwrap();
-    let trainer::cli::Command::Eval(args) = cli.command else {
-        panic!("parsed as eval")
-    };
-    let metrics = trainer::eval::<Cnn>(args).unwrap();
     println!("burn {:.2}%, torch {torch_accuracy:.2}%", metrics.accuracy);
     assert_eq!(metrics.samples, 10_000);
     assert!((metrics.accuracy - torch_accuracy).abs() <= 0.05);

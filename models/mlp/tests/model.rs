@@ -170,17 +170,8 @@ fn pytorch_weights_give_pytorch_logits() {
 #[test]
 fn eval_of_pytorch_weights_matches_pytorch_accuracy() {
     let (fixture, weights) = fixture();
-    let cli = <trainer::cli::Cli<MlpConfig> as clap::Parser>::try_parse_from([
-        "mlp",
-        "eval",
-        "--weights",
-        weights.to_str().unwrap(),
-    ])
-    .unwrap();
-    let trainer::cli::Command::Eval(args) = cli.command else {
-        panic!("parsed as eval")
-    };
-    let metrics = trainer::eval::<Mlp>(args).unwrap();
+    let metrics =
+        trainer::testing::eval_with::<Mlp>(&["--weights", weights.to_str().unwrap()]).unwrap();
     println!(
         "burn accuracy {:.2}%, torch {:.2}%",
         metrics.accuracy, fixture.test_accuracy

@@ -147,19 +147,13 @@ fn eval_of_pytorch_trained_resnet20_matches_pytorch_accuracy() {
     let metadata = metadata.metadata().clone().unwrap();
     let torch_accuracy: f64 = metadata["test_accuracy"].parse().unwrap();
     let samples = metadata["test_samples"].clone();
-    let cli = <trainer::cli::Cli<ResNetConfig> as clap::Parser>::try_parse_from([
-        "resnet",
-        "eval",
+    let metrics = trainer::testing::eval_with::<ResNet>(&[
         "--weights",
         path.to_str().unwrap(),
         "--limit-test",
         &samples,
     ])
     .unwrap();
-    let trainer::cli::Command::Eval(args) = cli.command else {
-        panic!("parsed as eval")
-    };
-    let metrics = trainer::eval::<ResNet>(args).unwrap();
     println!(
         "burn {:.2}%, torch {torch_accuracy:.2}% on {samples} test images",
         metrics.accuracy
