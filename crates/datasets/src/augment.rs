@@ -115,7 +115,7 @@ impl AugmentedSet {
 
 impl Dataset<ImageItem> for AugmentedSet {
     fn get(&self, index: usize) -> Result<ImageItem, DatasetError> {
-        let mut item = self.set.get(index)?;
+        let mut item = self.set.item(index).map_err(DatasetError::new)?;
         let epoch = self.first_epoch + self.reads[index].fetch_add(1, Ordering::Relaxed);
         let mut rng = SplitMix64::for_item(self.seed, item.index as u64, epoch as u64);
         self.augmentation

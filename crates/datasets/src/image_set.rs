@@ -3,7 +3,6 @@
 
 use crate::error::{DataError, Result};
 use crate::rng::SplitMix64;
-use burn::data::dataset::{Dataset, DatasetError};
 use std::sync::Arc;
 
 /// Channels, height and width of every image in a set.
@@ -191,20 +190,32 @@ impl ImageSet {
     }
 }
 
-impl Dataset<ImageItem> for ImageSet {
-    fn get(&self, index: usize) -> std::result::Result<ImageItem, DatasetError> {
+impl ImageSet {
+    /// The `index`-th item of this view (a copy of its pixels), or an error past the end.
+    pub fn item(&self, index: usize) -> Result<ImageItem> {
         if index >= self.len() {
-            return Err(DatasetError::new(DataError::InvalidArgument(format!(
+            return Err(DataError::InvalidArgument(format!(
                 "{}: index {index} out of range (len {})",
                 self.name,
                 self.len()
-            ))));
+            )));
         }
         Ok(ImageItem {
             pixels: self.image(index).to_vec(),
             label: self.label(index),
             index: self.view[index] as usize,
         })
+    }
+}
+
+#[cfg(feature = "burn")]
+impl burn::data::dataset::Dataset<ImageItem> for ImageSet {
+    fn get(
+        &self,
+        index: usize,
+    ) -> std::result::Result<ImageItem, burn::data::dataset::DatasetError> {
+        self.item(index)
+            .map_err(burn::data::dataset::DatasetError::new)
     }
 
     fn len(&self) -> usize {
@@ -242,8 +253,8 @@ mod tests {
         let (train, valid) = set.split_validation(0.1, 42).unwrap();
         assert_eq!((train.len(), valid.len()), (90, 10));
         let mut all: Vec<usize> = (0..train.len())
-            .map(|i| train.get(i).unwrap().index)
-            .chain((0..valid.len()).map(|i| valid.get(i).unwrap().index))
+            .map(|i| train.item(i).unwrap().index)
+            .chain((0..valid.len()).map(|i| valid.item(i).unwrap().index))
             .collect();
         all.sort();
         assert_eq!(all, (0..100).collect::<Vec<_>>());
@@ -251,7 +262,7 @@ mod tests {
         let (_, other) = set.split_validation(0.1, 43).unwrap();
         let ids = |s: &ImageSet| {
             (0..s.len())
-                .map(|i| s.get(i).unwrap().index)
+                .map(|i| s.item(i).unwrap().index)
                 .collect::<Vec<_>>()
         };
         assert_eq!(ids(&valid), ids(&again));
@@ -261,10 +272,10 @@ mod tests {
     #[test]
     fn items_carry_their_pixels_and_bad_lengths_are_rejected() {
         let set = tiny(5);
-        let item = set.get(3).unwrap();
+        let item = set.item(3).unwrap();
         assert_eq!(item.pixels, vec![12, 13, 14, 15]);
         assert_eq!(item.label, 0);
-        assert!(set.get(5).is_err());
+        assert!(set.item(5).is_err());
         let shape = set.shape();
         let err = ImageSet::new(
             "x",

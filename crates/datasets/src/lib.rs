@@ -3,8 +3,13 @@
 //! Where files come from is decided once, in [`source`]: `--data-dir` / `ZOO_DATA_DIR`, then the
 //! workspace `datasets/` folder, then a verified download. Parsers validate every header, size
 //! and label and return a [`DataError`] naming the file; nothing half-read is handed on.
+//!
+//! The `burn` feature (on by default) adds Burn's `Dataset` for [`ImageSet`], the augmenting
+//! wrapper and the batcher; without it the crate is the parsers and sources alone (fuzzing).
 
+#[cfg(feature = "burn")]
 pub mod augment;
+#[cfg(feature = "burn")]
 pub mod batcher;
 pub mod cifar;
 pub mod error;
@@ -13,7 +18,9 @@ pub mod mnist;
 pub mod rng;
 pub mod source;
 
+#[cfg(feature = "burn")]
 pub use augment::{Augmentation, AugmentedSet};
+#[cfg(feature = "burn")]
 pub use batcher::{ImageBatch, ImageBatcher};
 pub use cifar::Cifar10;
 pub use error::{DataError, Result};

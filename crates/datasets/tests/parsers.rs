@@ -1,7 +1,6 @@
 //! Parsers against generated fixtures: round trips, and every kind of bad input gives a typed
 //! error that names the file.
 
-use burn::data::dataset::Dataset;
 use datasets::{Cifar10, DataError, DataSource, Mnist, MnistVariant, Split};
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -54,7 +53,7 @@ fn idx_round_trip_raw_and_gzip() {
         let set = load(&images, &labels).unwrap();
         assert_eq!(set.len(), 3);
         assert_eq!((set.shape().height, set.shape().width), (2, 3));
-        let item = set.get(1).unwrap();
+        let item = set.item(1).unwrap();
         assert_eq!(item.pixels, (6..12).collect::<Vec<u8>>());
         assert_eq!(item.label, 0);
         assert_eq!(set.label(2), 9);
@@ -174,7 +173,7 @@ fn cifar_folder_and_archive_round_trip() {
         assert_eq!(test.len(), 10_000);
         assert_eq!(test.classes()[9], "truck");
         assert_eq!(test.class_counts(), vec![1000; 10]);
-        let item = test.get(3).unwrap();
+        let item = test.item(3).unwrap();
         assert_eq!(item.label, 3);
         assert!(item.pixels.iter().all(|&p| p == 3));
         let train = Cifar10::load_path(path, Split::Train).unwrap();

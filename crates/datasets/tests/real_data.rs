@@ -1,7 +1,6 @@
 //! Against the real data. MNIST is committed under `datasets/`; CIFAR-10 comes from
 //! `ZOO_DATA_DIR` and is skipped with a notice when that is unset, unless `ZOO_REQUIRE_DATA=1`.
 
-use burn::data::dataset::Dataset;
 use datasets::{Cifar10, DataSource, Mnist, MnistVariant, Split};
 
 fn require_data() -> bool {
@@ -36,7 +35,7 @@ fn mnist_has_canonical_sizes_and_class_counts() {
         vec![980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     );
     // The first training image is a 5; its pixels span the full byte range.
-    let first = train.get(0).unwrap();
+    let first = train.item(0).unwrap();
     assert_eq!(first.label, 5);
     assert_eq!(first.pixels.iter().max(), Some(&255));
 
