@@ -86,6 +86,25 @@ pub struct Recipe {
     pub augment: AugmentKind,
 }
 
+impl Recipe {
+    /// Adam with one warm-up epoch to `lr`, then a cosine decay to 0; no weight decay, no
+    /// augmentation (the small models' recipe; override fields with struct update syntax).
+    pub fn adam_cosine(dataset: DatasetKind, epochs: usize, batch_size: usize, lr: f64) -> Self {
+        Self {
+            dataset,
+            epochs,
+            batch_size,
+            lr,
+            optimizer: OptimizerKind::Adam,
+            nesterov: false,
+            schedule: ScheduleKind::Cosine,
+            warmup_epochs: 1,
+            weight_decay: 0.0,
+            augment: AugmentKind::None,
+        }
+    }
+}
+
 /// An image classifier the shared CLI can train, evaluate, export and describe.
 ///
 /// The training and inference steps are the model crate's (its `task.rs`); they usually call

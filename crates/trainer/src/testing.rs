@@ -77,3 +77,30 @@ pub fn eval_with<M: crate::ImageClassifier>(flags: &[&str]) -> anyhow::Result<cr
         _ => unreachable!("parsed as eval"),
     }
 }
+
+/// Largest absolute difference between two equally long slices (parity tests).
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "compared slices differ in length");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max)
+}
+
+/// Trains `model` on one batch for `steps` Adam steps at `lr` and returns it.
+pub fn fit_one_batch<M: crate::ImageClassifier>(
+    mut model: M,
+    batch: &datasets::ImageBatch,
+    steps: usize,
+    lr: f64,
+) -> M {
+    use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
+    use burn::train::TrainStep;
+    let mut optim = burn::optim::AdamConfig::new().init();
+    for _ in 0..steps {
+        let out = TrainStep::step(&model, batch.clone());
+        let lr: ModuleLearningRate = lr.into();
+        model = optim.step(lr, model, out.grads);
+    }
+    model
+}

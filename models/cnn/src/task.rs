@@ -3,9 +3,7 @@
 use crate::config::{CnnArch, CnnConfig};
 use crate::model::Cnn;
 use burn::prelude::*;
-use trainer::{
-    AugmentKind, DataSpec, DatasetKind, ImageClassifier, OptimizerKind, Recipe, ScheduleKind,
-};
+use trainer::{AugmentKind, DataSpec, DatasetKind, ImageClassifier, Recipe};
 
 trainer::classification_steps!(Cnn);
 
@@ -40,28 +38,12 @@ impl ImageClassifier for Cnn {
             // Seed 002: Adam, 10 epochs (Keras' batch 32). Random crops and flips and a cosine
             // decay after one warm-up epoch.
             DatasetKind::Cifar10 => Recipe {
-                dataset,
-                epochs: 10,
-                batch_size: 64,
-                lr: 2e-3,
-                optimizer: OptimizerKind::Adam,
-                nesterov: false,
-                schedule: ScheduleKind::Cosine,
-                warmup_epochs: 1,
-                weight_decay: 0.0,
                 augment: AugmentKind::CropFlip,
+                ..Recipe::adam_cosine(dataset, 10, 64, 2e-3)
             },
             DatasetKind::Mnist | DatasetKind::FashionMnist => Recipe {
-                dataset,
-                epochs: 8,
-                batch_size: 64,
-                lr: 2e-3,
-                optimizer: OptimizerKind::Adam,
-                nesterov: false,
-                schedule: ScheduleKind::Cosine,
-                warmup_epochs: 1,
-                weight_decay: 0.0,
                 augment: AugmentKind::ShiftRotate,
+                ..Recipe::adam_cosine(dataset, 8, 64, 2e-3)
             },
         }
     }

@@ -1,7 +1,6 @@
 //! The CNNs as a library: shapes, parameter names, learning, and parity with PyTorch.
 
 use burn::prelude::*;
-use burn::train::TrainStep;
 use cnn::{Cnn, CnnArch, CnnConfig};
 use trainer::{DataSpec, ImageClassifier, classification_output};
 
@@ -80,11 +79,7 @@ fn pytorch_weights_give_pytorch_logits() {
         .unwrap();
         let x = Tensor::<4>::from_data(TensorData::new(input, [b, c, h, w]), &device);
         let logits: Vec<f32> = model.valid().forward(x).into_data().try_to_vec().unwrap();
-        let max_diff = logits
-            .iter()
-            .zip(&expected)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
+        let max_diff = trainer::testing::max_abs_diff(&logits, &expected);
         println!(
             "{name}: max |burn - torch| over {} logits: {max_diff:e}",
             expected.len()
@@ -153,13 +148,8 @@ fn lenet_overfits_one_mnist_batch() {
         dropout: 0.0,
         ..CnnConfig::default()
     };
-    let mut model = Cnn::init(&cfg, &DataSpec::new(set.shape(), 10), &device);
-    let mut optim = burn::optim::AdamConfig::new().init();
-    for _ in 0..30 {
-        let out = TrainStep::step(&model, batch.clone());
-        let lr: burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate = 2e-3.into();
-        model = optim.step(lr, model, out.grads);
-    }
+    let model = Cnn::init(&cfg, &DataSpec::new(set.shape(), 10), &device);
+    let model = trainer::testing::fit_one_batch(model, &batch, 30, 2e-3);
     let loss = classification_output(model.valid().forward(batch.images), batch.targets)
         .loss
         .into_scalar::<f32>();

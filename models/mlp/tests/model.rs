@@ -1,7 +1,6 @@
 //! The MLP as a library: shapes, learning, save/load, and parity with PyTorch.
 
 use burn::prelude::*;
-use burn::train::TrainStep;
 use datasets::{DataSource, ImageBatcher, Mnist, MnistVariant, Split};
 use mlp::{Mlp, MlpConfig};
 use trainer::{DataSpec, ImageClassifier, classification_output};
@@ -56,17 +55,12 @@ fn overfits_one_batch() {
         dropout: 0.0,
         ..MlpConfig::default()
     };
-    let mut model = Mlp::init(&config, &data, &device);
+    let model = Mlp::init(&config, &data, &device);
     let batch = batch(&set, &(0..32).collect::<Vec<_>>(), &device);
-    let mut optim = burn::optim::AdamConfig::new().init();
     let first = classification_output(model.forward(batch.images.clone()), batch.targets.clone())
         .loss
         .into_scalar::<f32>();
-    for _ in 0..60 {
-        let out = TrainStep::step(&model, batch.clone());
-        let lr: burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate = 1e-3.into();
-        model = optim.step(lr, model, out.grads);
-    }
+    let model = trainer::testing::fit_one_batch(model, &batch, 60, 1e-3);
     let last = classification_output(model.forward(batch.images), batch.targets)
         .loss
         .into_scalar::<f32>();
@@ -153,11 +147,7 @@ fn pytorch_weights_give_pytorch_logits() {
         .try_to_vec()
         .unwrap();
     let expected: Vec<f32> = fixture.logits.concat();
-    let max_diff = logits
-        .iter()
-        .zip(&expected)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0f32, f32::max);
+    let max_diff = trainer::testing::max_abs_diff(&logits, &expected);
     println!(
         "max |burn - torch {}| over {} logits: {max_diff:e}",
         fixture.torch_version,

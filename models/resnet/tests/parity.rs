@@ -97,11 +97,7 @@ fn check(name: &str, config: ResNetConfig, classes: usize) {
     );
     let logits: Vec<f32> = model.valid().forward(x).into_data().try_to_vec().unwrap();
     assert_eq!(logits.len(), fixture.logits.len());
-    let max_diff = logits
-        .iter()
-        .zip(&fixture.logits)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0f32, f32::max);
+    let max_diff = trainer::testing::max_abs_diff(&logits, &fixture.logits);
     println!(
         "{name} (torchvision {}): {} tensors, max |burn - torch| over {} logits: {max_diff:e}",
         fixture.torchvision_version,
