@@ -10,7 +10,6 @@ use crate::image_set::{ImageSet, ImageShape, Normalization};
 use crate::mnist::check_labels;
 use crate::source::{Checksum, DataSource, RemoteFile};
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::Path;
 
 /// Bytes of one record: label + 3 * 32 * 32 pixels.
@@ -95,7 +94,11 @@ impl Cifar10 {
         let mut files = if path.is_dir() {
             read_folder(path, &wanted)?
         } else {
-            read_archive(path, &wanted)?
+            {
+            let mut names = wanted.clone();
+            names.push(META);
+            crate::read_tar_gz_members(path, &names)?
+        }
         };
         let meta_path = path.join(META);
         let meta = files
@@ -147,35 +150,6 @@ fn read_folder(dir: &Path, wanted: &[&str]) -> Result<HashMap<String, Vec<u8>>> 
         let path = dir.join(name);
         let bytes = std::fs::read(&path).map_err(|e| DataError::io(&path, e))?;
         files.insert(name.to_string(), bytes);
-    }
-    Ok(files)
-}
-
-/// Reads the wanted members (matched by file name, any folder) from a gzipped tar, streaming.
-fn read_archive(path: &Path, wanted: &[&str]) -> Result<HashMap<String, Vec<u8>>> {
-    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
-    let gz = flate2::read::GzDecoder::new(std::io::BufReader::with_capacity(1 << 20, file));
-    let mut archive = tar::Archive::new(gz);
-    let corrupt = |e: std::io::Error| DataError::Gzip {
-        path: path.to_path_buf(),
-        source: e,
-    };
-    let mut files = HashMap::new();
-    for entry in archive.entries().map_err(corrupt)? {
-        let mut entry = entry.map_err(corrupt)?;
-        let entry_path = entry.path().map_err(corrupt)?.into_owned();
-        let Some(name) = entry_path.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        if name == META || wanted.contains(&name) {
-            let name = name.to_string();
-            let mut bytes = Vec::with_capacity(entry.size() as usize);
-            entry.read_to_end(&mut bytes).map_err(corrupt)?;
-            files.insert(name, bytes);
-            if files.len() == wanted.len() + 1 {
-                break;
-            }
-        }
     }
     Ok(files)
 }

@@ -13,6 +13,7 @@ pub mod augment;
 pub mod batcher;
 pub mod cifar;
 pub mod error;
+pub mod graph;
 pub mod image_set;
 pub mod mnist;
 pub mod rng;
@@ -24,6 +25,7 @@ pub use augment::{Augmentation, AugmentedSet};
 pub use batcher::{ImageBatch, ImageBatcher};
 pub use cifar::Cifar10;
 pub use error::{DataError, Result};
+pub use graph::{Cora, EdgeListGraph, Graph, GraphEdges, Karate, NodeSplits};
 pub use image_set::{ImageItem, ImageSet, ImageShape, Normalization};
 pub use mnist::{Mnist, MnistVariant};
 pub use source::DataSource;
@@ -58,4 +60,37 @@ pub fn decode_maybe_gzip(raw: Vec<u8>, path: &Path) -> Result<Vec<u8>> {
     } else {
         Ok(raw)
     }
+}
+
+/// Reads the members named in `names` (matched by file name, in any folder) from a gzipped tar,
+/// streaming; members not found are simply absent from the map.
+pub(crate) fn read_tar_gz_members(
+    path: &Path,
+    names: &[&str],
+) -> Result<std::collections::HashMap<String, Vec<u8>>> {
+    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    let gz = flate2::read::GzDecoder::new(std::io::BufReader::with_capacity(1 << 20, file));
+    let mut archive = tar::Archive::new(gz);
+    let corrupt = |e: std::io::Error| DataError::Gzip {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let mut files = std::collections::HashMap::new();
+    for entry in archive.entries().map_err(corrupt)? {
+        let mut entry = entry.map_err(corrupt)?;
+        let entry_path = entry.path().map_err(corrupt)?.into_owned();
+        let Some(name) = entry_path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if names.contains(&name) && !files.contains_key(name) {
+            let name = name.to_string();
+            let mut bytes = Vec::with_capacity(entry.size() as usize);
+            entry.read_to_end(&mut bytes).map_err(corrupt)?;
+            files.insert(name, bytes);
+            if files.len() == names.len() {
+                break;
+            }
+        }
+    }
+    Ok(files)
 }
