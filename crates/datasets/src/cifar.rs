@@ -95,10 +95,10 @@ impl Cifar10 {
             read_folder(path, &wanted)?
         } else {
             {
-            let mut names = wanted.clone();
-            names.push(META);
-            crate::read_tar_gz_members(path, &names)?
-        }
+                let mut names = wanted.clone();
+                names.push(META);
+                crate::read_tar_gz_members(path, &names)?
+            }
         };
         let meta_path = path.join(META);
         let meta = files

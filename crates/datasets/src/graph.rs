@@ -248,7 +248,12 @@ pub fn parse_edges(
 }
 
 /// Parses a split file: `node_id role` per line, role `train`, `val`/`valid` or `test`.
-pub fn parse_split(text: &str, path: &Path, ids: &[String], nodes_file: &Path) -> Result<NodeSplits> {
+pub fn parse_split(
+    text: &str,
+    path: &Path,
+    ids: &[String],
+    nodes_file: &Path,
+) -> Result<NodeSplits> {
     let index = NodeIndex::new(ids, nodes_file, "node")?;
     let mut splits = NodeSplits::default();
     let mut seen = vec![false; ids.len()];
@@ -415,7 +420,10 @@ impl Cora {
             let mut files = HashMap::new();
             for path in [&content_path, &cites_path] {
                 let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-                files.insert(path.file_name().unwrap().to_string_lossy().into_owned(), bytes);
+                files.insert(
+                    path.file_name().unwrap().to_string_lossy().into_owned(),
+                    bytes,
+                );
             }
             files
         } else {
@@ -483,7 +491,10 @@ impl Karate {
         }
         let leaders = ["0", "33"].map(|id| graph.node_ids.iter().position(|n| n == id));
         let [Some(hi), Some(officer)] = leaders else {
-            return Err(DataError::format(&labels, "nodes 0 and 33 (the two leaders) are missing"));
+            return Err(DataError::format(
+                &labels,
+                "nodes 0 and 33 (the two leaders) are missing",
+            ));
         };
         graph.splits = NodeSplits {
             train: vec![hi as u32, officer as u32],
@@ -542,7 +553,10 @@ impl EdgeListGraph {
             label_names.push(label.to_string());
         }
         if ids.is_empty() {
-            return Err(DataError::format(&self.labels, "no nodes: the file is empty"));
+            return Err(DataError::format(
+                &self.labels,
+                "no nodes: the file is empty",
+            ));
         }
         let n = ids.len();
         let edges = parse_edges(&read(&self.edges)?, &self.edges, &ids, &self.labels)?;
@@ -747,7 +761,11 @@ mod tests {
         assert_eq!(g.splits.valid.len() + g.splits.test.len(), 2);
 
         spec.features = Some(write(dir.path(), "g.feat", "a 1 2\nb 3 4\nc 5 6\nd 7 8\n"));
-        spec.split = Some(write(dir.path(), "g.split", "a train\nb train\nc valid\nd test\n"));
+        spec.split = Some(write(
+            dir.path(),
+            "g.split",
+            "a train\nb train\nc valid\nd test\n",
+        ));
         let g = spec.load().unwrap();
         assert_eq!(g.num_features, 2);
         assert_eq!(g.feature_row(3), [7.0, 8.0]);
@@ -755,7 +773,10 @@ mod tests {
 
         spec.features = Some(write(dir.path(), "bad.feat", "a 1 2\nb 3 4\nc 5 6\n"));
         let e = spec.load().unwrap_err().to_string();
-        assert!(e.contains("bad.feat") && e.contains("node 'd' has no feature line"), "{e}");
+        assert!(
+            e.contains("bad.feat") && e.contains("node 'd' has no feature line"),
+            "{e}"
+        );
         spec.features = None;
         write(dir.path(), "g.edgelist", "a b\nb zz\n");
         let e = spec.load().unwrap_err().to_string();
@@ -771,7 +792,11 @@ mod tests {
         assert_eq!(cora.edges.len(), 5278);
         assert_eq!(cora.features.iter().filter(|&&v| v == 1.0).count(), 49_216);
         assert_eq!(
-            (cora.splits.train.len(), cora.splits.valid.len(), cora.splits.test.len()),
+            (
+                cora.splits.train.len(),
+                cora.splits.valid.len(),
+                cora.splits.test.len()
+            ),
             (140, 500, 1000)
         );
         assert_eq!(cora.class_counts(&cora.splits.train), [20; 7]);

@@ -4,6 +4,7 @@
 use crate::model::ImageClassifier;
 use crate::report::TestMetrics;
 use burn::data::dataloader::DataLoader;
+use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use datasets::ImageBatch;
 use std::sync::Arc;
@@ -15,38 +16,68 @@ pub fn evaluate<M: ImageClassifier>(
     num_classes: usize,
 ) -> anyhow::Result<TestMetrics> {
     let model = model.valid();
-    let mut confusion = vec![0usize; num_classes * num_classes];
-    let (mut loss_sum, mut top5_hits, mut samples) = (0f64, 0usize, 0usize);
+    let mut scores = ClassificationScores::new(num_classes);
     for batch in loader.iter() {
         let batch = batch.map_err(|e| anyhow::anyhow!("reading the test set: {e}"))?;
-        let logits = model.logits(batch.images);
+        scores.add(model.logits(batch.images), batch.targets)?;
+    }
+    scores.finish()
+}
+
+/// Accumulates loss, accuracy, top-5 and a confusion matrix over batches of logits.
+pub struct ClassificationScores {
+    num_classes: usize,
+    confusion: Vec<usize>,
+    loss_sum: f64,
+    top5_hits: usize,
+    samples: usize,
+}
+
+impl ClassificationScores {
+    pub fn new(num_classes: usize) -> Self {
+        Self {
+            num_classes,
+            confusion: vec![0; num_classes * num_classes],
+            loss_sum: 0.0,
+            top5_hits: 0,
+            samples: 0,
+        }
+    }
+
+    /// Adds `logits` `[n, classes]` against class indices `targets` `[n]`.
+    pub fn add(&mut self, logits: Tensor<2>, targets: Tensor<1, Int>) -> anyhow::Result<()> {
         let [n, classes] = logits.dims();
         anyhow::ensure!(
-            classes == num_classes,
-            "the model gives {classes} outputs but the data set has {num_classes} classes"
+            classes == self.num_classes,
+            "the model gives {classes} outputs but the data set has {} classes",
+            self.num_classes
         );
         let log_probs: Vec<f32> = log_softmax(logits, 1).into_data().try_to_vec()?;
-        let targets: Vec<i64> = batch.targets.into_data().convert::<i64>().try_to_vec()?;
+        let targets: Vec<i64> = targets.into_data().convert::<i64>().try_to_vec()?;
         for (row, &target) in log_probs.chunks_exact(classes).zip(&targets) {
             let target = target as usize;
-            loss_sum -= row[target] as f64;
+            self.loss_sum -= row[target] as f64;
             let predicted = argmax(row);
-            confusion[target * classes + predicted] += 1;
+            self.confusion[target * classes + predicted] += 1;
             let better = row.iter().filter(|&&v| v > row[target]).count();
             if better < 5 {
-                top5_hits += 1;
+                self.top5_hits += 1;
             }
         }
-        samples += n;
+        self.samples += n;
+        Ok(())
     }
-    anyhow::ensure!(samples > 0, "the test set is empty");
-    Ok(metrics_from(
-        &confusion,
-        num_classes,
-        loss_sum,
-        top5_hits,
-        samples,
-    ))
+
+    pub fn finish(self) -> anyhow::Result<TestMetrics> {
+        anyhow::ensure!(self.samples > 0, "nothing to evaluate: the split is empty");
+        Ok(metrics_from(
+            &self.confusion,
+            self.num_classes,
+            self.loss_sum,
+            self.top5_hits,
+            self.samples,
+        ))
+    }
 }
 
 pub(crate) fn argmax(row: &[f32]) -> usize {

@@ -6,6 +6,7 @@
 
 pub mod checkpoint;
 pub mod cli;
+pub mod custom_loop;
 pub mod data;
 pub mod device;
 pub mod evaluate;

@@ -140,7 +140,7 @@ pub fn optimizer(s: &Settings) -> ModuleOptimizer {
     }
 }
 
-fn utc_timestamp() -> String {
+pub(crate) fn utc_timestamp() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -165,7 +165,7 @@ fn utc_timestamp() -> String {
 }
 
 /// `models/<name>/runs/<timestamp>` inside a checkout, else `runs/<name>/<timestamp>`.
-fn default_out(name: &str) -> PathBuf {
+pub(crate) fn default_out(name: &str) -> PathBuf {
     let in_checkout = Path::new("models").join(name);
     let base = if in_checkout.is_dir() {
         in_checkout.join("runs")

@@ -1,0 +1,369 @@
+//! The run outputs of `train` (config.json, metrics.csv, one line per epoch, checkpoints,
+//! `--resume`, curves, report.json) for training loops burn-train's `Learner` cannot express:
+//! full-batch graph training (one step per epoch, model selection on validation), and GANs
+//! (two networks, two optimizers).
+//!
+//! A checkpoint is a folder `checkpoint/epoch-N/` holding whatever the loop saves (modules,
+//! optimizers) and a `state.json`. It is written under a temporary name and renamed into place
+//! when complete, so a run killed mid-write leaves the previous checkpoint intact; the newest
+//! two are kept.
+
+use crate::cli::DeviceArgs;
+use crate::report::{MetricRow, plot_metric, read_metrics_csv, write_metrics_csv};
+use burn::module::Module;
+use burn::optim::ModuleOptimizer;
+use clap::Args;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Flags shared by every custom-loop binary; the names mean what they mean for `train`.
+#[derive(Args, Debug, Clone, Serialize, Deserialize)]
+pub struct LoopArgs {
+    /// Epochs to train [default: the model's recipe]
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Learning rate [default: the model's recipe]
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Weight decay (L2) [default: the model's recipe]
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Seed for initialisation, dropout and sampling
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Folder holding data sets in their official layout [env: ZOO_DATA_DIR]
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Output folder [default: models/<name>/runs/<UTC timestamp>]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in --out from its newest complete checkpoint
+    #[arg(long, requires = "out")]
+    pub resume: bool,
+    /// Stop when the validation score has not improved for N epochs [default: the model's recipe]
+    #[arg(long, value_name = "N")]
+    pub early_stop: Option<usize>,
+    /// Save a checkpoint every N epochs (an interrupted run loses at most N epochs)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub checkpoint_every: usize,
+}
+
+impl LoopArgs {
+    /// `--out`, or a fresh timestamped folder for `name`.
+    pub fn out_dir(&self, name: &str) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| crate::supervised::default_out(name))
+    }
+}
+
+/// One custom-loop run: its folder, metric history and checkpoints.
+pub struct LoopRun {
+    pub dir: PathBuf,
+    rows: Vec<MetricRow>,
+    total_epochs: usize,
+    started: Instant,
+    epoch_started: Instant,
+    /// Print the epoch line every this many epochs (and on the first and last).
+    pub print_every: usize,
+}
+
+impl LoopRun {
+    /// Opens `dir` for a new run (refusing a folder that already holds checkpoints unless
+    /// `resume`) and writes `config` as `config.json`.
+    pub fn open(
+        dir: &Path,
+        total_epochs: usize,
+        resume: bool,
+        config: &impl Serialize,
+    ) -> anyhow::Result<Self> {
+        if !resume && dir.join("checkpoint").is_dir() {
+            anyhow::bail!(
+                "--out {} already holds a run: add --resume to continue it, or choose another --out",
+                dir.display()
+            );
+        }
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create --out {}: {e}", dir.display()))?;
+        std::fs::write(
+            dir.join("config.json"),
+            serde_json::to_string_pretty(config)?,
+        )?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            rows: Vec::new(),
+            total_epochs,
+            started: Instant::now(),
+            epoch_started: Instant::now(),
+            print_every: 1,
+        })
+    }
+
+    /// Reads a saved run config (`config.json` of `dir`).
+    pub fn read_config<C: DeserializeOwned>(dir: &Path) -> anyhow::Result<C> {
+        let path = dir.join("config.json");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{} is not a config of this model: {e}", path.display()))
+    }
+
+    pub fn record(&mut self, epoch: usize, split: &str, metric: &str, value: f64) {
+        self.rows.push(MetricRow {
+            epoch,
+            split: split.into(),
+            metric: metric.into(),
+            value,
+        });
+    }
+
+    pub fn value(&self, epoch: usize, split: &str, metric: &str) -> Option<f64> {
+        self.rows
+            .iter()
+            .find(|r| r.epoch == epoch && r.split == split && r.metric == metric)
+            .map(|r| r.value)
+    }
+
+    pub fn rows(&self) -> &[MetricRow] {
+        &self.rows
+    }
+
+    /// Seconds since the run (or its resumption) started.
+    pub fn elapsed(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// Rewrites `metrics.csv` and prints `epoch N/T  <summary>  (seconds)` when due.
+    pub fn finish_epoch(&mut self, epoch: usize, summary: &str) -> anyhow::Result<()> {
+        let seconds = self.epoch_started.elapsed().as_secs_f64();
+        self.record(epoch, "train", "epoch_seconds", seconds);
+        self.epoch_started = Instant::now();
+        let csv = self.dir.join("metrics.csv");
+        write_metrics_csv(&csv, &self.rows)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", csv.display()))?;
+        let every = self.print_every.max(1);
+        if epoch == 1 || epoch % every == 0 || epoch == self.total_epochs {
+            println!(
+                "epoch {epoch}/{}  {summary}  ({:.1} s)",
+                self.total_epochs,
+                self.elapsed()
+            );
+            let _ = std::io::stdout().flush();
+        }
+        Ok(())
+    }
+
+    fn checkpoint_root(&self) -> PathBuf {
+        self.dir.join("checkpoint")
+    }
+
+    /// Complete checkpoints, newest first.
+    pub fn checkpoints(&self) -> Vec<(usize, PathBuf)> {
+        let Ok(entries) = std::fs::read_dir(self.checkpoint_root()) else {
+            return Vec::new();
+        };
+        let mut found: Vec<(usize, PathBuf)> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let epoch = name.strip_prefix("epoch-")?.parse().ok()?;
+                e.path()
+                    .join("state.json")
+                    .is_file()
+                    .then(|| (epoch, e.path()))
+            })
+            .collect();
+        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found
+    }
+
+    /// Saves checkpoint `epoch`: `write` fills the folder, then `state` goes to `state.json`
+    /// and the folder is renamed into place. Older checkpoints beyond the newest two are removed.
+    pub fn save_checkpoint(
+        &self,
+        epoch: usize,
+        state: &impl Serialize,
+        write: impl FnOnce(&Path) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let root = self.checkpoint_root();
+        let partial = root.join(format!(".epoch-{epoch}.partial"));
+        let done = root.join(format!("epoch-{epoch}"));
+        let _ = std::fs::remove_dir_all(&partial);
+        std::fs::create_dir_all(&partial)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", partial.display()))?;
+        write(&partial)?;
+        std::fs::write(
+            partial.join("state.json"),
+            serde_json::to_string_pretty(state)?,
+        )?;
+        let _ = std::fs::remove_dir_all(&done);
+        std::fs::rename(&partial, &done)
+            .map_err(|e| anyhow::anyhow!("cannot move {} into place: {e}", done.display()))?;
+        for (_, old) in self.checkpoints().into_iter().skip(2) {
+            let _ = std::fs::remove_dir_all(old);
+        }
+        Ok(())
+    }
+
+    /// Restores the newest checkpoint that `load` accepts: `load` gets the folder and its
+    /// state. The metric history is cut back to that epoch. Broken newer checkpoints are
+    /// reported and skipped; none at all is an error saying what was found.
+    pub fn resume<S: DeserializeOwned, T>(
+        &mut self,
+        mut load: impl FnMut(&Path, S) -> anyhow::Result<T>,
+    ) -> anyhow::Result<(usize, T)> {
+        let mut problems = Vec::new();
+        for (epoch, dir) in self.checkpoints() {
+            let attempt = (|| {
+                let path = dir.join("state.json");
+                let text = std::fs::read_to_string(&path)?;
+                let state: S = serde_json::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                load(&dir, state)
+            })();
+            match attempt {
+                Ok(value) => {
+                    for p in &problems {
+                        eprintln!("warning: skipping a broken checkpoint: {p}");
+                    }
+                    let csv = self.dir.join("metrics.csv");
+                    if csv.is_file() {
+                        self.rows = read_metrics_csv(&csv)?;
+                        self.rows.retain(|r| r.epoch <= epoch);
+                    }
+                    println!("resuming {} from epoch {epoch}", self.dir.display());
+                    return Ok((epoch, value));
+                }
+                Err(e) => problems.push(format!("{}: {e:#}", dir.display())),
+            }
+        }
+        if problems.is_empty() {
+            anyhow::bail!(
+                "--resume: no complete checkpoint in {} (expected epoch-N/ folders with a \
+                 state.json); start a new run without --resume",
+                self.checkpoint_root().display()
+            )
+        }
+        anyhow::bail!(
+            "--resume: every checkpoint in {} is unreadable:\n  {}\nDelete the folder and start again",
+            self.checkpoint_root().display(),
+            problems.join("\n  ")
+        )
+    }
+
+    /// Draws `metric` (train and valid) to `<metric>.png`; failures are warnings.
+    pub fn plot(&self, title: &str, metric: &str) {
+        let png = self.dir.join(format!("{metric}.png"));
+        if let Err(e) = plot_metric(&self.rows, metric, title, &png) {
+            eprintln!("warning: cannot draw {}: {e}", png.display());
+        }
+    }
+
+    /// Writes `value` as pretty JSON to `<dir>/<name>`.
+    pub fn write_json(&self, name: &str, value: &impl Serialize) -> anyhow::Result<()> {
+        let path = self.dir.join(name);
+        std::fs::write(&path, serde_json::to_string_pretty(value)?)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+    }
+}
+
+/// Saves `module` as `<dir>/<name>.bpk`.
+pub fn save_module<M: Module>(module: &M, dir: &Path, name: &str) -> anyhow::Result<()> {
+    let path = dir.join(name);
+    module
+        .clone()
+        .save_file(&path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}.bpk: {e}", path.display()))
+}
+
+/// Loads `<dir>/<name>.bpk` into `module`; the error names the file.
+pub fn load_module<M: Module>(module: M, dir: &Path, name: &str) -> anyhow::Result<M> {
+    let path = dir.join(format!("{name}.bpk"));
+    module
+        .try_load_file(&path)
+        .map_err(|e| anyhow::anyhow!("{}: does not load into this model: {e}", path.display()))
+}
+
+/// Saves an optimizer's state as `<dir>/<name>.bpk`.
+pub fn save_optimizer(optim: &ModuleOptimizer, dir: &Path, name: &str) -> anyhow::Result<()> {
+    let path = dir.join(format!("{name}.bpk"));
+    optim
+        .save(&path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+}
+
+/// Loads an optimizer's state from `<dir>/<name>.bpk`.
+pub fn load_optimizer(
+    optim: ModuleOptimizer,
+    dir: &Path,
+    name: &str,
+) -> anyhow::Result<ModuleOptimizer> {
+    let path = dir.join(format!("{name}.bpk"));
+    optim
+        .load(&path)
+        .map_err(|e| anyhow::anyhow!("{}: not an optimizer state: {e}", path.display()))
+}
+
+/// Parses the command line of a custom-loop binary and runs it; errors print with their causes.
+pub fn run_cli<C: clap::Parser>(
+    run: impl FnOnce(C) -> anyhow::Result<()>,
+) -> std::process::ExitCode {
+    match run(C::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::{Linear, LinearConfig};
+    use burn::prelude::*;
+
+    #[test]
+    fn checkpoints_rotate_and_resume_skips_broken_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = Device::flex();
+        let model: Linear = LinearConfig::new(3, 2).init(&device);
+        let mut run = LoopRun::open(dir.path(), 5, false, &"config").unwrap();
+        for epoch in 1..=4 {
+            run.record(epoch, "train", "loss", 1.0 / epoch as f64);
+            run.finish_epoch(epoch, "").unwrap();
+            run.save_checkpoint(epoch, &epoch, |d| save_module(&model, d, "model"))
+                .unwrap();
+        }
+        let epochs: Vec<usize> = run.checkpoints().iter().map(|c| c.0).collect();
+        assert_eq!(epochs, [4, 3]);
+        assert!(LoopRun::open(dir.path(), 5, false, &"config").is_err());
+
+        // Corrupt the newest: resume falls back to epoch 3 and cuts the history there.
+        std::fs::write(dir.path().join("checkpoint/epoch-4/model.bpk"), b"junk").unwrap();
+        let mut resumed = LoopRun::open(dir.path(), 5, true, &"config").unwrap();
+        let (epoch, state) = resumed
+            .resume(|d, state: usize| {
+                load_module(model.clone(), d, "model")?;
+                Ok(state)
+            })
+            .unwrap();
+        assert_eq!((epoch, state), (3, 3));
+        assert_eq!(resumed.rows().iter().map(|r| r.epoch).max(), Some(3));
+
+        std::fs::write(dir.path().join("checkpoint/epoch-3/model.bpk"), b"junk").unwrap();
+        let err = resumed
+            .resume(|d, _: usize| load_module(model.clone(), d, "model"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("every checkpoint") && err.contains("model.bpk"),
+            "{err}"
+        );
+    }
+}
