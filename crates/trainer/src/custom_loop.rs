@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Flags shared by every custom-loop binary; the names mean what they mean for `train`.
+/// Data flags (`--data-dir`, the data set) belong to the model, which knows its data.
 #[derive(Args, Debug, Clone, Serialize, Deserialize)]
 pub struct LoopArgs {
     /// Epochs to train [default: the model's recipe]
@@ -36,9 +37,6 @@ pub struct LoopArgs {
     pub seed: u64,
     #[command(flatten)]
     pub device: DeviceArgs,
-    /// Folder holding data sets in their official layout [env: ZOO_DATA_DIR]
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
     /// Output folder [default: models/<name>/runs/<UTC timestamp>]
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -1,0 +1,577 @@
+//! Full-batch node classification: one optimizer step per epoch on the whole graph, the loss on
+//! the training nodes only, validation after every step, and the epoch with the best
+//! validation accuracy (ties: lower validation loss) kept as the model. Runs through the
+//! trainer's custom-loop path (metrics.csv, checkpoints, `--resume`, curves, report.json).
+
+use crate::config::{Arch, GnnConfig, GraphDataArgs, Recipe};
+use crate::model::{Gnn, GraphTensors};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use clap::{Args, Parser, Subcommand};
+use datasets::Graph;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use trainer::custom_loop::{
+    LoopArgs, LoopRun, load_module, load_optimizer, save_module, save_optimizer,
+};
+use trainer::device::select_device;
+use trainer::evaluate::ClassificationScores;
+use trainer::report::{Report, TestMetrics, git_commit, pca_2d, plot_scatter};
+
+pub const NAME: &str = "gnn";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gnn",
+    version,
+    about = "Graph neural networks (GCN, GraphSAGE, GAT) for node classification on Cora"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train full-batch, validate every epoch, keep the best epoch, evaluate on the test nodes.
+    Train {
+        #[command(flatten)]
+        run: LoopArgs,
+        #[command(flatten)]
+        data: GraphDataArgs,
+        #[command(flatten)]
+        model: GnnConfig,
+    },
+    /// Test-node metrics of saved weights.
+    Eval(WeightsArgs),
+    /// Hidden node representations to CSV, and a PNG of their 2-d PCA coloured by class.
+    Embed {
+        #[command(flatten)]
+        weights: WeightsArgs,
+        /// CSV to write [default: embeddings.csv beside the weights]
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Write weights as safetensors with PyTorch Geometric's names (conv1.lin.weight, ...).
+    Export {
+        #[command(flatten)]
+        weights: WeightsArgs,
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Graph statistics, parameter count and layers.
+    Info {
+        #[command(flatten)]
+        data: GraphDataArgs,
+        #[command(flatten)]
+        model: GnnConfig,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct WeightsArgs {
+    /// Weights: model.bpk written by `train`, or .safetensors with PyG names
+    #[arg(long, value_name = "FILE")]
+    pub weights: PathBuf,
+    /// Run config [default: config.json beside the weights, else the flags]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: GraphDataArgs,
+    #[command(flatten)]
+    pub model: GnnConfig,
+    #[command(flatten)]
+    pub device: trainer::cli::DeviceArgs,
+}
+
+/// Every training setting after flags and the recipe are merged.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Settings {
+    pub epochs: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub decay_first_layer_only: bool,
+    pub early_stop: Option<usize>,
+    pub seed: u64,
+    pub checkpoint_every: usize,
+}
+
+/// `config.json`: enough to rebuild the model and repeat the run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub model: String,
+    pub model_config: GnnConfig,
+    pub data: GraphDataArgs,
+    pub num_features: usize,
+    pub class_names: Vec<String>,
+    pub settings: Settings,
+}
+
+/// `report.json`: the trainer's report plus what model selection chose.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GnnReport {
+    #[serde(flatten)]
+    pub report: Report,
+    pub arch: Arch,
+    pub best_epoch: usize,
+    pub valid_accuracy: Option<f64>,
+    pub stopped_early: bool,
+    /// Median wall time of one epoch (training step + validation pass).
+    pub seconds_per_epoch: f64,
+}
+
+/// Model selection and patience state, saved with each checkpoint.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Selection {
+    /// 0 until the first validation.
+    best_epoch: usize,
+    best_accuracy: f64,
+    /// Validation loss of the best epoch (breaks accuracy ties).
+    best_loss: f64,
+    /// Lowest validation loss seen (for patience).
+    min_loss: f64,
+    epochs_without_improvement: usize,
+}
+
+impl Selection {
+    /// Records a validation result; true when it is the best so far (accuracy, then loss).
+    fn update(&mut self, epoch: usize, accuracy: f64, loss: f64) -> bool {
+        let first = self.best_epoch == 0;
+        let better = first
+            || accuracy > self.best_accuracy
+            || (accuracy == self.best_accuracy && loss < self.best_loss);
+        // Patience as in the GAT paper: accuracy or loss reaching its best resets it.
+        if first || accuracy >= self.best_accuracy || loss <= self.min_loss {
+            self.epochs_without_improvement = 0;
+        } else {
+            self.epochs_without_improvement += 1;
+        }
+        self.min_loss = if first { loss } else { self.min_loss.min(loss) };
+        if better {
+            self.best_epoch = epoch;
+            self.best_accuracy = accuracy;
+            self.best_loss = loss;
+        }
+        better
+    }
+}
+
+/// Runs one parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Train { run, data, model } => train(run, data, model).map(|_| ()),
+        Command::Eval(weights) => eval(weights).map(|_| ()),
+        Command::Embed { weights, output } => embed(weights, output),
+        Command::Export { weights, output } => export(weights, &output),
+        Command::Info { data, model } => info(data, model),
+    }
+}
+
+fn node_tensor(nodes: &[u32], device: &Device) -> Tensor<1, Int> {
+    let v: Vec<i64> = nodes.iter().map(|&n| n as i64).collect();
+    Tensor::from_data(TensorData::new(v, [nodes.len()]), device)
+}
+
+fn label_tensor(graph: &Graph, nodes: &[u32], device: &Device) -> Tensor<1, Int> {
+    let v: Vec<i64> = nodes
+        .iter()
+        .map(|&n| graph.labels[n as usize] as i64)
+        .collect();
+    Tensor::from_data(TensorData::new(v, [nodes.len()]), device)
+}
+
+/// Loss and accuracy (percent) of `logits` on `nodes`.
+fn score(
+    logits: Tensor<2>,
+    graph: &Graph,
+    nodes: &[u32],
+    device: &Device,
+) -> anyhow::Result<TestMetrics> {
+    let mut scores = ClassificationScores::new(graph.num_classes());
+    scores.add(
+        logits.select(0, node_tensor(nodes, device)),
+        label_tensor(graph, nodes, device),
+    )?;
+    scores.finish()
+}
+
+/// Trains as the flags say; returns the report it also writes.
+pub fn train(args: LoopArgs, data: GraphDataArgs, config: GnnConfig) -> anyhow::Result<GnnReport> {
+    let out = args.out_dir(NAME);
+    let (settings, config, data) = if args.resume {
+        let saved: RunConfig = LoopRun::read_config(&out)?;
+        let mut settings = saved.settings;
+        if let Some(epochs) = args.epochs {
+            settings.epochs = epochs;
+        }
+        let data = GraphDataArgs {
+            data_dir: data.data_dir,
+            ..saved.data
+        };
+        (settings, saved.model_config, data)
+    } else {
+        let recipe = Recipe::of(config.arch);
+        let settings = Settings {
+            epochs: args.epochs.unwrap_or(recipe.epochs),
+            lr: args.lr.unwrap_or(recipe.lr),
+            weight_decay: args.weight_decay.unwrap_or(recipe.weight_decay),
+            decay_first_layer_only: recipe.decay_first_layer_only,
+            early_stop: args.early_stop.or(recipe.early_stop),
+            seed: args.seed,
+            checkpoint_every: args.checkpoint_every.max(1),
+        };
+        (settings, config.resolved(), data)
+    };
+    anyhow::ensure!(settings.epochs > 0, "--epochs must be at least 1");
+    anyhow::ensure!(
+        settings.lr > 0.0 && settings.lr.is_finite(),
+        "--lr must be a positive number"
+    );
+    let (device_name, device) = select_device(args.device.device.as_deref())?;
+    device.seed(settings.seed);
+    let autodiff = device.clone().autodiff();
+
+    let graph = data.load(settings.seed)?;
+    let splits = graph.splits.clone();
+    let train_graph = GraphTensors::new(&graph, &autodiff);
+    let eval_graph = GraphTensors::new(&graph, &device);
+    let train_nodes = node_tensor(&splits.train, &autodiff);
+    let train_labels = label_tensor(&graph, &splits.train, &autodiff);
+
+    let run_config = RunConfig {
+        model: NAME.into(),
+        model_config: config.clone(),
+        data: data.clone(),
+        num_features: graph.num_features,
+        class_names: graph.class_names.clone(),
+        settings: settings.clone(),
+    };
+    let mut run = LoopRun::open(&out, settings.epochs, args.resume, &run_config)?;
+    run.print_every = 10;
+
+    let mut model = Gnn::new(&config, graph.num_features, graph.num_classes(), &autodiff);
+    // The L2 penalty is part of the loss (as in both papers' code), so Adam has no decay.
+    let mut optim: ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let mut best = model.clone();
+    let mut selection = Selection::default();
+    let mut start = 0;
+    if args.resume {
+        let (epoch, restored) = run.resume(|dir, state: Selection| {
+            let model = load_module(model.clone(), dir, "model")?;
+            let best = load_module(model.clone(), dir, "best")?;
+            let optim = load_optimizer(AdamConfig::new().with_epsilon(1e-8).init(), dir, "optim")?;
+            Ok((model, best, optim, state))
+        })?;
+        anyhow::ensure!(
+            epoch < settings.epochs,
+            "--resume: the run in {} already finished {epoch} of {} epochs; pass a larger --epochs to continue",
+            out.display(),
+            settings.epochs
+        );
+        (model, best, optim, selection) = restored;
+        start = epoch;
+    }
+    println!(
+        "training {} ({}) on {}: {} nodes, {} edges, {} features, {} classes; {} train / {} valid / {} test nodes; {device_name}, {} epochs, output in {}",
+        NAME,
+        config.arch.name(),
+        data.name(),
+        graph.num_nodes(),
+        graph.edges.len(),
+        graph.num_features,
+        graph.num_classes(),
+        splits.train.len(),
+        splits.valid.len(),
+        splits.test.len(),
+        settings.epochs,
+        out.display()
+    );
+
+    let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
+    let mut stopped_early = false;
+    let mut last_epoch = start;
+    for epoch in start + 1..=settings.epochs {
+        let logits = model.forward(&train_graph); // [nodes, classes]
+        let train_logits = logits.select(0, train_nodes.clone()); // [train, classes]
+        let cross_entropy = loss_fn.forward(train_logits.clone(), train_labels.clone());
+        let loss = cross_entropy.clone()
+            + model.l2_penalty(settings.decay_first_layer_only) * settings.weight_decay;
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let train_accuracy = {
+            let hits = train_logits
+                .argmax(1)
+                .squeeze_dim::<1>(1)
+                .equal(train_labels.clone())
+                .int()
+                .sum()
+                .into_scalar::<i64>();
+            100.0 * hits as f64 / splits.train.len() as f64
+        };
+        model = optim.step(settings.lr, model, grads);
+        run.record(epoch, "train", "loss", cross_entropy.into_scalar::<f64>());
+        run.record(epoch, "train", "accuracy", train_accuracy);
+
+        let mut summary = format!(
+            "train loss {:.4} acc {train_accuracy:.1}%",
+            run.value(epoch, "train", "loss").unwrap_or_default()
+        );
+        let improved = if splits.valid.is_empty() {
+            selection.best_epoch = epoch;
+            true
+        } else {
+            let valid = score(
+                model.valid().forward(&eval_graph),
+                &graph,
+                &splits.valid,
+                &device,
+            )?;
+            run.record(epoch, "valid", "loss", valid.loss);
+            run.record(epoch, "valid", "accuracy", valid.accuracy);
+            summary.push_str(&format!(
+                "  valid loss {:.4} acc {:.1}%",
+                valid.loss, valid.accuracy
+            ));
+            selection.update(epoch, valid.accuracy, valid.loss)
+        };
+        if improved {
+            best = model.clone();
+        }
+        if epoch % settings.checkpoint_every == 0 || epoch == settings.epochs {
+            run.save_checkpoint(epoch, &selection, |dir| {
+                save_module(&model, dir, "model")?;
+                save_module(&best, dir, "best")?;
+                save_optimizer(&optim, dir, "optim")
+            })?;
+        }
+        run.finish_epoch(epoch, &summary)?;
+        last_epoch = epoch;
+        if let Some(patience) = settings.early_stop
+            && selection.epochs_without_improvement >= patience
+        {
+            println!(
+                "early stop at epoch {epoch}: no better validation accuracy or loss for {patience} epochs"
+            );
+            stopped_early = true;
+            break;
+        }
+    }
+    let wall_seconds = run.elapsed();
+
+    let best = best.valid();
+    save_module(&best, &out, "model")?;
+    let logits = best.forward(&eval_graph);
+    let test = score(logits.clone(), &graph, &splits.test, &device)?;
+    let valid_accuracy = (!splits.valid.is_empty())
+        .then(|| score(logits, &graph, &splits.valid, &device).map(|m| m.accuracy))
+        .transpose()?;
+    run.plot(&format!("{NAME} ({}) loss", config.arch.name()), "loss");
+    run.plot(
+        &format!("{NAME} ({}) accuracy (%)", config.arch.name()),
+        "accuracy",
+    );
+    let mut epoch_seconds: Vec<f64> = run
+        .rows()
+        .iter()
+        .filter(|r| r.metric == "epoch_seconds" && r.epoch > start)
+        .map(|r| r.value)
+        .collect();
+    epoch_seconds.sort_by(f64::total_cmp);
+    let seconds_per_epoch = epoch_seconds
+        .get(epoch_seconds.len() / 2)
+        .copied()
+        .unwrap_or(0.0);
+    let report = GnnReport {
+        report: Report {
+            model: NAME.into(),
+            dataset: data.name(),
+            device: device_name,
+            seed: settings.seed,
+            epochs_completed: last_epoch,
+            epochs_requested: settings.epochs,
+            resumed_from_epoch: (start > 0).then_some(start),
+            train_samples: splits.train.len(),
+            valid_samples: splits.valid.len(),
+            wall_seconds,
+            train_samples_per_second: if seconds_per_epoch > 0.0 {
+                splits.train.len() as f64 / seconds_per_epoch
+            } else {
+                0.0
+            },
+            parameters: best.num_params(),
+            test,
+            git_commit: git_commit(),
+            burn_version: "0.22.1".into(),
+        },
+        arch: config.arch,
+        best_epoch: selection.best_epoch,
+        valid_accuracy,
+        stopped_early,
+        seconds_per_epoch,
+    };
+    run.write_json("report.json", &report)?;
+    println!(
+        "test: accuracy {:.2}%  loss {:.4}  macro F1 {:.2}%  ({} nodes; best epoch {}{}; {:.1} s, {:.1} ms/epoch)",
+        report.report.test.accuracy,
+        report.report.test.loss,
+        report.report.test.f1_macro,
+        report.report.test.samples,
+        report.best_epoch,
+        valid_accuracy
+            .map(|v| format!(", valid {v:.2}%"))
+            .unwrap_or_default(),
+        wall_seconds,
+        1000.0 * seconds_per_epoch
+    );
+    println!("wrote {}", out.display());
+    Ok(report)
+}
+
+/// The model config, data and class names for saved weights: `--config`, else `config.json`
+/// beside them, else the flags.
+fn saved_or_flags(args: &WeightsArgs) -> anyhow::Result<(GnnConfig, GraphDataArgs)> {
+    let sibling = args
+        .weights
+        .parent()
+        .map(|p| p.join("config.json"))
+        .filter(|p| p.is_file());
+    match args.config.clone().or(sibling) {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            let saved: RunConfig = serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{} is not a gnn run config: {e}", path.display()))?;
+            let data = GraphDataArgs {
+                data_dir: args.data.data_dir.clone(),
+                ..saved.data
+            };
+            Ok((saved.model_config, data))
+        }
+        None => Ok((args.model.resolved(), args.data.clone())),
+    }
+}
+
+/// Model with the saved weights, the graph and the device.
+fn load(args: &WeightsArgs) -> anyhow::Result<(Gnn, Graph, GraphTensors, Device)> {
+    let (config, data) = saved_or_flags(args)?;
+    let (_, device) = select_device(args.device.device.as_deref())?;
+    let graph = data.load(0)?;
+    let model = Gnn::new(&config, graph.num_features, graph.num_classes(), &device);
+    let model = trainer::weights::load_weights(model, &args.weights, &[])?;
+    let tensors = GraphTensors::new(&graph, &device);
+    Ok((model, graph, tensors, device))
+}
+
+/// `eval`: test-node metrics.
+pub fn eval(args: WeightsArgs) -> anyhow::Result<TestMetrics> {
+    let (model, graph, tensors, device) = load(&args)?;
+    let metrics = score(model.forward(&tensors), &graph, &graph.splits.test, &device)?;
+    println!(
+        "{} on {} test ({} nodes): accuracy {:.2}%  loss {:.4}  macro F1 {:.2}%",
+        args.weights.display(),
+        graph.name,
+        metrics.samples,
+        metrics.accuracy,
+        metrics.loss,
+        metrics.f1_macro
+    );
+    Ok(metrics)
+}
+
+/// `embed`: writes `node_id,label,split,e0..` rows and a PCA scatter PNG.
+pub fn embed(args: WeightsArgs, output: Option<PathBuf>) -> anyhow::Result<()> {
+    let (model, graph, tensors, _) = load(&args)?;
+    let embedding = model.embed(&tensors);
+    let [n, dim] = embedding.dims();
+    let values: Vec<f32> = embedding.into_data().try_to_vec()?;
+    let csv = output.unwrap_or_else(|| {
+        args.weights
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("embeddings.csv")
+    });
+    let mut role = vec!["none"; n];
+    for (nodes, name) in [
+        (&graph.splits.train, "train"),
+        (&graph.splits.valid, "valid"),
+        (&graph.splits.test, "test"),
+    ] {
+        nodes.iter().for_each(|&i| role[i as usize] = name);
+    }
+    let mut text = String::from("node_id,label,split");
+    (0..dim).for_each(|d| text.push_str(&format!(",e{d}")));
+    text.push('\n');
+    for (i, row) in values.chunks_exact(dim).enumerate() {
+        text.push_str(&format!(
+            "{},{},{}",
+            graph.node_ids[i], graph.class_names[graph.labels[i] as usize], role[i]
+        ));
+        row.iter().for_each(|v| text.push_str(&format!(",{v}")));
+        text.push('\n');
+    }
+    std::fs::write(&csv, text)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", csv.display()))?;
+    let png = csv.with_extension("png");
+    let classes: Vec<usize> = graph.labels.iter().map(|&l| l as usize).collect();
+    plot_scatter(
+        &pca_2d(&values, dim),
+        &classes,
+        &graph.class_names,
+        &format!(
+            "{} node embeddings (PCA of {dim}-d hidden layer)",
+            graph.name
+        ),
+        &png,
+    )?;
+    println!(
+        "wrote {} ({n} nodes x {dim}) and {}",
+        csv.display(),
+        png.display()
+    );
+    Ok(())
+}
+
+/// `export`: safetensors with PyG's names.
+pub fn export(args: WeightsArgs, output: &Path) -> anyhow::Result<()> {
+    let (model, ..) = load(&args)?;
+    trainer::weights::export_safetensors(&model, output, &[])?;
+    println!("wrote {}", output.display());
+    Ok(())
+}
+
+/// `info`: the graph and the model.
+pub fn info(data: GraphDataArgs, config: GnnConfig) -> anyhow::Result<()> {
+    let graph = data.load(0)?;
+    let device = select_device(None)?.1;
+    let config = config.resolved();
+    let model = Gnn::new(&config, graph.num_features, graph.num_classes(), &device);
+    let degrees = graph.degrees();
+    println!(
+        "{}: {} nodes, {} undirected edges (mean degree {:.2}, max {}), {} features, classes {}",
+        graph.name,
+        graph.num_nodes(),
+        graph.edges.len(),
+        2.0 * graph.edges.len() as f64 / graph.num_nodes() as f64,
+        degrees.iter().max().copied().unwrap_or(0),
+        graph.num_features,
+        graph.class_names.join(", ")
+    );
+    println!(
+        "split: {} train / {} valid / {} test nodes",
+        graph.splits.train.len(),
+        graph.splits.valid.len(),
+        graph.splits.test.len()
+    );
+    println!("config: {}", serde_json::to_string(&config)?);
+    println!(
+        "recipe: {}",
+        serde_json::to_string(&Recipe::of(config.arch))?
+    );
+    println!("parameters: {}", model.num_params());
+    println!("{model}");
+    println!(
+        "devices compiled in: {}",
+        trainer::device::compiled_devices().join(", ")
+    );
+    Ok(())
+}
