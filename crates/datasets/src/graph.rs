@@ -177,6 +177,9 @@ impl Graph {
                 missing.join(", ")
             ));
         }
+        if self.splits.test.is_empty() {
+            return bad("no test nodes: the split names none as test".into());
+        }
         Ok(self)
     }
 }
@@ -633,9 +636,15 @@ impl EdgeListGraph {
     }
 }
 
-/// `per_class` training nodes of each class chosen at random (seeded); the remaining nodes
-/// shuffled and halved into valid and test.
+/// `per_class` training nodes of each class (at most half the class, at least one) chosen at
+/// random (seeded); the remaining nodes shuffled and halved into valid and test.
 fn seeded_split(labels: &[u32], num_classes: usize, per_class: usize, seed: u64) -> NodeSplits {
+    let mut class_size = vec![0usize; num_classes];
+    labels.iter().for_each(|&l| class_size[l as usize] += 1);
+    let quota: Vec<usize> = class_size
+        .iter()
+        .map(|&size| per_class.min(size / 2).max(1))
+        .collect();
     let mut rng = SplitMix64::new(seed);
     let mut order: Vec<u32> = (0..labels.len() as u32).collect();
     rng.shuffle(&mut order);
@@ -644,7 +653,7 @@ fn seeded_split(labels: &[u32], num_classes: usize, per_class: usize, seed: u64)
     let mut rest = Vec::new();
     for node in order {
         let class = labels[node as usize] as usize;
-        if taken[class] < per_class {
+        if taken[class] < quota[class] {
             taken[class] += 1;
             splits.train.push(node);
         } else {
@@ -742,6 +751,8 @@ mod tests {
         assert!(e.contains("appears twice"), "{e}");
         let e = err("", CITES, SPLIT);
         assert!(e.contains("empty"), "{e}");
+        let e = err(CONTENT, CITES, "10\ttrain\n20\ttrain\n");
+        assert!(e.contains("no test nodes"), "{e}");
         let e = err(CONTENT, CITES, "10\ttrain\n10\ttest\n");
         assert!(e.contains("listed twice"), "{e}");
     }
@@ -752,7 +763,6 @@ mod tests {
         let edges = write(dir.path(), "g.edgelist", "# comment\na b\nb c\nc d\nd a\n");
         let labels = write(dir.path(), "g.labels", "a x\nb y\nc x\nd y\n");
         let mut spec = EdgeListGraph::new(&edges, &labels);
-        spec.train_per_class = 1;
         let g = spec.load().unwrap();
         assert_eq!(g.num_features, 4, "one-hot ids without a feature file");
         assert_eq!(g.edges.len(), 4);

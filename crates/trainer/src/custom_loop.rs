@@ -145,7 +145,7 @@ impl LoopRun {
         write_metrics_csv(&csv, &self.rows)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", csv.display()))?;
         let every = self.print_every.max(1);
-        if epoch == 1 || epoch % every == 0 || epoch == self.total_epochs {
+        if epoch == 1 || epoch.is_multiple_of(every) || epoch == self.total_epochs {
             println!(
                 "epoch {epoch}/{}  {summary}  ({:.1} s)",
                 self.total_epochs,
@@ -176,7 +176,7 @@ impl LoopRun {
                     .then(|| (epoch, e.path()))
             })
             .collect();
-        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.sort_by_key(|c| std::cmp::Reverse(c.0));
         found
     }
 

@@ -113,16 +113,16 @@ mod tests {
         let summed: Vec<f32> = index
             .scatter_sum(index.gather_source(x))
             .into_data()
-            .to_vec()
+            .try_to_vec()
             .unwrap();
         assert_eq!(summed, [9.0, 1.0, 0.0, 0.0]);
-        let degree: Vec<f32> = index.in_degree.clone().into_data().to_vec().unwrap();
+        let degree: Vec<f32> = index.in_degree.clone().into_data().try_to_vec().unwrap();
         assert_eq!(degree, [3.0, 1.0, 0.0, 0.0]);
 
         let scores = Tensor::<2>::from_data([[0.0], [1.0], [1000.0], [5.0]], &device);
         let alpha: Vec<f32> = segment_softmax(scores, &index)
             .into_data()
-            .to_vec()
+            .try_to_vec()
             .unwrap();
         // Node 0's three edges sum to 1 despite the large score; node 1's only edge gets 1.
         assert!((alpha[0] + alpha[1] + alpha[2] - 1.0).abs() < 1e-6);
