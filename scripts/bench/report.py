@@ -23,21 +23,28 @@ def main():
     meta = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     runs = collections.defaultdict(list)
     torch_version = "?"
+    extras = set()
     for r in rows:
         runs[(r["workload"], r["phase"], r["framework"], r["backend"])].append(r)
         torch_version = r.get("torch", torch_version)
-    order = ["mlp", "cnn", "resnet20", "resnet18"]
+        if r.get("extra"):
+            extras.add(r["extra"])
+    order = ["mlp", "cnn", "resnet20", "resnet18", "gcn", "sage", "gat"]
     names = {
         "mlp": "MLP 784-128-10, batch 128, Adam",
         "cnn": "seed CNN 32×32×3, batch 64, Adam",
         "resnet20": "ResNet-20 (CIFAR), batch 128, SGD",
         "resnet18": "ResNet-18 (CIFAR stem), batch 128, SGD",
+        "gcn": "GCN on Cora, full batch (2,708 nodes), Adam",
+        "sage": "GraphSAGE (mean) on Cora, full batch, Adam",
+        "gat": "GAT 8×8 heads on Cora, full batch, Adam",
     }
     out = []
     out.append("# Benchmarks: burn-zoo against PyTorch on the same machine\n")
     out.append(f"Measured {meta.get('date', '?')} with `{meta.get('command', 'scripts/bench/run')}`.\n")
     out.append(f"- Machine: {cpu_model()}, {meta.get('cores', '?')} cores, no GPU used.")
-    out.append(f"- Burn 0.22.1 (release build), PyTorch {torch_version} with `torch.set_num_threads({meta.get('threads', '?')})`.")
+    out.append(f"- Burn 0.22.1 (release build), PyTorch {torch_version} with `torch.set_num_threads({meta.get('threads', '?')})`"
+               + (f"; {', '.join(sorted(extras))} for the graph models." if extras else "."))
     out.append("- Each step is a forward, backward and optimizer step on random data of the real shapes; inference is one")
     out.append("  forward pass in eval mode. Burn and PyTorch alternate workload by workload, each with 3 warm-up steps;")
     out.append(f"  every cell is the median over {meta.get('rounds', '?')} alternating rounds of the per-round median.")

@@ -78,17 +78,94 @@ fn run<M: ImageClassifier>(
         let _ = inference_model.logits(x.clone()).into_data();
     };
     let inference = time(&mut infer, repeats);
-    for (phase, times) in [("train_step", train), ("inference", inference)] {
+    print(
+        name,
+        device_name,
+        w.batch,
+        repeats,
+        [("train_step", train), ("inference", inference)],
+    );
+}
+
+fn print(
+    name: &str,
+    device_name: &str,
+    batch: usize,
+    repeats: usize,
+    phases: [(&str, Vec<f64>); 2],
+) {
+    for (phase, times) in phases {
         let (med, min, max) = median(times);
         println!(
             "{}",
             serde_json::json!({
                 "framework": "burn", "workload": name, "backend": device_name, "phase": phase,
-                "batch": w.batch, "median_ms": med * 1e3, "min_ms": min * 1e3, "max_ms": max * 1e3,
-                "samples_per_s": w.batch as f64 / med, "repeats": repeats,
+                "batch": batch, "median_ms": med * 1e3, "min_ms": min * 1e3, "max_ms": max * 1e3,
+                "samples_per_s": batch as f64 / med, "repeats": repeats,
             })
         );
     }
+}
+
+/// Full-batch node classification on Cora: a train step is the epoch of `gnn train` (forward
+/// on the whole graph, loss on the 140 training nodes plus the L2 penalty, backward, Adam);
+/// inference is one forward pass over the graph. "batch" counts the graph's nodes.
+fn run_gnn(
+    arch: gnn::Arch,
+    device_name: &str,
+    device: &Device,
+    repeats: usize,
+) -> anyhow::Result<()> {
+    let mut graph = datasets::Cora::load(&datasets::DataSource::new(None))?;
+    graph.row_normalize_features();
+    let ad = device.clone().autodiff();
+    let config = gnn::GnnConfig {
+        arch,
+        ..Default::default()
+    };
+    let recipe = gnn::config::Recipe::of(arch);
+    let mut model = gnn::Gnn::new(&config, graph.num_features, graph.num_classes(), &ad);
+    let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
+    let tensors = gnn::GraphTensors::new(&graph, &ad);
+    let nodes: Vec<i64> = graph.splits.train.iter().map(|&n| n as i64).collect();
+    let labels: Vec<i64> = graph
+        .splits
+        .train
+        .iter()
+        .map(|&n| graph.labels[n as usize] as i64)
+        .collect();
+    let train_nodes = Tensor::<1, Int>::from_data(TensorData::new(nodes, [labels.len()]), &ad);
+    let train_labels =
+        Tensor::<1, Int>::from_data(TensorData::new(labels.clone(), [labels.len()]), &ad);
+    let loss_fn = burn::nn::loss::CrossEntropyLossConfig::new().init(&ad);
+    let mut step = || {
+        let logits = model.forward(&tensors).select(0, train_nodes.clone());
+        let loss = loss_fn.forward(logits, train_labels.clone())
+            + model.l2_penalty(recipe.decay_first_layer_only) * recipe.weight_decay;
+        let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(recipe.lr, model.clone(), grads);
+        let _ = loss.into_scalar::<f32>();
+    };
+    let train = time(&mut step, repeats);
+    let inference_model = model.valid();
+    let eval_tensors = gnn::GraphTensors::new(&graph, device);
+    let mut infer = || {
+        let _ = inference_model.forward(&eval_tensors).into_data();
+    };
+    let inference = time(&mut infer, repeats);
+    let name = match arch {
+        gnn::Arch::Gcn => "gcn",
+        gnn::Arch::Sage => "sage",
+        gnn::Arch::Gat => "gat",
+    };
+    print(
+        name,
+        device_name,
+        graph.num_nodes(),
+        repeats,
+        [("train_step", train), ("inference", inference)],
+    );
+    Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -144,7 +221,12 @@ fn main() -> anyhow::Result<()> {
             let model = resnet::ResNet::init(&config, &w.spec, &ad);
             run(workload, model, w, &device_name, &device, repeats);
         }
-        other => anyhow::bail!("unknown workload {other}: mlp, cnn, resnet20, resnet18"),
+        "gcn" => run_gnn(gnn::Arch::Gcn, &device_name, &device, repeats)?,
+        "sage" => run_gnn(gnn::Arch::Sage, &device_name, &device, repeats)?,
+        "gat" => run_gnn(gnn::Arch::Gat, &device_name, &device, repeats)?,
+        other => {
+            anyhow::bail!("unknown workload {other}: mlp, cnn, resnet20, resnet18, gcn, sage, gat")
+        }
     }
     Ok(())
 }

@@ -8,7 +8,7 @@
 //! `att_src` and `att_dst` (`[1, heads, out]`) and `bias` (`[heads * out]` when concatenating,
 //! else `[out]`), all Glorot-initialised except the zero bias.
 
-use crate::message::{EdgeIndex, segment_softmax};
+use crate::message::{EdgeIndex, NodeFeatures, segment_softmax};
 use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
@@ -80,12 +80,10 @@ impl GatConvConfig {
 impl GatConv {
     /// Projected features `[nodes, heads, out]` and the per-node source and target attention
     /// terms `[nodes, heads]`.
-    fn project(&self, x: Tensor<2>) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
-        let [n, _] = x.dims();
-        let h = self
-            .lin
-            .forward(x)
-            .reshape([n, self.heads, self.out_features]);
+    fn project(&self, x: NodeFeatures) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
+        let h = x.matmul(self.lin.weight.val()); // [nodes, heads * out]
+        let [n, _] = h.dims();
+        let h = h.reshape([n, self.heads, self.out_features]);
         let score = |att: &Param<Tensor<3>>| -> Tensor<2> {
             (h.clone() * att.val()).sum_dim(2).squeeze_dim(2)
         };
@@ -104,8 +102,8 @@ impl GatConv {
     }
 
     /// `x`: `[nodes, in]`; `edges`: both directions plus one self-loop per node.
-    pub fn forward(&self, x: Tensor<2>, edges: &EdgeIndex) -> Tensor<2> {
-        let (h, src_score, dst_score) = self.project(x);
+    pub fn forward(&self, x: impl Into<NodeFeatures>, edges: &EdgeIndex) -> Tensor<2> {
+        let (h, src_score, dst_score) = self.project(x.into());
         let scores = edges.gather_source(src_score) + edges.gather_target(dst_score); // [edges, heads]
         let alpha = segment_softmax(leaky_relu(scores, self.negative_slope), edges);
         let alpha = self.attention_dropout.forward(alpha);
@@ -116,7 +114,7 @@ impl GatConv {
     /// Reference path: `adjacency` is the dense `[nodes, nodes]` 0/1 matrix with self-loops;
     /// attention is a masked dense softmax per head (no dropout).
     pub fn forward_dense(&self, x: Tensor<2>, adjacency: Tensor<2>) -> Tensor<2> {
-        let (h, src_score, dst_score) = self.project(x);
+        let (h, src_score, dst_score) = self.project(x.into());
         // e[head, i, j] = dst_score[i, head] + src_score[j, head]
         let dst = dst_score.swap_dims(0, 1).unsqueeze_dim::<3>(2); // [heads, nodes, 1]
         let src = src_score.swap_dims(0, 1).unsqueeze_dim::<3>(1); // [heads, 1, nodes]

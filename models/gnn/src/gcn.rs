@@ -6,7 +6,7 @@
 //! transposed by the safetensors adapter) and `bias`. The normalised edge weights are computed
 //! once per graph ([`datasets::Graph::gcn_edges`]), PyG's `cached=True`.
 
-use crate::message::EdgeIndex;
+use crate::message::{EdgeIndex, NodeFeatures};
 use burn::module::Param;
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
@@ -40,9 +40,9 @@ impl GcnConvConfig {
 impl GcnConv {
     /// `x`: `[nodes, in]`; `edges`: both directions plus self-loops, weighted by the symmetric
     /// normalisation. Returns `[nodes, out]`.
-    pub fn forward(&self, x: Tensor<2>, edges: &EdgeIndex) -> Tensor<2> {
+    pub fn forward(&self, x: impl Into<NodeFeatures>, edges: &EdgeIndex) -> Tensor<2> {
         // Transform first: fewer features travel along the edges.
-        let h = self.lin.forward(x); // [nodes, out]
+        let h = x.into().matmul(self.lin.weight.val()); // [nodes, out]
         let messages = edges.gather_source(h) * edges.weight.clone(); // [edges, out]
         edges.scatter_sum(messages) + self.bias.val().unsqueeze()
     }

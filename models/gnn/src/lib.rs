@@ -21,7 +21,7 @@ pub mod task;
 pub use config::{Arch, GnnConfig, GraphDataArgs, GraphDataset};
 pub use gat::{GatConv, GatConvConfig};
 pub use gcn::{GcnConv, GcnConvConfig};
-pub use message::{EdgeIndex, dense_adjacency, segment_softmax};
+pub use message::{EdgeIndex, NodeFeatures, dense_adjacency, segment_softmax};
 pub use model::{Gnn, GraphConv, GraphTensors};
 pub use sage::{SageConv, SageConvConfig};
 pub use task::{Cli, Command, run};

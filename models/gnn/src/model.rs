@@ -10,7 +10,7 @@ use crate::GatConv;
 use crate::config::{Arch, GnnConfig};
 use crate::gat::GatConvConfig;
 use crate::gcn::{GcnConv, GcnConvConfig};
-use crate::message::EdgeIndex;
+use crate::message::{EdgeIndex, NodeFeatures};
 use crate::sage::{SageConv, SageConvConfig};
 use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
@@ -20,8 +20,8 @@ use datasets::Graph;
 /// A graph on a device: node features and the three edge sets the layers use, built once.
 #[derive(Clone, Debug)]
 pub struct GraphTensors {
-    /// `[nodes, features]`
-    pub x: Tensor<2>,
+    /// `[nodes, features]`, sparse when at most 10% of the values are non-zero.
+    pub x: NodeFeatures,
     /// Both directions, self-loops, `D^-1/2 (A + I) D^-1/2` weights (GCN).
     pub gcn: EdgeIndex,
     /// Both directions, no self-loops (GraphSAGE).
@@ -34,10 +34,7 @@ impl GraphTensors {
     pub fn new(graph: &Graph, device: &Device) -> Self {
         let n = graph.num_nodes();
         Self {
-            x: Tensor::from_data(
-                TensorData::new(graph.features.clone(), [n, graph.num_features]),
-                device,
-            ),
+            x: NodeFeatures::new(&graph.features, n, 0.1, device),
             gcn: EdgeIndex::new(&graph.gcn_edges(), n, device),
             neighbours: EdgeIndex::new(&graph.message_edges(), n, device),
             with_self_loops: EdgeIndex::new(&graph.message_edges_with_self_loops(), n, device),
@@ -72,7 +69,7 @@ impl GraphConv {
         }
     }
 
-    pub fn forward(&self, x: Tensor<2>, graph: &GraphTensors) -> Tensor<2> {
+    pub fn forward(&self, x: NodeFeatures, graph: &GraphTensors) -> Tensor<2> {
         match self {
             GraphConv::Gcn(conv) => conv.forward(x, &graph.gcn),
             GraphConv::Sage(conv) => conv.forward(x, &graph.neighbours),
@@ -115,9 +112,7 @@ impl Gnn {
 
     /// Hidden node representations after the first layer and its activation: `[nodes, hidden]`.
     pub fn embed(&self, graph: &GraphTensors) -> Tensor<2> {
-        let h = self
-            .conv1
-            .forward(self.dropout.forward(graph.x.clone()), graph);
+        let h = self.conv1.forward(graph.x.dropout(&self.dropout), graph);
         match self.arch {
             Arch::Gat => elu(h, 1.0),
             _ => relu(h),
@@ -127,7 +122,7 @@ impl Gnn {
     /// Class logits of every node: `[nodes, classes]`.
     pub fn forward(&self, graph: &GraphTensors) -> Tensor<2> {
         let h = self.dropout.forward(self.embed(graph));
-        self.conv2.forward(h, graph)
+        self.conv2.forward(h.into(), graph)
     }
 
     /// `sum ||W||^2 / 2` over the first layer's weights, or over both layers' (biases excluded).

@@ -7,7 +7,7 @@
 //! concatenates instead of adding; PyG's sum of two maps is the same model with the
 //! concatenated weight split in two. A node without neighbours aggregates zeros.
 
-use crate::message::EdgeIndex;
+use crate::message::{EdgeIndex, NodeFeatures};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
@@ -36,12 +36,13 @@ impl SageConvConfig {
 
 impl SageConv {
     /// `x`: `[nodes, in]`; `edges`: both directions, no self-loops. Returns `[nodes, out]`.
-    pub fn forward(&self, x: Tensor<2>, edges: &EdgeIndex) -> Tensor<2> {
+    pub fn forward(&self, x: impl Into<NodeFeatures>, edges: &EdgeIndex) -> Tensor<2> {
+        let x = x.into();
         // mean(x_j) W = mean(x_j W): project first so fewer features travel along the edges.
-        let projected = x.clone().matmul(self.lin_l.weight.val()); // [nodes, out]
+        let projected = x.matmul(self.lin_l.weight.val()); // [nodes, out]
         let summed = edges.scatter_sum(edges.gather_source(projected)); // [nodes, out]
         let mean = summed / edges.in_degree.clone().clamp_min(1.0);
-        let mut out = mean + self.lin_r.forward(x);
+        let mut out = mean + x.matmul(self.lin_r.weight.val());
         if let Some(bias) = &self.lin_l.bias {
             out = out + bias.val().unsqueeze();
         }

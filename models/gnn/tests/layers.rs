@@ -5,7 +5,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use datasets::rng::SplitMix64;
 use datasets::{Graph, GraphEdges, NodeSplits};
-use gnn::{EdgeIndex, GatConvConfig, GcnConvConfig, SageConvConfig, dense_adjacency};
+use gnn::{EdgeIndex, GatConvConfig, GcnConvConfig, NodeFeatures, SageConvConfig, dense_adjacency};
 use trainer::testing::max_abs_diff;
 
 /// A random undirected graph with `n` nodes and about `edges` edges (some nodes may be isolated).
@@ -129,4 +129,58 @@ fn gat_attention_sums_to_one_per_node_even_with_extreme_scores() {
         assert!((node0 - 1.0).abs() < 1e-6);
         assert!((alpha[3 * 2 + head] - 1.0).abs() < 1e-6);
     }
+}
+
+#[test]
+fn sparse_features_give_the_dense_result_and_gradients() {
+    let device = Device::flex().autodiff();
+    device.seed(3);
+    let (n, f) = (40, 30);
+    let graph = random_graph(n, 90, 4);
+    let mut rng = SplitMix64::new(5);
+    let values: Vec<f32> = (0..n * f)
+        .map(|_| {
+            if rng.below(10) == 0 {
+                rng.unit() as f32
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let sparse = NodeFeatures::new(&values, n, 1.0, &device);
+    let dense = NodeFeatures::new(&values, n, 0.0, &device);
+    assert!(matches!(sparse, NodeFeatures::Sparse { .. }));
+    assert!(matches!(dense, NodeFeatures::Dense(_)));
+
+    let gcn = GcnConvConfig::new(f, 8).init(&device);
+    let sage = SageConvConfig::new(f, 8).init(&device);
+    let gat = GatConvConfig::new(f, 4).with_heads(2).init(&device);
+    let gcn_edges = EdgeIndex::new(&graph.gcn_edges(), n, &device);
+    let neighbours = EdgeIndex::new(&graph.message_edges(), n, &device);
+    let loops = EdgeIndex::new(&graph.message_edges_with_self_loops(), n, &device);
+    let run = |x: &NodeFeatures| {
+        gcn.forward(x.clone(), &gcn_edges).sum()
+            + sage.forward(x.clone(), &neighbours).powi_scalar(2).sum()
+            + gat.forward(x.clone(), &loops).sin().sum()
+    };
+    let (a, b) = (run(&sparse), run(&dense));
+    let (va, vb): (f32, f32) = (a.clone().into_scalar(), b.clone().into_scalar());
+    assert!((va - vb).abs() < 1e-4 * va.abs().max(1.0), "{va} vs {vb}");
+    let (ga, gb) = (a.backward(), b.backward());
+    for (what, weight) in [
+        ("GCN", gcn.lin.weight.val()),
+        ("SAGE", sage.lin_l.weight.val()),
+        ("SAGE root", sage.lin_r.weight.val()),
+        ("GAT", gat.lin.weight.val()),
+    ] {
+        let diff = max_abs_diff(
+            &values_of(weight.grad(&ga).unwrap()),
+            &values_of(weight.grad(&gb).unwrap()),
+        );
+        assert!(diff < 1e-5, "{what}: weight gradients differ by {diff}");
+    }
+}
+
+fn values_of(t: Tensor<2>) -> Vec<f32> {
+    t.into_data().try_to_vec().unwrap()
 }
