@@ -70,6 +70,7 @@ impl EdgeIndex {
 /// `W`'s rows and a scatter-add into nodes, and dropout touches only the non-zeros (Kipf &
 /// Welling's sparse dropout; zeros stay zero under dropout either way, so the model is the same).
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum NodeFeatures {
     /// `[nodes, features]`
     Dense(Tensor<2>),
