@@ -47,6 +47,10 @@ pub struct GnnConfig {
     /// GAT: dropout on the attention coefficients [default: 0.6]
     #[arg(long)]
     pub attention_dropout: Option<f64>,
+    /// GAT: dropout on the projected features before aggregation, as in the authors' code
+    /// (PyG's GATConv has none) [default: --dropout]
+    #[arg(long)]
+    pub value_dropout: Option<f64>,
 }
 
 impl Default for GnnConfig {
@@ -58,6 +62,7 @@ impl Default for GnnConfig {
             output_heads: 1,
             dropout: None,
             attention_dropout: None,
+            value_dropout: None,
         }
     }
 }
@@ -82,12 +87,17 @@ impl GnnConfig {
         self.attention_dropout.unwrap_or(0.6)
     }
 
+    pub fn value_dropout(&self) -> f64 {
+        self.value_dropout.unwrap_or(self.dropout())
+    }
+
     /// The same config with every default written out (what `config.json` stores).
     pub fn resolved(&self) -> Self {
         Self {
             hidden: Some(self.hidden()),
             dropout: Some(self.dropout()),
             attention_dropout: Some(self.attention_dropout()),
+            value_dropout: Some(self.value_dropout()),
             ..self.clone()
         }
     }

@@ -29,6 +29,10 @@ pub struct GatConvConfig {
     /// Dropout on the attention coefficients.
     #[config(default = 0.0)]
     pub attention_dropout: f64,
+    /// Dropout on the projected features before they are aggregated (the GAT authors' code
+    /// applies the input dropout here a second time; PyG's `GATConv` does not).
+    #[config(default = 0.0)]
+    pub value_dropout: f64,
 }
 
 #[derive(Module, Debug)]
@@ -38,6 +42,7 @@ pub struct GatConv {
     pub att_dst: Param<Tensor<3>>,
     pub bias: Param<Tensor<1>>,
     pub attention_dropout: Dropout,
+    pub value_dropout: Dropout,
     #[module(skip)]
     pub heads: usize,
     #[module(skip)]
@@ -69,6 +74,7 @@ impl GatConvConfig {
             att_dst: glorot(h, c).init([1, h, c], device),
             bias: Initializer::Zeros.init([if self.concat { h * c } else { c }], device),
             attention_dropout: DropoutConfig::new(self.attention_dropout).init(),
+            value_dropout: DropoutConfig::new(self.value_dropout).init(),
             heads: h,
             out_features: c,
             concat: self.concat,
@@ -107,7 +113,8 @@ impl GatConv {
         let scores = edges.gather_source(src_score) + edges.gather_target(dst_score); // [edges, heads]
         let alpha = segment_softmax(leaky_relu(scores, self.negative_slope), edges);
         let alpha = self.attention_dropout.forward(alpha);
-        let messages = edges.gather_source(h) * alpha.unsqueeze_dim(2); // [edges, heads, out]
+        let values = self.value_dropout.forward(h); // [nodes, heads, out]
+        let messages = edges.gather_source(values) * alpha.unsqueeze_dim(2); // [edges, heads, out]
         self.combine_heads(edges.scatter_sum(messages))
     }
 

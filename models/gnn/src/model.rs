@@ -64,6 +64,7 @@ impl GraphConv {
                     })
                     .with_concat(!last)
                     .with_attention_dropout(config.attention_dropout())
+                    .with_value_dropout(config.value_dropout())
                     .init(device),
             ),
         }

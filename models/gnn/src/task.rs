@@ -1,6 +1,6 @@
 //! Full-batch node classification: one optimizer step per epoch on the whole graph, the loss on
-//! the training nodes only, validation after every step, and the epoch with the best
-//! validation accuracy (ties: lower validation loss) kept as the model. Runs through the
+//! the training nodes only, validation after every step, and the model of the
+//! last epoch whose validation accuracy and loss were both the best so far is kept. Runs through the
 //! trainer's custom-loop path (metrics.csv, checkpoints, `--resume`, curves, report.json).
 
 use crate::config::{Arch, GnnConfig, GraphDataArgs, Recipe};
@@ -121,39 +121,63 @@ pub struct GnnReport {
     pub seconds_per_epoch: f64,
 }
 
-/// Model selection and patience state, saved with each checkpoint.
+/// Model selection and patience, as in the GAT authors' code: the model is kept when validation
+/// accuracy and loss are both at their best so far; patience resets when either is. (Selecting
+/// on accuracy alone keeps lucky early epochs whose loss is still high.)
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Selection {
     /// 0 until the first validation.
     best_epoch: usize,
+    /// Validation accuracy and loss of the kept epoch.
     best_accuracy: f64,
-    /// Validation loss of the best epoch (breaks accuracy ties).
     best_loss: f64,
-    /// Lowest validation loss seen (for patience).
+    /// Best validation accuracy and loss seen, each on its own.
+    max_accuracy: f64,
     min_loss: f64,
     epochs_without_improvement: usize,
 }
 
 impl Selection {
-    /// Records a validation result; true when it is the best so far (accuracy, then loss).
+    /// Records a validation result; true when this epoch's model is to be kept.
     fn update(&mut self, epoch: usize, accuracy: f64, loss: f64) -> bool {
         let first = self.best_epoch == 0;
-        let better = first
-            || accuracy > self.best_accuracy
-            || (accuracy == self.best_accuracy && loss < self.best_loss);
-        // Patience as in the GAT paper: accuracy or loss reaching its best resets it.
-        if first || accuracy >= self.best_accuracy || loss <= self.min_loss {
+        let accuracy_best = first || accuracy >= self.max_accuracy;
+        let loss_best = first || loss <= self.min_loss;
+        if accuracy_best || loss_best {
             self.epochs_without_improvement = 0;
         } else {
             self.epochs_without_improvement += 1;
         }
-        self.min_loss = if first { loss } else { self.min_loss.min(loss) };
-        if better {
+        if accuracy_best {
+            self.max_accuracy = accuracy;
+        }
+        if loss_best {
+            self.min_loss = loss;
+        }
+        let keep = accuracy_best && loss_best;
+        if keep {
             self.best_epoch = epoch;
             self.best_accuracy = accuracy;
             self.best_loss = loss;
         }
-        better
+        keep
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Selection;
+
+    #[test]
+    fn keeps_epochs_best_in_both_accuracy_and_loss_and_counts_patience() {
+        let mut s = Selection::default();
+        assert!(s.update(1, 50.0, 1.5));
+        assert!(!s.update(2, 60.0, 1.6), "accuracy up but loss up: not kept");
+        assert_eq!(s.epochs_without_improvement, 0, "accuracy improved");
+        assert!(!s.update(3, 55.0, 1.55));
+        assert_eq!(s.epochs_without_improvement, 1);
+        assert!(s.update(4, 60.0, 1.4), "both at their best");
+        assert_eq!((s.best_epoch, s.epochs_without_improvement), (4, 0));
     }
 }
 
