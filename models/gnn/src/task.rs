@@ -164,23 +164,6 @@ impl Selection {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::Selection;
-
-    #[test]
-    fn keeps_epochs_best_in_both_accuracy_and_loss_and_counts_patience() {
-        let mut s = Selection::default();
-        assert!(s.update(1, 50.0, 1.5));
-        assert!(!s.update(2, 60.0, 1.6), "accuracy up but loss up: not kept");
-        assert_eq!(s.epochs_without_improvement, 0, "accuracy improved");
-        assert!(!s.update(3, 55.0, 1.55));
-        assert_eq!(s.epochs_without_improvement, 1);
-        assert!(s.update(4, 60.0, 1.4), "both at their best");
-        assert_eq!((s.best_epoch, s.epochs_without_improvement), (4, 0));
-    }
-}
-
 /// Runs one parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -598,4 +581,21 @@ pub fn info(data: GraphDataArgs, config: GnnConfig) -> anyhow::Result<()> {
         trainer::device::compiled_devices().join(", ")
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Selection;
+
+    #[test]
+    fn keeps_epochs_best_in_both_accuracy_and_loss_and_counts_patience() {
+        let mut s = Selection::default();
+        assert!(s.update(1, 50.0, 1.5));
+        assert!(!s.update(2, 60.0, 1.6), "accuracy up but loss up: not kept");
+        assert_eq!(s.epochs_without_improvement, 0, "accuracy improved");
+        assert!(!s.update(3, 55.0, 1.55));
+        assert_eq!(s.epochs_without_improvement, 1);
+        assert!(s.update(4, 60.0, 1.4), "both at their best");
+        assert_eq!((s.best_epoch, s.epochs_without_improvement), (4, 0));
+    }
 }
