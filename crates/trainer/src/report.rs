@@ -488,6 +488,23 @@ pub struct Report {
     pub test: TestMetrics,
     pub git_commit: Option<String>,
     pub burn_version: String,
+    /// Peak resident memory of the process (Linux `VmHWM`), MiB.
+    #[serde(default)]
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// `, peak RSS N MiB` when the platform reports it (for the final line of a run).
+pub fn rss_note(mib: Option<f64>) -> String {
+    mib.map(|m| format!(", peak RSS {m:.0} MiB"))
+        .unwrap_or_default()
+}
+
+/// Peak resident set size of this process in MiB (`VmHWM` of `/proc/self/status`; Linux only).
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 pub fn git_commit() -> Option<String> {

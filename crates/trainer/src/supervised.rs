@@ -413,18 +413,20 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
         test: test_metrics,
         git_commit: git_commit(),
         burn_version: "0.22.1".to_string(),
+        peak_rss_mib: crate::report::peak_rss_mib(),
     };
     std::fs::write(
         out.join("report.json"),
         serde_json::to_string_pretty(&report)?,
     )?;
     println!(
-        "test: accuracy {:.2}%  loss {:.4}  macro F1 {:.2}%  ({} images; trained in {:.1} s)",
+        "test: accuracy {:.2}%  loss {:.4}  macro F1 {:.2}%  ({} images; trained in {:.1} s{})",
         report.test.accuracy,
         report.test.loss,
         report.test.f1_macro,
         report.test.samples,
-        train_seconds
+        train_seconds,
+        crate::report::rss_note(report.peak_rss_mib)
     );
     println!("wrote {}", out.display());
     Ok(report)

@@ -409,6 +409,7 @@ pub fn train(args: LoopArgs, data: GraphDataArgs, config: GnnConfig) -> anyhow::
             test,
             git_commit: git_commit(),
             burn_version: "0.22.1".into(),
+            peak_rss_mib: trainer::report::peak_rss_mib(),
         },
         arch: config.arch,
         best_epoch: selection.best_epoch,
@@ -418,7 +419,7 @@ pub fn train(args: LoopArgs, data: GraphDataArgs, config: GnnConfig) -> anyhow::
     };
     run.write_json("report.json", &report)?;
     println!(
-        "test: accuracy {:.2}%  loss {:.4}  macro F1 {:.2}%  ({} nodes; best epoch {}{}; {:.1} s, {:.1} ms/epoch)",
+        "test: accuracy {:.2}%  loss {:.4}  macro F1 {:.2}%  ({} nodes; best epoch {}{}; {:.1} s, {:.1} ms/epoch{})",
         report.report.test.accuracy,
         report.report.test.loss,
         report.report.test.f1_macro,
@@ -428,7 +429,8 @@ pub fn train(args: LoopArgs, data: GraphDataArgs, config: GnnConfig) -> anyhow::
             .map(|v| format!(", valid {v:.2}%"))
             .unwrap_or_default(),
         wall_seconds,
-        1000.0 * seconds_per_epoch
+        1000.0 * seconds_per_epoch,
+        trainer::report::rss_note(report.report.peak_rss_mib)
     );
     println!("wrote {}", out.display());
     Ok(report)
