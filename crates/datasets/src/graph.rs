@@ -93,26 +93,23 @@ impl Graph {
 
     /// Every edge in both directions, weight 1, sorted by target then source.
     pub fn message_edges(&self) -> GraphEdges {
-        let mut pairs: Vec<(u32, u32)> = self
-            .edges
-            .iter()
-            .flat_map(|&(u, v)| [(v, u), (u, v)])
-            .collect();
-        pairs.sort_unstable();
-        GraphEdges {
-            src: pairs.iter().map(|&(_, s)| s).collect(),
-            dst: pairs.iter().map(|&(d, _)| d).collect(),
-            weight: vec![1.0; pairs.len()],
-        }
+        self.directed_edges(false)
     }
 
     /// [`Self::message_edges`] plus one self-loop per node (GAT attends over these).
     pub fn message_edges_with_self_loops(&self) -> GraphEdges {
+        self.directed_edges(true)
+    }
+
+    fn directed_edges(&self, self_loops: bool) -> GraphEdges {
+        let loops = (0..self.num_nodes() as u32)
+            .map(|i| (i, i))
+            .filter(|_| self_loops);
         let mut pairs: Vec<(u32, u32)> = self
             .edges
             .iter()
             .flat_map(|&(u, v)| [(v, u), (u, v)])
-            .chain((0..self.num_nodes() as u32).map(|i| (i, i)))
+            .chain(loops)
             .collect();
         pairs.sort_unstable();
         GraphEdges {
