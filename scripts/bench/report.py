@@ -68,6 +68,15 @@ def main():
                 out.append(
                     f"| {names[w]} | {phase.replace('_', ' ')} | {k[3]} | {b_med:.2f} ({b_rng}) | {t_med:.2f} ({t_rng}) | {sps:,.0f} | **{t_med / b_med:.2f}×** |"
                 )
+    if any(k[0] in ("gcn", "sage", "gat") for k in runs):
+        out.append("")
+        out.append("Graph rows: the real Cora graph (row-normalised features, the 140 Planetoid training nodes; \"samples/s\"")
+        out.append("counts the graph's 2,708 nodes per step). The PyG side is PyG's own Cora example (dense feature matrix,")
+        out.append("`GCNConv(cached=True)`). burn-zoo keeps the 1.3%-dense bag-of-words input sparse (`X W` as a gather +")
+        out.append("scatter-add, dropout on the non-zeros only); with the dense matrix the Burn GCN train step took 80.7 ms,")
+        out.append("0.72× PyG, almost all of it dropout and the 2,708 × 1,433 matmul's backward. The Burn GAT also applies the")
+        out.append("authors' dropout on the projected features (PyG's `GATConv` has none). GAT inference is bound by the")
+        out.append("gather/scatter passes over 13,264 edges × 8 heads, which PyG fuses in its scatter kernels.")
     print("\n".join(out))
 
 
