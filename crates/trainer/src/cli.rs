@@ -139,6 +139,19 @@ pub struct WeightsArgs {
     pub config: Option<PathBuf>,
 }
 
+impl WeightsArgs {
+    /// The run config to use: `--config`, else a `config.json` beside the weights, else none
+    /// (the model flags apply).
+    pub fn run_config(&self) -> Option<PathBuf> {
+        self.config.clone().or_else(|| {
+            self.weights
+                .parent()
+                .map(|p| p.join("config.json"))
+                .filter(|p| p.is_file())
+        })
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct EvalArgs<C: Args> {
     #[command(flatten)]

@@ -102,10 +102,9 @@ impl LoopRun {
         })
     }
 
-    /// Reads a saved run config (`config.json` of `dir`).
-    pub fn read_config<C: DeserializeOwned>(dir: &Path) -> anyhow::Result<C> {
-        let path = dir.join("config.json");
-        let text = std::fs::read_to_string(&path)
+    /// Reads a saved run config (a run's `config.json`).
+    pub fn read_config<C: DeserializeOwned>(path: &Path) -> anyhow::Result<C> {
+        let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         serde_json::from_str(&text)
             .map_err(|e| anyhow::anyhow!("{} is not a config of this model: {e}", path.display()))

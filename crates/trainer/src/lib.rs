@@ -73,11 +73,10 @@ fn saved_or_flags<M: ImageClassifier>(
     data: &DataArgs,
     flags: &M::Config,
 ) -> anyhow::Result<(M::Config, DatasetKind, DataSpec)> {
-    let sibling = weights
-        .and_then(|w| w.weights.parent().map(|p| p.join("config.json")))
-        .filter(|p| p.is_file());
-    let explicit = config.or(weights.and_then(|w| w.config.as_deref()));
-    if let Some(path) = explicit.map(|p| p.to_path_buf()).or(sibling) {
+    let path = config
+        .map(|p| p.to_path_buf())
+        .or_else(|| weights.and_then(WeightsArgs::run_config));
+    if let Some(path) = path {
         let saved = RunConfig::<M::Config>::read(&path)?;
         let dataset = data.dataset.unwrap_or(saved.settings.dataset);
         return Ok((saved.model_config, dataset, saved.data));

@@ -44,11 +44,11 @@ pub enum Command {
         model: GnnConfig,
     },
     /// Test-node metrics of saved weights.
-    Eval(WeightsArgs),
+    Eval(SavedModelArgs),
     /// Hidden node representations to CSV, and a PNG of their 2-d PCA coloured by class.
     Embed {
         #[command(flatten)]
-        weights: WeightsArgs,
+        weights: SavedModelArgs,
         /// CSV to write [default: embeddings.csv beside the weights]
         #[arg(long)]
         output: Option<PathBuf>,
@@ -56,7 +56,7 @@ pub enum Command {
     /// Write weights as safetensors with PyTorch Geometric's names (conv1.lin.weight, ...).
     Export {
         #[command(flatten)]
-        weights: WeightsArgs,
+        weights: SavedModelArgs,
         #[arg(long)]
         output: PathBuf,
     },
@@ -70,13 +70,10 @@ pub enum Command {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct WeightsArgs {
-    /// Weights: model.bpk written by `train`, or .safetensors with PyG names
-    #[arg(long, value_name = "FILE")]
-    pub weights: PathBuf,
-    /// Run config [default: config.json beside the weights, else the flags]
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+pub struct SavedModelArgs {
+    /// `--weights` (model.bpk written by `train`, or .safetensors with PyG names) and `--config`
+    #[command(flatten)]
+    pub saved: trainer::cli::WeightsArgs,
     #[command(flatten)]
     pub data: GraphDataArgs,
     #[command(flatten)]
@@ -207,7 +204,7 @@ fn score(
 pub fn train(args: LoopArgs, data: GraphDataArgs, config: GnnConfig) -> anyhow::Result<GnnReport> {
     let out = args.out_dir(NAME);
     let (settings, config, data) = if args.resume {
-        let saved: RunConfig = LoopRun::read_config(&out)?;
+        let saved: RunConfig = LoopRun::read_config(&out.join("config.json"))?;
         let mut settings = saved.settings;
         if let Some(epochs) = args.epochs {
             settings.epochs = epochs;
@@ -438,18 +435,10 @@ pub fn train(args: LoopArgs, data: GraphDataArgs, config: GnnConfig) -> anyhow::
 
 /// The model config, data and class names for saved weights: `--config`, else `config.json`
 /// beside them, else the flags.
-fn saved_or_flags(args: &WeightsArgs) -> anyhow::Result<(GnnConfig, GraphDataArgs)> {
-    let sibling = args
-        .weights
-        .parent()
-        .map(|p| p.join("config.json"))
-        .filter(|p| p.is_file());
-    match args.config.clone().or(sibling) {
+fn saved_or_flags(args: &SavedModelArgs) -> anyhow::Result<(GnnConfig, GraphDataArgs)> {
+    match args.saved.run_config() {
         Some(path) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-            let saved: RunConfig = serde_json::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("{} is not a gnn run config: {e}", path.display()))?;
+            let saved: RunConfig = LoopRun::read_config(&path)?;
             let data = GraphDataArgs {
                 data_dir: args.data.data_dir.clone(),
                 ..saved.data
@@ -461,23 +450,23 @@ fn saved_or_flags(args: &WeightsArgs) -> anyhow::Result<(GnnConfig, GraphDataArg
 }
 
 /// Model with the saved weights, the graph and the device.
-fn load(args: &WeightsArgs) -> anyhow::Result<(Gnn, Graph, GraphTensors, Device)> {
+fn load(args: &SavedModelArgs) -> anyhow::Result<(Gnn, Graph, GraphTensors, Device)> {
     let (config, data) = saved_or_flags(args)?;
     let (_, device) = select_device(args.device.device.as_deref())?;
     let graph = data.load(0)?;
     let model = Gnn::new(&config, graph.num_features, graph.num_classes(), &device);
-    let model = trainer::weights::load_weights(model, &args.weights, &[])?;
+    let model = trainer::weights::load_weights(model, &args.saved.weights, &[])?;
     let tensors = GraphTensors::new(&graph, &device);
     Ok((model, graph, tensors, device))
 }
 
 /// `eval`: test-node metrics.
-pub fn eval(args: WeightsArgs) -> anyhow::Result<TestMetrics> {
+pub fn eval(args: SavedModelArgs) -> anyhow::Result<TestMetrics> {
     let (model, graph, tensors, device) = load(&args)?;
     let metrics = score(model.forward(&tensors), &graph, &graph.splits.test, &device)?;
     println!(
         "{} on {} test ({} nodes): accuracy {:.2}%  loss {:.4}  macro F1 {:.2}%",
-        args.weights.display(),
+        args.saved.weights.display(),
         graph.name,
         metrics.samples,
         metrics.accuracy,
@@ -488,13 +477,14 @@ pub fn eval(args: WeightsArgs) -> anyhow::Result<TestMetrics> {
 }
 
 /// `embed`: writes `node_id,label,split,e0..` rows and a PCA scatter PNG.
-pub fn embed(args: WeightsArgs, output: Option<PathBuf>) -> anyhow::Result<()> {
+pub fn embed(args: SavedModelArgs, output: Option<PathBuf>) -> anyhow::Result<()> {
     let (model, graph, tensors, _) = load(&args)?;
     let embedding = model.embed(&tensors);
     let [n, dim] = embedding.dims();
     let values: Vec<f32> = embedding.into_data().try_to_vec()?;
     let csv = output.unwrap_or_else(|| {
-        args.weights
+        args.saved
+            .weights
             .parent()
             .unwrap_or(Path::new("."))
             .join("embeddings.csv")
@@ -541,7 +531,7 @@ pub fn embed(args: WeightsArgs, output: Option<PathBuf>) -> anyhow::Result<()> {
 }
 
 /// `export`: safetensors with PyG's names.
-pub fn export(args: WeightsArgs, output: &Path) -> anyhow::Result<()> {
+pub fn export(args: SavedModelArgs, output: &Path) -> anyhow::Result<()> {
     let (model, ..) = load(&args)?;
     trainer::weights::export_safetensors(&model, output, &[])?;
     println!("wrote {}", output.display());
@@ -587,7 +577,13 @@ pub fn info(data: GraphDataArgs, config: GnnConfig) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::Selection;
+    use super::{Cli, Selection};
+
+    #[test]
+    fn command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 
     #[test]
     fn keeps_epochs_best_in_both_accuracy_and_loss_and_counts_patience() {
