@@ -18,6 +18,7 @@ pub mod image_set;
 pub mod mnist;
 pub mod rng;
 pub mod source;
+pub mod text;
 
 #[cfg(feature = "burn")]
 pub use augment::{Augmentation, AugmentedSet};
@@ -29,6 +30,9 @@ pub use graph::{Cora, EdgeListGraph, Graph, GraphEdges, Karate, NodeSplits};
 pub use image_set::{ImageItem, ImageSet, ImageShape, Normalization};
 pub use mnist::{Mnist, MnistVariant};
 pub use source::DataSource;
+pub use text::{
+    CharVocab, Corpus, CsvLayout, LabeledText, LmStreams, SeqToy, TextSet, TokenVocab, Tokenization,
+};
 
 use std::io::Read;
 use std::path::Path;

@@ -99,6 +99,7 @@ fn metrics_from(
 ) -> TestMetrics {
     let correct: usize = (0..k).map(|c| confusion[c * k + c]).sum();
     let (mut precision, mut recall, mut f1) = (0.0, 0.0, 0.0);
+    let mut f1_per_class = Vec::with_capacity(k);
     for c in 0..k {
         let tp = confusion[c * k + c] as f64;
         let predicted: usize = (0..k).map(|t| confusion[t * k + c]).sum();
@@ -111,11 +112,13 @@ fn metrics_from(
         let r = if actual > 0 { tp / actual as f64 } else { 0.0 };
         precision += p;
         recall += r;
-        f1 += if p + r > 0.0 {
+        let class_f1 = if p + r > 0.0 {
             2.0 * p * r / (p + r)
         } else {
             0.0
         };
+        f1 += class_f1;
+        f1_per_class.push(100.0 * class_f1);
     }
     TestMetrics {
         samples,
@@ -125,6 +128,7 @@ fn metrics_from(
         precision_macro: 100.0 * precision / k as f64,
         recall_macro: 100.0 * recall / k as f64,
         f1_macro: 100.0 * f1 / k as f64,
+        f1_per_class,
     }
 }
 
@@ -142,5 +146,8 @@ mod tests {
         assert!((m.precision_macro - 50.0 * (1.0 + 2.0 / 3.0)).abs() < 1e-9);
         assert!((m.recall_macro - 50.0 * (0.75 + 1.0)).abs() < 1e-9);
         assert!(m.top5_accuracy.is_none());
+        // F1: class 0 = 2 * 1 * 0.75 / 1.75, class 1 = 2 * (2/3) * 1 / (5/3).
+        assert!((m.f1_per_class[0] - 100.0 * 1.5 / 1.75).abs() < 1e-9);
+        assert!((m.f1_per_class[1] - 80.0).abs() < 1e-9);
     }
 }

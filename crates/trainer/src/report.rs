@@ -468,6 +468,9 @@ pub struct TestMetrics {
     pub precision_macro: f64,
     pub recall_macro: f64,
     pub f1_macro: f64,
+    /// F1 of each class, percent, in class order.
+    #[serde(default)]
+    pub f1_per_class: Vec<f64>,
 }
 
 /// `report.json`: what was trained, how long it took and how well it does on test.

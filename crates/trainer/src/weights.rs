@@ -20,6 +20,21 @@ pub fn load_weights<M: Module + ModuleSnapshot>(
     path: &Path,
     pytorch_names: &[(String, String)],
 ) -> anyhow::Result<M> {
+    let renames: Vec<(String, String)> = pytorch_names
+        .iter()
+        .map(|(burn, torch)| (format!("^{}\\.", escape(torch)), format!("{burn}.")))
+        .collect();
+    load_weights_renamed(model, path, &renames, pytorch_names)
+}
+
+/// [`load_weights`] with general renames: (regex over the file's names, replacement with
+/// `${n}` groups), applied in order; `pytorch_names` only improves the error messages.
+pub fn load_weights_renamed<M: Module + ModuleSnapshot>(
+    model: M,
+    path: &Path,
+    renames: &[(String, String)],
+    pytorch_names: &[(String, String)],
+) -> anyhow::Result<M> {
     if !path.is_file() {
         anyhow::bail!("--weights {}: no such file", path.display());
     }
@@ -36,9 +51,8 @@ pub fn load_weights<M: Module + ModuleSnapshot>(
                 .allow_partial(true)
                 .validate(false)
                 .skip_enum_variants(true);
-            for (burn, torch) in pytorch_names {
-                store =
-                    store.with_key_remapping(format!("^{}\\.", escape(torch)), format!("{burn}."));
+            for (pattern, replacement) in renames {
+                store = store.with_key_remapping(pattern, replacement);
             }
             let mut model = model;
             let result = model
@@ -112,12 +126,25 @@ pub fn export_safetensors<M: Module + ModuleSnapshot>(
     path: &Path,
     pytorch_names: &[(String, String)],
 ) -> anyhow::Result<()> {
+    let renames: Vec<(String, String)> = pytorch_names
+        .iter()
+        .map(|(burn, torch)| (format!("^{}\\.", escape(burn)), format!("{torch}.")))
+        .collect();
+    export_safetensors_renamed(model, path, &renames)
+}
+
+/// [`export_safetensors`] with general renames (regex over Burn's names, replacement).
+pub fn export_safetensors_renamed<M: Module + ModuleSnapshot>(
+    model: &M,
+    path: &Path,
+    renames: &[(String, String)],
+) -> anyhow::Result<()> {
     let mut store = SafetensorsStore::from_file(path)
         .with_to_adapter(BurnToPyTorchAdapter)
         .skip_enum_variants(true)
         .overwrite(true);
-    for (burn, torch) in pytorch_names {
-        store = store.with_key_remapping(format!("^{}\\.", escape(burn)), format!("{torch}."));
+    for (pattern, replacement) in renames {
+        store = store.with_key_remapping(pattern, replacement);
     }
     model
         .save_into(&mut store)

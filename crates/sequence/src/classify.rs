@@ -1,0 +1,505 @@
+//! Sequence classification: texts (`--dataset spam`, `--csv FILE`) as word or character tokens,
+//! and seed 003's synthetic task as feature vectors. Batches group texts of similar length, pad
+//! to the longest and mask the padding, so each text is classified from its own last step.
+//! A tenth of the training set (per class, seeded) is held out to pick the best epoch.
+
+use crate::cell::Cell;
+use crate::config::{Task, TextArgs, TextDataset};
+use crate::model::{InputKind, SequenceModel, Steps};
+use crate::task::{
+    RunConfig, SavedArgs, Selection, SequenceReport, Settings, TrainArgs, Vocabulary, ids_tensor,
+    load_saved, median_epoch_seconds, model_config,
+};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+use datasets::rng::SplitMix64;
+use datasets::{DataSource, SeqToy, TextSet, TokenVocab};
+use trainer::TestMetrics;
+use trainer::custom_loop::{
+    LoopRun, load_module, load_optimizer, save_module, save_optimizer,
+};
+use trainer::evaluate::ClassificationScores;
+use trainer::report::{Report, git_commit};
+
+/// Labelled sequences, ready to batch.
+#[derive(Clone, Debug)]
+pub enum Examples {
+    /// Token ids of each text.
+    Tokens {
+        sequences: Vec<Vec<u32>>,
+        labels: Vec<usize>,
+    },
+    /// `[n, steps, features]` row-major.
+    Features {
+        values: Vec<f32>,
+        steps: usize,
+        features: usize,
+        labels: Vec<usize>,
+    },
+}
+
+impl Examples {
+    pub fn len(&self) -> usize {
+        self.labels().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn labels(&self) -> &[usize] {
+        match self {
+            Examples::Tokens { labels, .. } | Examples::Features { labels, .. } => labels,
+        }
+    }
+
+    fn length(&self, i: usize) -> usize {
+        match self {
+            Examples::Tokens { sequences, .. } => sequences[i].len(),
+            Examples::Features { steps, .. } => *steps,
+        }
+    }
+
+    fn from_seq_toy(toy: SeqToy) -> Self {
+        Examples::Features {
+            values: toy.features,
+            steps: SeqToy::SEQ_LEN,
+            features: SeqToy::FEATURES,
+            labels: toy.labels,
+        }
+    }
+
+    fn from_texts(set: &TextSet, vocab: &TokenVocab, max_len: usize) -> Self {
+        Examples::Tokens {
+            sequences: set
+                .items
+                .iter()
+                .map(|item| vocab.encode(&item.text, max_len))
+                .collect(),
+            labels: set.items.iter().map(|item| item.label).collect(),
+        }
+    }
+
+    /// Batches of indices. Training (`rng` given) shuffles, then sorts runs of 50 batches by
+    /// length so a batch pads little, then shuffles the batch order; evaluation sorts by length.
+    pub fn batches(&self, batch_size: usize, rng: Option<&mut SplitMix64>) -> Vec<Vec<usize>> {
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        match rng {
+            Some(rng) => {
+                rng.shuffle(&mut order);
+                for run in order.chunks_mut(batch_size * 50) {
+                    run.sort_by_key(|&i| self.length(i));
+                }
+                let mut batches: Vec<Vec<usize>> =
+                    order.chunks(batch_size).map(<[usize]>::to_vec).collect();
+                rng.shuffle(&mut batches);
+                batches
+            }
+            None => {
+                order.sort_by_key(|&i| self.length(i));
+                order.chunks(batch_size).map(<[usize]>::to_vec).collect()
+            }
+        }
+    }
+
+    /// Per-step inputs, the padding mask (only when lengths differ) and the labels of `indices`.
+    pub fn batch(&self, indices: &[usize], device: &Device) -> (Steps, Option<Vec<Tensor<2>>>, Tensor<1, Int>) {
+        let labels: Vec<u32> = indices.iter().map(|&i| self.labels()[i] as u32).collect();
+        let labels = ids_tensor(&labels, device);
+        let n = indices.len();
+        match self {
+            Examples::Tokens { sequences, .. } => {
+                let lengths: Vec<usize> = indices.iter().map(|&i| sequences[i].len()).collect();
+                let longest = lengths.iter().copied().max().unwrap_or(1);
+                let steps = (0..longest)
+                    .map(|t| {
+                        let ids: Vec<u32> = indices
+                            .iter()
+                            .map(|&i| sequences[i].get(t).copied().unwrap_or(TokenVocab::PAD_ID))
+                            .collect();
+                        ids_tensor(&ids, device)
+                    })
+                    .collect();
+                let ragged = lengths.iter().any(|&l| l != longest);
+                let mask = ragged.then(|| {
+                    (0..longest)
+                        .map(|t| {
+                            let m: Vec<f32> =
+                                lengths.iter().map(|&l| f32::from(u8::from(t < l))).collect();
+                            Tensor::from_data(TensorData::new(m, [n, 1]), device)
+                        })
+                        .collect()
+                });
+                (Steps::Tokens(steps), mask, labels)
+            }
+            Examples::Features {
+                values,
+                steps,
+                features,
+                ..
+            } => {
+                let per_step = (0..*steps)
+                    .map(|t| {
+                        let mut x = Vec::with_capacity(n * features);
+                        for &i in indices {
+                            let at = (i * steps + t) * features;
+                            x.extend_from_slice(&values[at..at + features]);
+                        }
+                        Tensor::from_data(TensorData::new(x, [n, *features]), device)
+                    })
+                    .collect();
+                (Steps::Features(per_step), None, labels)
+            }
+        }
+    }
+}
+
+/// A classification task's data: train, validation, test, class names and vocabulary.
+pub struct Prepared {
+    pub name: String,
+    pub train: Examples,
+    pub valid: Examples,
+    pub test: Examples,
+    pub class_names: Vec<String>,
+    pub vocabulary: Vocabulary,
+    pub input: InputKind,
+}
+
+/// Seed 003's sets are generated from fixed seeds, so every run sees the same data.
+const SEQ_TOY_SIZES: [(usize, u64); 3] = [(10_000, 1), (2_000, 2), (2_000, 3)];
+
+/// The labelled text sets the flags name: (train, test).
+pub fn text_sets(data: &TextArgs) -> anyhow::Result<(TextSet, TextSet)> {
+    match (&data.csv, &data.test_csv, data.dataset) {
+        (Some(train), Some(test), _) => {
+            let layout = data.csv_layout.columns();
+            let train = TextSet::read_csv(train, &layout, None)?;
+            let test = TextSet::read_csv(test, &layout, Some(&train.class_names))?;
+            Ok((train, test))
+        }
+        (None, None, Some(TextDataset::Spam) | None) => {
+            Ok(TextSet::spam(&DataSource::new(data.data_dir.clone()))?)
+        }
+        _ => anyhow::bail!("--csv and --test-csv go together"),
+    }
+}
+
+/// Loads and tokenises the task's data; `vocabulary` (a saved run's) is reused when given.
+pub fn prepare(
+    task: Task,
+    data: &TextArgs,
+    settings: &Settings,
+    vocabulary: Option<&Vocabulary>,
+) -> anyhow::Result<Prepared> {
+    if task == Task::SeqToy {
+        let [train, valid, test] = SEQ_TOY_SIZES.map(|(n, seed)| Examples::from_seq_toy(SeqToy::generate(n, seed)));
+        return Ok(Prepared {
+            name: "seq-toy".into(),
+            train,
+            valid,
+            test,
+            class_names: vec!["0".into(), "1".into()],
+            vocabulary: Vocabulary::None,
+            input: InputKind::Features {
+                features: SeqToy::FEATURES,
+            },
+        });
+    }
+    let (mut train_set, test_set) = text_sets(data)?;
+    anyhow::ensure!(
+        train_set.class_names.len() >= 2,
+        "{}: only one class ({}); a classifier needs at least two",
+        train_set.path.display(),
+        train_set.class_names.join(", ")
+    );
+    // The split does not depend on --seed, so runs with different seeds compare on one split.
+    let valid_set = train_set.split_off(0.1, 0);
+    let vocab = match vocabulary {
+        Some(Vocabulary::Tokens(vocab)) => vocab.clone(),
+        _ => TokenVocab::build(
+            train_set.items.iter().map(|i| i.text.as_str()),
+            settings.tokenization,
+            settings.vocab_size,
+        ),
+    };
+    let examples = |set: &TextSet| Examples::from_texts(set, &vocab, settings.max_len.max(1));
+    Ok(Prepared {
+        name: train_set.path.display().to_string(),
+        train: examples(&train_set),
+        valid: examples(&valid_set),
+        test: examples(&test_set),
+        class_names: train_set.class_names.clone(),
+        input: InputKind::Tokens {
+            vocab: vocab.len(),
+            embedding: 0,
+        },
+        vocabulary: Vocabulary::Tokens(vocab),
+    })
+}
+
+/// Loss, accuracy and F1 of `model` on `examples`.
+pub fn evaluate<C: Cell>(
+    model: &SequenceModel,
+    examples: &Examples,
+    classes: usize,
+    batch_size: usize,
+    device: &Device,
+) -> anyhow::Result<TestMetrics> {
+    let mut scores = ClassificationScores::new(classes);
+    for indices in examples.batches(batch_size, None) {
+        let (steps, mask, labels) = examples.batch(&indices, device);
+        scores.add(model.forward_classify::<C>(steps, mask.as_deref()), labels)?;
+    }
+    scores.finish()
+}
+
+pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
+    let name = C::NAME;
+    let out = args.run.out_dir(name);
+    let (task, settings, data, saved) = if args.run.resume {
+        let saved = RunConfig::read(&out.join("config.json"))?;
+        let mut settings = saved.settings.clone();
+        if let Some(epochs) = args.run.epochs {
+            settings.epochs = epochs;
+        }
+        let data = TextArgs {
+            data_dir: args.data.data_dir.clone(),
+            ..saved.data.clone()
+        };
+        (saved.task, settings, data, Some(saved))
+    } else {
+        (args.task, Settings::new(&args), args.data.clone(), None)
+    };
+    settings.validate()?;
+    let (device_name, device) = trainer::device::select_device(args.run.device.device.as_deref())?;
+    device.seed(settings.seed);
+    let autodiff = device.clone().autodiff();
+
+    let prepared = prepare(task, &data, &settings, saved.as_ref().map(|s| &s.vocabulary))?;
+    let classes = prepared.class_names.len();
+    let config = match &saved {
+        Some(saved) => saved.model_config.clone(),
+        None => model_config::<C>(task, &args.net, prepared.input.clone(), classes),
+    };
+    let run_config = RunConfig {
+        model: name.into(),
+        task,
+        model_config: config.clone(),
+        data: data.clone(),
+        vocabulary: prepared.vocabulary.clone(),
+        class_names: prepared.class_names.clone(),
+        settings: settings.clone(),
+    };
+    let mut run = LoopRun::open(&out, settings.epochs, args.run.resume, &run_config)?;
+
+    let mut model = SequenceModel::new::<C>(&config, &autodiff);
+    let mut optim = settings.optimizer();
+    let mut best = model.valid();
+    let mut selection = Selection::default();
+    let mut start = 0;
+    if args.run.resume {
+        let (epoch, restored) = run.resume(|dir, state: Selection| {
+            let model = load_module(model.clone(), dir, "model")?;
+            let best = load_module(best.clone(), dir, "best")?;
+            let optim = load_optimizer(settings.optimizer(), dir, "optim")?;
+            Ok((model, best, optim, state))
+        })?;
+        anyhow::ensure!(
+            epoch < settings.epochs,
+            "--resume: the run in {} already finished {epoch} of {} epochs; pass a larger --epochs to continue",
+            out.display(),
+            settings.epochs
+        );
+        (model, best, optim, selection) = restored;
+        start = epoch;
+    }
+    println!(
+        "training {name} {} on {}: {} train / {} valid / {} test sequences, classes {}; {} layers × {}{}, \
+         {} parameters; batch {}; {device_name}, {} epochs, output in {}",
+        task.name(),
+        prepared.name,
+        prepared.train.len(),
+        prepared.valid.len(),
+        prepared.test.len(),
+        prepared.class_names.join(", "),
+        config.layers,
+        config.hidden,
+        if config.bidirectional { " (bidirectional)" } else { "" },
+        model.num_params(),
+        settings.batch_size,
+        settings.epochs,
+        out.display()
+    );
+
+    let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
+    let mut last_epoch = start;
+    for epoch in start + 1..=settings.epochs {
+        let mut rng = SplitMix64::for_item(settings.seed, 0, epoch as u64);
+        let (mut loss_sum, mut hits, mut seen) = (0.0, 0usize, 0usize);
+        for indices in prepared.train.batches(settings.batch_size, Some(&mut rng)) {
+            let (steps, mask, labels) = prepared.train.batch(&indices, &autodiff);
+            let logits = model.forward_classify::<C>(steps, mask.as_deref()); // [batch, classes]
+            let loss = loss_fn.forward(logits.clone(), labels.clone());
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(settings.lr, model, grads);
+            hits += logits
+                .argmax(1)
+                .squeeze_dim::<1>(1)
+                .equal(labels)
+                .int()
+                .sum()
+                .into_scalar::<i64>() as usize;
+            loss_sum += loss.into_scalar::<f64>() * indices.len() as f64;
+            seen += indices.len();
+        }
+        let (train_loss, train_accuracy) = (loss_sum / seen as f64, 100.0 * hits as f64 / seen as f64);
+        run.record(epoch, "train", "loss", train_loss);
+        run.record(epoch, "train", "accuracy", train_accuracy);
+        let valid = evaluate::<C>(&model.valid(), &prepared.valid, classes, settings.batch_size, &device)?;
+        run.record(epoch, "valid", "loss", valid.loss);
+        run.record(epoch, "valid", "accuracy", valid.accuracy);
+        // Accuracy first; the loss breaks ties (small validation sets tie often).
+        if selection.update(epoch, valid.accuracy - 1e-3 * valid.loss) {
+            best = model.valid();
+        }
+        if epoch % settings.checkpoint_every == 0 || epoch == settings.epochs {
+            run.save_checkpoint(epoch, &selection, |dir| {
+                save_module(&model, dir, "model")?;
+                save_module(&best, dir, "best")?;
+                save_optimizer(&optim, dir, "optim")
+            })?;
+        }
+        run.finish_epoch(
+            epoch,
+            &format!(
+                "train loss {train_loss:.4} acc {train_accuracy:.2}%  valid loss {:.4} acc {:.2}%",
+                valid.loss, valid.accuracy
+            ),
+        )?;
+        last_epoch = epoch;
+        if let Some(patience) = settings.early_stop
+            && selection.epochs_without_improvement >= patience
+        {
+            println!("early stop at epoch {epoch}: no better validation accuracy for {patience} epochs");
+            break;
+        }
+    }
+    let wall_seconds = run.elapsed();
+    save_module(&best, &out, "model")?;
+    let test = evaluate::<C>(&best, &prepared.test, classes, settings.batch_size, &device)?;
+    run.plot(&format!("{name} {} loss", task.name()), "loss");
+    run.plot(&format!("{name} {} accuracy (%)", task.name()), "accuracy");
+    let seconds_per_epoch = median_epoch_seconds(run.rows(), start);
+    let f1_per_class: Vec<(String, f64)> = prepared
+        .class_names
+        .iter()
+        .cloned()
+        .zip(test.f1_per_class.iter().copied())
+        .collect();
+    let report = SequenceReport {
+        report: Report {
+            model: name.into(),
+            dataset: prepared.name.clone(),
+            device: device_name,
+            seed: settings.seed,
+            epochs_completed: last_epoch,
+            epochs_requested: settings.epochs,
+            resumed_from_epoch: (start > 0).then_some(start),
+            train_samples: prepared.train.len(),
+            valid_samples: prepared.valid.len(),
+            wall_seconds,
+            train_samples_per_second: if seconds_per_epoch > 0.0 {
+                prepared.train.len() as f64 / seconds_per_epoch
+            } else {
+                0.0
+            },
+            parameters: best.num_params(),
+            test: test.clone(),
+            git_commit: git_commit(),
+            burn_version: "0.22.1".into(),
+            peak_rss_mib: trainer::report::peak_rss_mib(),
+        },
+        task,
+        best_epoch: selection.best_epoch,
+        seconds_per_epoch,
+        nats_per_char: None,
+        bits_per_char: None,
+        perplexity: None,
+        f1_per_class: f1_per_class.clone(),
+    };
+    run.write_json("report.json", &report)?;
+    println!(
+        "test: accuracy {:.2}%  loss {:.4}  F1 {}  ({} sequences; best epoch {}; {:.1} s, {:.1} s/epoch{})",
+        test.accuracy,
+        test.loss,
+        f1_per_class
+            .iter()
+            .map(|(c, f)| format!("{c} {f:.2}%"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        test.samples,
+        selection.best_epoch,
+        wall_seconds,
+        seconds_per_epoch,
+        trainer::report::rss_note(report.report.peak_rss_mib)
+    );
+    println!("wrote {}", out.display());
+    Ok(report)
+}
+
+/// `eval` of a classifier: the task's test set.
+pub fn evaluate_saved<C: Cell>(
+    model: &SequenceModel,
+    config: &RunConfig,
+    data: &TextArgs,
+    device: &Device,
+) -> anyhow::Result<TestMetrics> {
+    let prepared = prepare(config.task, data, &config.settings, Some(&config.vocabulary))?;
+    anyhow::ensure!(
+        prepared.class_names == config.class_names,
+        "the data's classes ({}) differ from the model's ({})",
+        prepared.class_names.join(", "),
+        config.class_names.join(", ")
+    );
+    evaluate::<C>(
+        model,
+        &prepared.test,
+        config.class_names.len(),
+        config.settings.batch_size,
+        device,
+    )
+}
+
+/// `predict`: the class and its probability for each text.
+pub fn predict<C: Cell>(saved: &SavedArgs, texts: &[String]) -> anyhow::Result<()> {
+    let (model, config, _, device) = load_saved::<C>(saved)?;
+    let Vocabulary::Tokens(vocab) = &config.vocabulary else {
+        anyhow::bail!(
+            "--weights {}: predict needs a text classifier; this model was trained for {}",
+            saved.weights.weights.display(),
+            config.task.name()
+        );
+    };
+    let examples = Examples::Tokens {
+        sequences: texts
+            .iter()
+            .map(|t| vocab.encode(t, config.settings.max_len.max(1)))
+            .collect(),
+        labels: vec![0; texts.len()],
+    };
+    let indices: Vec<usize> = (0..texts.len()).collect();
+    let (steps, mask, _) = examples.batch(&indices, &device);
+    let probs = softmax(model.forward_classify::<C>(steps, mask.as_deref()), 1);
+    let probs: Vec<f32> = probs.into_data().try_to_vec()?;
+    let classes = config.class_names.len();
+    for (text, row) in texts.iter().zip(probs.chunks_exact(classes)) {
+        let best = (0..classes)
+            .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+            .unwrap_or(0);
+        let shown: String = text.chars().take(60).collect();
+        println!("{}\t{:.4}\t{shown}", config.class_names[best], row[best]);
+    }
+    Ok(())
+}

@@ -1,0 +1,36 @@
+//! Recurrent networks shared by burn-zoo's `lstm` and `gru`: the layer stack (layers,
+//! bidirectional, dropout between layers, padding masks), the network around it (embedding or
+//! features in, linear head out), and three tasks with their command line: a character
+//! language model with truncated backpropagation through time, text classification, and seed
+//! 003's sequence exercise.
+//!
+//! A model crate supplies only its [`Cell`]: the gate count and the step equations.
+//!
+//! ```no_run
+//! use sequence::{Cell, ModelConfig, SequenceModel, State};
+//! use burn::prelude::*;
+//! # struct MyCell;
+//! # impl Cell for MyCell { const NAME: &'static str = "my"; const GATES: usize = 1;
+//! #   const CELL_STATE: bool = false;
+//! #   fn step(x: Tensor<2>, h: Tensor<2>, _: &State) -> State { State { h: (x + h).tanh(), c: None } } }
+//! # fn demo(config: &ModelConfig, tokens: Vec<Tensor<1, Int>>, device: &Device) {
+//! let model = SequenceModel::new::<MyCell>(config, device);
+//! let (logits, state) = model.forward_lm::<MyCell>(tokens, None); // [steps * batch, vocab]
+//! # }
+//! ```
+
+pub mod cell;
+pub mod classify;
+pub mod config;
+pub mod lm;
+pub mod model;
+pub mod recurrent;
+pub mod task;
+
+pub use cell::{Cell, State};
+pub use config::{NetArgs, Recipe, Task, TextArgs};
+pub use model::{InputKind, ModelConfig, SequenceModel, Steps, pytorch};
+pub use recurrent::{Direction, Layer, Recurrent};
+pub use task::{Cli, Command, main, run};
+// Model crates name one version of each.
+pub use burn;

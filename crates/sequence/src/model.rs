@@ -1,0 +1,162 @@
+//! The network every task uses: an embedding (token tasks) or raw features (seq-toy), the
+//! recurrent stack, dropout and a linear head. PyTorch's module names (`embedding`, `rnn`,
+//! `fc`) are kept, so a reference model is `nn.Embedding` + `nn.LSTM`/`nn.GRU` + `nn.Linear`.
+
+use crate::cell::{Cell, State};
+use crate::recurrent::Recurrent;
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What one time step of the input is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputKind {
+    /// Token ids embedded in `embedding` dimensions.
+    Tokens { vocab: usize, embedding: usize },
+    /// A vector of `features` numbers per step.
+    Features { features: usize },
+}
+
+/// Everything needed to rebuild the network (saved in `config.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// `lstm` or `gru`.
+    pub cell: String,
+    pub input: InputKind,
+    pub hidden: usize,
+    pub layers: usize,
+    pub bidirectional: bool,
+    /// Between recurrent layers and before the head.
+    pub dropout: f64,
+    /// Head outputs: the vocabulary (language model) or the classes.
+    pub outputs: usize,
+}
+
+impl ModelConfig {
+    fn directions(&self) -> usize {
+        if self.bidirectional { 2 } else { 1 }
+    }
+}
+
+/// Per-step inputs, time-major: one tensor per step.
+pub enum Steps {
+    /// `[batch]` token ids per step.
+    Tokens(Vec<Tensor<1, Int>>),
+    /// `[batch, features]` per step.
+    Features(Vec<Tensor<2>>),
+}
+
+#[derive(Module, Debug)]
+pub struct SequenceModel {
+    pub embedding: Option<Embedding>,
+    pub rnn: Recurrent,
+    pub dropout: Dropout,
+    pub fc: Linear,
+}
+
+impl SequenceModel {
+    pub fn new<C: Cell>(config: &ModelConfig, device: &Device) -> Self {
+        assert_eq!(config.cell, C::NAME, "model config is for another cell");
+        let (embedding, input) = match config.input {
+            InputKind::Tokens { vocab, embedding } => (
+                // PyTorch's nn.Embedding default: N(0, 1), which is also Burn's.
+                Some(EmbeddingConfig::new(vocab, embedding).init(device)),
+                embedding,
+            ),
+            InputKind::Features { features } => (None, features),
+        };
+        Self {
+            embedding,
+            rnn: Recurrent::new::<C>(
+                input,
+                config.hidden,
+                config.layers,
+                config.bidirectional,
+                config.dropout,
+                device,
+            ),
+            dropout: DropoutConfig::new(config.dropout).init(),
+            fc: LinearConfig::new(config.directions() * config.hidden, config.outputs)
+                .init(device),
+        }
+    }
+
+    fn step_inputs(&self, steps: Steps) -> Vec<Tensor<2>> {
+        match (steps, &self.embedding) {
+            (Steps::Tokens(ids), Some(embedding)) => {
+                let table = embedding.weight.val(); // [vocab, embedding]
+                ids.into_iter().map(|t| table.clone().select(0, t)).collect()
+            }
+            (Steps::Features(x), None) => x,
+            (Steps::Tokens(_), None) => panic!("this model reads feature vectors, not tokens"),
+            (Steps::Features(_), Some(_)) => panic!("this model reads tokens, not features"),
+        }
+    }
+
+    /// The recurrent stack's per-step outputs (`[batch, directions * hidden]`) and final states.
+    pub fn encode<C: Cell>(
+        &self,
+        steps: Steps,
+        mask: Option<&[Tensor<2>]>,
+        state: Option<Vec<State>>,
+    ) -> (Vec<Tensor<2>>, Vec<State>) {
+        self.rnn.forward::<C>(self.step_inputs(steps), mask, state)
+    }
+
+    /// Next-token logits for every step, time-major: `[steps * batch, vocab]`.
+    pub fn forward_lm<C: Cell>(
+        &self,
+        tokens: Vec<Tensor<1, Int>>,
+        state: Option<Vec<State>>,
+    ) -> (Tensor<2>, Vec<State>) {
+        let (outputs, state) = self.encode::<C>(Steps::Tokens(tokens), None, state);
+        let h = self.dropout.forward(Tensor::cat(outputs, 0)); // [steps * batch, hidden]
+        (self.fc.forward(h), state)
+    }
+
+    /// Class logits `[batch, classes]` from the last layer's final state (both directions'
+    /// when bidirectional): each sequence's true last step, whatever its padding.
+    pub fn forward_classify<C: Cell>(&self, steps: Steps, mask: Option<&[Tensor<2>]>) -> Tensor<2> {
+        let (_, states) = self.encode::<C>(steps, mask, None);
+        let last = if self.rnn.bidirectional() {
+            let n = states.len();
+            Tensor::cat(vec![states[n - 2].h.clone(), states[n - 1].h.clone()], 1)
+        } else {
+            states[states.len() - 1].h.clone()
+        }; // [batch, directions * hidden]
+        self.fc.forward(self.dropout.forward(last))
+    }
+}
+
+/// PyTorch's parameter names for the recurrent stack, as (regex, replacement) pairs in both
+/// directions; `embedding.weight` and `fc.*` need no renaming.
+pub mod pytorch {
+    /// `rnn.weight_ih_l0_reverse` → `rnn.layers.0.backward.ih.weight`, ...
+    pub fn from_torch() -> Vec<(String, String)> {
+        vec![
+            (
+                r"^rnn\.(weight|bias)_(ih|hh)_l(\d+)_reverse$".into(),
+                "rnn.layers.${3}.backward.${2}.${1}".into(),
+            ),
+            (
+                r"^rnn\.(weight|bias)_(ih|hh)_l(\d+)$".into(),
+                "rnn.layers.${3}.forward.${2}.${1}".into(),
+            ),
+        ]
+    }
+
+    /// The inverse of [`from_torch`].
+    pub fn to_torch() -> Vec<(String, String)> {
+        vec![
+            (
+                r"^rnn\.layers\.(\d+)\.backward\.(ih|hh)\.(weight|bias)$".into(),
+                "rnn.${3}_${2}_l${1}_reverse".into(),
+            ),
+            (
+                r"^rnn\.layers\.(\d+)\.forward\.(ih|hh)\.(weight|bias)$".into(),
+                "rnn.${3}_${2}_l${1}".into(),
+            ),
+        ]
+    }
+}

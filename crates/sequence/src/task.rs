@@ -1,0 +1,437 @@
+//! The command line of `lstm` and `gru`: `train` (three tasks), `eval`, `generate`, `predict`,
+//! `export`, `info`. Training runs through the trainer's custom-loop path (config.json,
+//! metrics.csv, checkpoints, `--resume`, curves, report.json); the loops themselves are in
+//! [`crate::lm`] and [`crate::classify`].
+
+use crate::cell::Cell;
+use crate::config::{NetArgs, Recipe, Task, TextArgs};
+use crate::model::{InputKind, ModelConfig, SequenceModel, pytorch};
+use burn::optim::decay::WeightDecayConfig;
+use burn::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::prelude::*;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use datasets::{CharVocab, TokenVocab, Tokenization};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use trainer::cli::{DeviceArgs, WeightsArgs};
+use trainer::custom_loop::LoopArgs;
+use trainer::report::Report;
+
+#[derive(Parser, Debug)]
+#[command(version, about = "Recurrent networks: character language model, text classification, seed 003's sequence task")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train on a task (char-lm by default), keep the best epoch on validation, report test.
+    Train(TrainArgs),
+    /// Loss and accuracy of saved weights on the task's held-out data.
+    Eval(SavedArgs),
+    /// Sample text from a trained character language model.
+    Generate(GenerateArgs),
+    /// Classify texts with a trained classifier.
+    Predict {
+        #[command(flatten)]
+        saved: SavedArgs,
+        /// A text to classify (repeat the flag for more)
+        #[arg(long, required = true)]
+        text: Vec<String>,
+    },
+    /// Write weights as safetensors with PyTorch's names (`rnn.weight_ih_l0`, ...).
+    Export {
+        #[command(flatten)]
+        saved: SavedArgs,
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// The network a task builds: layers, shapes, parameters.
+    Info(InfoArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    #[arg(long, value_enum, default_value_t = Task::CharLm)]
+    pub task: Task,
+    /// Sequences per batch [default: 64 char-lm and seq-toy, 32 classify]
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Clip each gradient tensor to this L2 norm, 0 = off [default: 5]
+    #[arg(long)]
+    pub clip: Option<f64>,
+    #[command(flatten)]
+    pub run: LoopArgs,
+    #[command(flatten)]
+    pub data: TextArgs,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InfoArgs {
+    #[arg(long, value_enum, default_value_t = Task::CharLm)]
+    pub task: Task,
+    #[command(flatten)]
+    pub data: TextArgs,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+/// Saved weights and where to run them.
+#[derive(Args, Debug, Clone)]
+pub struct SavedArgs {
+    #[command(flatten)]
+    pub weights: WeightsArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Folder holding `text/…` files [default: as for train]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub saved: SavedArgs,
+    /// Text to continue
+    #[arg(long, default_value = "\n")]
+    pub prompt: String,
+    /// Characters to generate
+    #[arg(long, default_value_t = 500)]
+    pub length: usize,
+    /// Softmax temperature (lower is more conservative; 0 picks the most likely character)
+    #[arg(long, default_value_t = 0.8)]
+    pub temperature: f64,
+    /// Sample only among the K most likely characters (0 = all)
+    #[arg(long, value_name = "K", default_value_t = 40)]
+    pub top_k: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Every training setting after flags and the task's recipe are merged.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Settings {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub clip: f64,
+    pub seed: u64,
+    pub early_stop: Option<usize>,
+    pub checkpoint_every: usize,
+    pub seq_len: usize,
+    pub epoch_steps: Option<usize>,
+    pub tokenization: Tokenization,
+    pub vocab_size: usize,
+    pub max_len: usize,
+}
+
+impl Settings {
+    pub fn new(args: &TrainArgs) -> Self {
+        let recipe = Recipe::of(args.task);
+        Self {
+            epochs: args.run.epochs.unwrap_or(recipe.epochs),
+            batch_size: args.batch_size.unwrap_or(recipe.batch_size),
+            lr: args.run.lr.unwrap_or(recipe.lr),
+            weight_decay: args.run.weight_decay.unwrap_or(0.0),
+            clip: args.clip.unwrap_or(recipe.clip),
+            seed: args.run.seed,
+            early_stop: args.run.early_stop,
+            checkpoint_every: args.run.checkpoint_every.max(1),
+            seq_len: args.data.seq_len.unwrap_or(recipe.seq_len),
+            epoch_steps: args.data.epoch_steps,
+            tokenization: args.data.tokenization.unwrap_or(Tokenization::Words),
+            vocab_size: args.data.vocab_size.unwrap_or(recipe.vocab_size),
+            max_len: args.data.max_len.unwrap_or(recipe.max_len),
+        }
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.epochs > 0, "--epochs must be at least 1");
+        anyhow::ensure!(self.batch_size > 0, "--batch-size must be at least 1");
+        anyhow::ensure!(
+            self.lr > 0.0 && self.lr.is_finite(),
+            "--lr must be a positive number"
+        );
+        anyhow::ensure!(
+            self.clip >= 0.0 && self.clip.is_finite(),
+            "--clip must be 0 (off) or a positive number"
+        );
+        Ok(())
+    }
+
+    /// Adam with this run's clipping and weight decay.
+    pub fn optimizer(&self) -> ModuleOptimizer {
+        let mut adam = AdamConfig::new();
+        if self.clip > 0.0 {
+            adam = adam.with_grad_clipping(Some(GradientClippingConfig::Norm(self.clip as f32)));
+        }
+        if self.weight_decay > 0.0 {
+            adam = adam.with_weight_decay(Some(WeightDecayConfig::new(self.weight_decay as f32)));
+        }
+        adam.init()
+    }
+}
+
+/// The shape flags resolved against a task's recipe.
+pub fn model_config<C: Cell>(task: Task, net: &NetArgs, input: InputKind, outputs: usize) -> ModelConfig {
+    let recipe = Recipe::of(task);
+    let input = match input {
+        InputKind::Tokens { vocab, .. } => InputKind::Tokens {
+            vocab,
+            embedding: net.embedding.unwrap_or(recipe.embedding),
+        },
+        features => features,
+    };
+    ModelConfig {
+        cell: C::NAME.into(),
+        input,
+        hidden: net.hidden.unwrap_or(recipe.hidden),
+        layers: net.layers.unwrap_or(recipe.layers),
+        bidirectional: net.bidirectional,
+        dropout: net.dropout.unwrap_or(recipe.dropout),
+        outputs,
+    }
+}
+
+/// How the model's tokens map to text, saved with it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Vocabulary {
+    Chars(CharVocab),
+    Tokens(TokenVocab),
+    /// Seq-toy reads numbers.
+    None,
+}
+
+/// `config.json`: enough to rebuild the model, read its data and repeat the run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub model: String,
+    pub task: Task,
+    pub model_config: ModelConfig,
+    pub data: TextArgs,
+    pub vocabulary: Vocabulary,
+    pub class_names: Vec<String>,
+    pub settings: Settings,
+}
+
+impl RunConfig {
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        let mut config: RunConfig = trainer::custom_loop::LoopRun::read_config(path)?;
+        if let Vocabulary::Tokens(vocab) = config.vocabulary {
+            config.vocabulary = Vocabulary::Tokens(vocab.reindexed());
+        }
+        Ok(config)
+    }
+}
+
+/// `report.json`: the trainer's report plus what the task measures.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SequenceReport {
+    #[serde(flatten)]
+    pub report: Report,
+    pub task: Task,
+    pub best_epoch: usize,
+    /// Median wall time of one epoch (training + validation).
+    pub seconds_per_epoch: f64,
+    /// Char-LM: validation loss in nats per character, and the same in bits and as perplexity.
+    pub nats_per_char: Option<f64>,
+    pub bits_per_char: Option<f64>,
+    pub perplexity: Option<f64>,
+    /// Classification: F1 of each class, percent.
+    pub f1_per_class: Vec<(String, f64)>,
+}
+
+/// Parses the command line (named after the cell) and runs it.
+pub fn main<C: Cell>() -> std::process::ExitCode {
+    let matches = Cli::command().name(C::NAME).bin_name(C::NAME).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match run::<C>(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one parsed command.
+pub fn run<C: Cell>(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Train(args) => train::<C>(args).map(|_| ()),
+        Command::Eval(saved) => eval::<C>(&saved).map(|_| ()),
+        Command::Generate(args) => {
+            let text = crate::lm::generate::<C>(&args)?;
+            println!("{text}");
+            Ok(())
+        }
+        Command::Predict { saved, text } => crate::classify::predict::<C>(&saved, &text),
+        Command::Export { saved, output } => export::<C>(&saved, &output),
+        Command::Info(args) => info::<C>(&args),
+    }
+}
+
+/// Trains as the flags say; returns the report it also writes.
+pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
+    match args.task {
+        Task::CharLm => crate::lm::train::<C>(args),
+        Task::Classify | Task::SeqToy => crate::classify::train::<C>(args),
+    }
+}
+
+/// The run config for saved weights: `--config`, else `config.json` beside them.
+pub fn saved_config(saved: &SavedArgs) -> anyhow::Result<RunConfig> {
+    let Some(path) = saved.weights.run_config() else {
+        anyhow::bail!(
+            "--weights {}: no config.json beside it; pass --config with the config.json of the \
+             run that wrote these weights",
+            saved.weights.weights.display()
+        )
+    };
+    RunConfig::read(&path)
+}
+
+/// The model of a saved run with its weights (`.bpk`, or `.safetensors` with PyTorch names).
+pub fn load_saved<C: Cell>(
+    saved: &SavedArgs,
+) -> anyhow::Result<(SequenceModel, RunConfig, String, Device)> {
+    let config = saved_config(saved)?;
+    anyhow::ensure!(
+        config.model_config.cell == C::NAME,
+        "--weights {}: the run is a {} model, this binary is {}; use `cargo run -p {} -- ...`",
+        saved.weights.weights.display(),
+        config.model_config.cell,
+        C::NAME,
+        config.model_config.cell
+    );
+    let (device_name, device) = trainer::device::select_device(saved.device.device.as_deref())?;
+    let model = SequenceModel::new::<C>(&config.model_config, &device);
+    let model = trainer::weights::load_weights_renamed(
+        model,
+        &saved.weights.weights,
+        &pytorch::from_torch(),
+        &[],
+    )?;
+    Ok((model, config, device_name, device))
+}
+
+/// `eval`: the task's held-out metrics for saved weights.
+pub fn eval<C: Cell>(saved: &SavedArgs) -> anyhow::Result<trainer::TestMetrics> {
+    let (model, config, _, device) = load_saved::<C>(saved)?;
+    let data = TextArgs {
+        data_dir: saved.data_dir.clone().or(config.data.data_dir.clone()),
+        ..config.data.clone()
+    };
+    let metrics = match config.task {
+        Task::CharLm => crate::lm::evaluate_saved::<C>(&model, &config, &data, &device)?,
+        Task::Classify | Task::SeqToy => {
+            crate::classify::evaluate_saved::<C>(&model, &config, &data, &device)?
+        }
+    };
+    println!(
+        "{} {}: loss {:.4}  accuracy {:.2}%  macro F1 {:.2}%  ({} {})",
+        C::NAME,
+        config.task.name(),
+        metrics.loss,
+        metrics.accuracy,
+        metrics.f1_macro,
+        metrics.samples,
+        if config.task == Task::CharLm {
+            "characters"
+        } else {
+            "sequences"
+        }
+    );
+    Ok(metrics)
+}
+
+/// `export`: safetensors with PyTorch's names.
+pub fn export<C: Cell>(saved: &SavedArgs, output: &Path) -> anyhow::Result<()> {
+    let (model, _, _, _) = load_saved::<C>(saved)?;
+    trainer::weights::export_safetensors_renamed(&model, output, &pytorch::to_torch())?;
+    println!("wrote {}", output.display());
+    Ok(())
+}
+
+/// `info`: the network the flags build (vocabulary sizes are the task's defaults' worth).
+pub fn info<C: Cell>(args: &InfoArgs) -> anyhow::Result<()> {
+    let (input, outputs) = match args.task {
+        Task::CharLm => (
+            InputKind::Tokens {
+                vocab: 81,
+                embedding: 0,
+            },
+            81,
+        ),
+        Task::Classify => (
+            InputKind::Tokens {
+                vocab: args.data.vocab_size.unwrap_or(Recipe::of(args.task).vocab_size) + 2,
+                embedding: 0,
+            },
+            2,
+        ),
+        Task::SeqToy => (
+            InputKind::Features {
+                features: datasets::SeqToy::FEATURES,
+            },
+            datasets::SeqToy::CLASSES,
+        ),
+    };
+    let config = model_config::<C>(args.task, &args.net, input, outputs);
+    let model = SequenceModel::new::<C>(&config, &Device::default());
+    println!("{} for {}: {}", C::NAME, args.task.name(), serde_json::to_string(&config)?);
+    println!("{model}");
+    println!("parameters: {}", model.num_params());
+    Ok(())
+}
+
+/// Token ids as a `[len]` Int tensor.
+pub fn ids_tensor(ids: &[u32], device: &Device) -> Tensor<1, Int> {
+    let v: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
+    Tensor::from_data(TensorData::new(v, [ids.len()]), device)
+}
+
+/// The median of the `epoch_seconds` rows after `start`.
+pub fn median_epoch_seconds(rows: &[trainer::report::MetricRow], start: usize) -> f64 {
+    let mut seconds: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.metric == "epoch_seconds" && r.epoch > start)
+        .map(|r| r.value)
+        .collect();
+    seconds.sort_by(f64::total_cmp);
+    seconds.get(seconds.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Model selection and patience on one validation score (higher is better).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Selection {
+    /// 0 until the first validation.
+    pub best_epoch: usize,
+    pub best_score: f64,
+    pub epochs_without_improvement: usize,
+    /// Optimizer steps taken so far (the char-LM's position in the text).
+    pub steps: usize,
+}
+
+impl Selection {
+    /// Records a score; true when it is the best so far.
+    pub fn update(&mut self, epoch: usize, score: f64) -> bool {
+        if self.best_epoch == 0 || score > self.best_score {
+            self.best_epoch = epoch;
+            self.best_score = score;
+            self.epochs_without_improvement = 0;
+            true
+        } else {
+            self.epochs_without_improvement += 1;
+            false
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Long short-term memory networks (Hochreiter & Schmidhuber 1997) on burn-zoo's shared
+//! recurrent stack: a character language model on Shakespeare, e-mail spam classification and
+//! seed 003's sequence task, with weights that load into and out of `torch.nn.LSTM`.
+//!
+//! ```no_run
+//! use lstm::{LstmCell, ModelConfig, SequenceModel};
+//! # fn demo(config: &ModelConfig, tokens: Vec<burn::prelude::Tensor<1, burn::prelude::Int>>, device: &burn::prelude::Device) {
+//! let model = SequenceModel::new::<LstmCell>(config, device);
+//! let (logits, state) = model.forward_lm::<LstmCell>(tokens, None); // [steps * batch, vocab]
+//! # }
+//! ```
+
+pub mod cell;
+
+pub use cell::LstmCell;
+pub use sequence::{InputKind, ModelConfig, SequenceModel, State, Task};
