@@ -132,10 +132,17 @@ impl DataSource {
                         .join(", ")
                 },
                 names = names.join(", "),
-                url = file.urls.first().copied().unwrap_or("(no URL known)"),
+                url = file.urls.first().copied().unwrap_or("it"),
             ),
         };
 
+        if file.urls.is_empty() {
+            return Err(not_found(
+                "this file has no download: it ships with burn-zoo under datasets/ (restore it \
+                 with `git checkout datasets/`)"
+                    .into(),
+            ));
+        }
         let Some(cache) = self.cache.as_ref().filter(|_| self.allow_download) else {
             return Err(not_found(format!(
                 "downloads are off ({OFFLINE_ENV}=1 or a fixed source)"

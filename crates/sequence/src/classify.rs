@@ -17,9 +17,7 @@ use burn::tensor::activation::softmax;
 use datasets::rng::SplitMix64;
 use datasets::{DataSource, SeqToy, TextSet, TokenVocab};
 use trainer::TestMetrics;
-use trainer::custom_loop::{
-    LoopRun, load_module, load_optimizer, save_module, save_optimizer,
-};
+use trainer::custom_loop::{LoopRun, load_module, load_optimizer, save_module, save_optimizer};
 use trainer::evaluate::ClassificationScores;
 use trainer::report::{Report, git_commit};
 
@@ -105,7 +103,11 @@ impl Examples {
     }
 
     /// Per-step inputs, the padding mask (only when lengths differ) and the labels of `indices`.
-    pub fn batch(&self, indices: &[usize], device: &Device) -> (Steps, Option<Vec<Tensor<2>>>, Tensor<1, Int>) {
+    pub fn batch(
+        &self,
+        indices: &[usize],
+        device: &Device,
+    ) -> (Steps, Option<Vec<Tensor<2>>>, Tensor<1, Int>) {
         let labels: Vec<u32> = indices.iter().map(|&i| self.labels()[i] as u32).collect();
         let labels = ids_tensor(&labels, device);
         let n = indices.len();
@@ -126,8 +128,10 @@ impl Examples {
                 let mask = ragged.then(|| {
                     (0..longest)
                         .map(|t| {
-                            let m: Vec<f32> =
-                                lengths.iter().map(|&l| f32::from(u8::from(t < l))).collect();
+                            let m: Vec<f32> = lengths
+                                .iter()
+                                .map(|&l| f32::from(u8::from(t < l)))
+                                .collect();
                             Tensor::from_data(TensorData::new(m, [n, 1]), device)
                         })
                         .collect()
@@ -194,7 +198,8 @@ pub fn prepare(
     vocabulary: Option<&Vocabulary>,
 ) -> anyhow::Result<Prepared> {
     if task == Task::SeqToy {
-        let [train, valid, test] = SEQ_TOY_SIZES.map(|(n, seed)| Examples::from_seq_toy(SeqToy::generate(n, seed)));
+        let [train, valid, test] =
+            SEQ_TOY_SIZES.map(|(n, seed)| Examples::from_seq_toy(SeqToy::generate(n, seed)));
         return Ok(Prepared {
             name: "seq-toy".into(),
             train,
@@ -277,7 +282,12 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
     device.seed(settings.seed);
     let autodiff = device.clone().autodiff();
 
-    let prepared = prepare(task, &data, &settings, saved.as_ref().map(|s| &s.vocabulary))?;
+    let prepared = prepare(
+        task,
+        &data,
+        &settings,
+        saved.as_ref().map(|s| &s.vocabulary),
+    )?;
     let classes = prepared.class_names.len();
     let config = match &saved {
         Some(saved) => saved.model_config.clone(),
@@ -326,7 +336,11 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
         prepared.class_names.join(", "),
         config.layers,
         config.hidden,
-        if config.bidirectional { " (bidirectional)" } else { "" },
+        if config.bidirectional {
+            " (bidirectional)"
+        } else {
+            ""
+        },
         model.num_params(),
         settings.batch_size,
         settings.epochs,
@@ -354,10 +368,17 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
             loss_sum += loss.into_scalar::<f64>() * indices.len() as f64;
             seen += indices.len();
         }
-        let (train_loss, train_accuracy) = (loss_sum / seen as f64, 100.0 * hits as f64 / seen as f64);
+        let (train_loss, train_accuracy) =
+            (loss_sum / seen as f64, 100.0 * hits as f64 / seen as f64);
         run.record(epoch, "train", "loss", train_loss);
         run.record(epoch, "train", "accuracy", train_accuracy);
-        let valid = evaluate::<C>(&model.valid(), &prepared.valid, classes, settings.batch_size, &device)?;
+        let valid = evaluate::<C>(
+            &model.valid(),
+            &prepared.valid,
+            classes,
+            settings.batch_size,
+            &device,
+        )?;
         run.record(epoch, "valid", "loss", valid.loss);
         run.record(epoch, "valid", "accuracy", valid.accuracy);
         // Accuracy first; the loss breaks ties (small validation sets tie often).
@@ -382,7 +403,9 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
         if let Some(patience) = settings.early_stop
             && selection.epochs_without_improvement >= patience
         {
-            println!("early stop at epoch {epoch}: no better validation accuracy for {patience} epochs");
+            println!(
+                "early stop at epoch {epoch}: no better validation accuracy for {patience} epochs"
+            );
             break;
         }
     }
@@ -456,7 +479,12 @@ pub fn evaluate_saved<C: Cell>(
     data: &TextArgs,
     device: &Device,
 ) -> anyhow::Result<TestMetrics> {
-    let prepared = prepare(config.task, data, &config.settings, Some(&config.vocabulary))?;
+    let prepared = prepare(
+        config.task,
+        data,
+        &config.settings,
+        Some(&config.vocabulary),
+    )?;
     anyhow::ensure!(
         prepared.class_names == config.class_names,
         "the data's classes ({}) differ from the model's ({})",

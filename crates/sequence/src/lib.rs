@@ -26,6 +26,8 @@ pub mod lm;
 pub mod model;
 pub mod recurrent;
 pub mod task;
+#[doc(hidden)]
+pub mod testing;
 
 pub use cell::{Cell, State};
 pub use config::{NetArgs, Recipe, Task, TextArgs};

@@ -8,8 +8,8 @@ use crate::cell::{Cell, State};
 use crate::config::{Task, TextArgs};
 use crate::model::{InputKind, SequenceModel};
 use crate::task::{
-    GenerateArgs, RunConfig, Selection, SequenceReport, Settings, TrainArgs,
-    Vocabulary, ids_tensor, load_saved, median_epoch_seconds, model_config,
+    GenerateArgs, RunConfig, Selection, SequenceReport, Settings, TrainArgs, Vocabulary,
+    ids_tensor, load_saved, median_epoch_seconds, model_config,
 };
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
@@ -18,9 +18,7 @@ use datasets::rng::SplitMix64;
 use datasets::{Corpus, DataSource, LmStreams};
 use std::io::Write;
 use trainer::TestMetrics;
-use trainer::custom_loop::{
-    LoopRun, load_module, load_optimizer, save_module, save_optimizer,
-};
+use trainer::custom_loop::{LoopRun, load_module, load_optimizer, save_module, save_optimizer};
 use trainer::evaluate::ClassificationScores;
 use trainer::report::{Report, git_commit};
 
@@ -102,8 +100,12 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
 
     let corpus = load_corpus(&data)?;
     let vocab = corpus.vocab.len();
-    let train_streams =
-        LmStreams::new(&corpus.train, settings.batch_size, settings.seq_len, &corpus.path)?;
+    let train_streams = LmStreams::new(
+        &corpus.train,
+        settings.batch_size,
+        settings.seq_len,
+        &corpus.path,
+    )?;
     let valid = valid_streams(&corpus, settings.batch_size, settings.seq_len)?;
     let pass = train_streams.steps();
     let epoch_steps = settings.epoch_steps.unwrap_or(pass).clamp(1, pass);
@@ -160,7 +162,11 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
         corpus.valid.len(),
         config.layers,
         config.hidden,
-        if config.bidirectional { " (bidirectional)" } else { "" },
+        if config.bidirectional {
+            " (bidirectional)"
+        } else {
+            ""
+        },
         model.num_params(),
         settings.batch_size,
         settings.seq_len,
@@ -234,7 +240,9 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
         if let Some(patience) = settings.early_stop
             && selection.epochs_without_improvement >= patience
         {
-            println!("early stop at epoch {epoch}: no better validation loss for {patience} epochs");
+            println!(
+                "early stop at epoch {epoch}: no better validation loss for {patience} epochs"
+            );
             break;
         }
     }
@@ -320,7 +328,11 @@ pub fn sample(logits: &[f32], temperature: f64, top_k: usize, rng: &mut SplitMix
     if temperature <= 0.0 {
         return order[0];
     }
-    let keep = if top_k == 0 { order.len() } else { top_k.min(order.len()) };
+    let keep = if top_k == 0 {
+        order.len()
+    } else {
+        top_k.min(order.len())
+    };
     let top = logits[order[0]] as f64;
     let weights: Vec<f64> = order[..keep]
         .iter()

@@ -77,8 +77,7 @@ impl SequenceModel {
                 device,
             ),
             dropout: DropoutConfig::new(config.dropout).init(),
-            fc: LinearConfig::new(config.directions() * config.hidden, config.outputs)
-                .init(device),
+            fc: LinearConfig::new(config.directions() * config.hidden, config.outputs).init(device),
         }
     }
 
@@ -86,7 +85,9 @@ impl SequenceModel {
         match (steps, &self.embedding) {
             (Steps::Tokens(ids), Some(embedding)) => {
                 let table = embedding.weight.val(); // [vocab, embedding]
-                ids.into_iter().map(|t| table.clone().select(0, t)).collect()
+                ids.into_iter()
+                    .map(|t| table.clone().select(0, t))
+                    .collect()
             }
             (Steps::Features(x), None) => x,
             (Steps::Tokens(_), None) => panic!("this model reads feature vectors, not tokens"),

@@ -6,8 +6,8 @@
 use crate::cell::Cell;
 use crate::config::{NetArgs, Recipe, Task, TextArgs};
 use crate::model::{InputKind, ModelConfig, SequenceModel, pytorch};
-use burn::optim::decay::WeightDecayConfig;
 use burn::grad_clipping::GradientClippingConfig;
+use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -19,7 +19,10 @@ use trainer::custom_loop::LoopArgs;
 use trainer::report::Report;
 
 #[derive(Parser, Debug)]
-#[command(version, about = "Recurrent networks: character language model, text classification, seed 003's sequence task")]
+#[command(
+    version,
+    about = "Recurrent networks: character language model, text classification, seed 003's sequence task"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -143,7 +146,7 @@ impl Settings {
             early_stop: args.run.early_stop,
             checkpoint_every: args.run.checkpoint_every.max(1),
             seq_len: args.data.seq_len.unwrap_or(recipe.seq_len),
-            epoch_steps: args.data.epoch_steps,
+            epoch_steps: args.data.epoch_steps.or(recipe.epoch_steps),
             tokenization: args.data.tokenization.unwrap_or(Tokenization::Words),
             vocab_size: args.data.vocab_size.unwrap_or(recipe.vocab_size),
             max_len: args.data.max_len.unwrap_or(recipe.max_len),
@@ -178,7 +181,12 @@ impl Settings {
 }
 
 /// The shape flags resolved against a task's recipe.
-pub fn model_config<C: Cell>(task: Task, net: &NetArgs, input: InputKind, outputs: usize) -> ModelConfig {
+pub fn model_config<C: Cell>(
+    task: Task,
+    net: &NetArgs,
+    input: InputKind,
+    outputs: usize,
+) -> ModelConfig {
     let recipe = Recipe::of(task);
     let input = match input {
         InputKind::Tokens { vocab, .. } => InputKind::Tokens {
@@ -373,7 +381,11 @@ pub fn info<C: Cell>(args: &InfoArgs) -> anyhow::Result<()> {
         ),
         Task::Classify => (
             InputKind::Tokens {
-                vocab: args.data.vocab_size.unwrap_or(Recipe::of(args.task).vocab_size) + 2,
+                vocab: args
+                    .data
+                    .vocab_size
+                    .unwrap_or(Recipe::of(args.task).vocab_size)
+                    + 2,
                 embedding: 0,
             },
             2,
@@ -387,7 +399,12 @@ pub fn info<C: Cell>(args: &InfoArgs) -> anyhow::Result<()> {
     };
     let config = model_config::<C>(args.task, &args.net, input, outputs);
     let model = SequenceModel::new::<C>(&config, &Device::default());
-    println!("{} for {}: {}", C::NAME, args.task.name(), serde_json::to_string(&config)?);
+    println!(
+        "{} for {}: {}",
+        C::NAME,
+        args.task.name(),
+        serde_json::to_string(&config)?
+    );
     println!("{model}");
     println!("parameters: {}", model.num_params());
     Ok(())

@@ -24,18 +24,16 @@ impl Cell for GruCell {
 
     fn step(input: Tensor<2>, hidden: Tensor<2>, state: &State) -> State {
         // [batch, 3 * hidden] each; only the r and z blocks are summed before the nonlinearity.
-        let [x_rz, x_n] = <[Tensor<2>; 2]>::try_from(input.split_with_sizes(
-            vec![2 * state.h.dims()[1], state.h.dims()[1]],
-            1,
-        ))
+        let [x_rz, x_n] = <[Tensor<2>; 2]>::try_from(
+            input.split_with_sizes(vec![2 * state.h.dims()[1], state.h.dims()[1]], 1),
+        )
         .expect("two blocks");
-        let [h_rz, h_n] = <[Tensor<2>; 2]>::try_from(hidden.split_with_sizes(
-            vec![2 * state.h.dims()[1], state.h.dims()[1]],
-            1,
-        ))
+        let [h_rz, h_n] = <[Tensor<2>; 2]>::try_from(
+            hidden.split_with_sizes(vec![2 * state.h.dims()[1], state.h.dims()[1]], 1),
+        )
         .expect("two blocks");
-        let [r, z] = <[Tensor<2>; 2]>::try_from(sigmoid(x_rz + h_rz).chunk(2, 1))
-            .expect("two gates");
+        let [r, z] =
+            <[Tensor<2>; 2]>::try_from(sigmoid(x_rz + h_rz).chunk(2, 1)).expect("two gates");
         let n = (x_n + r * h_n).tanh();
         // (1 - z) n + z h = n + z (h - n)
         let h = n.clone() + z * (state.h.clone() - n);

@@ -25,8 +25,7 @@ impl Cell for LstmCell {
 
     fn step(input: Tensor<2>, hidden: Tensor<2>, state: &State) -> State {
         let gates = input + hidden; // [batch, 4 * hidden]
-        let [i, f, g, o] = <[Tensor<2>; 4]>::try_from(gates.chunk(4, 1))
-            .expect("four gate blocks");
+        let [i, f, g, o] = <[Tensor<2>; 4]>::try_from(gates.chunk(4, 1)).expect("four gate blocks");
         let c = state.c.clone().expect("an LSTM state has a cell");
         let c = sigmoid(f) * c + sigmoid(i) * g.tanh();
         let h = sigmoid(o) * c.clone().tanh();
