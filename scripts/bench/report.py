@@ -29,7 +29,7 @@ def main():
         torch_version = r.get("torch", torch_version)
         if r.get("extra"):
             extras.add(r["extra"])
-    order = ["mlp", "cnn", "resnet20", "resnet18", "gcn", "sage", "gat"]
+    order = ["mlp", "cnn", "resnet20", "resnet18", "gcn", "sage", "gat", "lstm", "gru"]
     names = {
         "mlp": "MLP 784-128-10, batch 128, Adam",
         "cnn": "seed CNN 32×32×3, batch 64, Adam",
@@ -38,6 +38,8 @@ def main():
         "gcn": "GCN on Cora, full batch (2,708 nodes), Adam",
         "sage": "GraphSAGE (mean) on Cora, full batch, Adam",
         "gat": "GAT 8×8 heads on Cora, full batch, Adam",
+        "lstm": "char-LM LSTM 2×512, 128 steps, batch 64, Adam",
+        "gru": "char-LM GRU 2×512, 128 steps, batch 64, Adam",
     }
     out = []
     out.append("# Benchmarks: burn-zoo against PyTorch on the same machine\n")
@@ -77,6 +79,12 @@ def main():
         out.append("0.72× PyG, almost all of it dropout and the 2,708 × 1,433 matmul's backward. The Burn GAT also applies the")
         out.append("authors' dropout on the projected features (PyG's `GATConv` has none). GAT inference is bound by the")
         out.append("gather/scatter passes over 13,264 edges × 8 heads, which PyG fuses in its scatter kernels.")
+    if any(k[0] in ("lstm", "gru") for k in runs):
+        out.append("")
+        out.append("Recurrent rows: burn-zoo's char-LM at its recipe's size (embedding 128, 2 layers × 512, 80 characters);")
+        out.append("\"samples/s\" counts sequences of 128 characters. PyTorch runs its fused `nn.LSTM`/`nn.GRU` kernels; the Burn")
+        out.append("network steps through time with one input and one hidden matmul per step and layer (see")
+        out.append("`scripts/bench/repro/` for what limits it inside Burn).")
     print("\n".join(out))
 
 

@@ -100,12 +100,51 @@ def gnn_main(name, repeats, threads):
     report(name, repeats, threads, step, infer, model, x.shape[0], f"torch_geometric {torch_geometric.__version__}")
 
 
+class CharLm(nn.Module):
+    """burn-zoo's char-LM at its recipe's size: embedding 128, 2 × 512, linear to 80 characters."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.embedding = nn.Embedding(80, 128)
+        self.rnn = (nn.LSTM if cell == "lstm" else nn.GRU)(128, 512, 2)
+        self.fc = nn.Linear(512, 80)
+
+    def forward(self, x):
+        out, _ = self.rnn(self.embedding(x))
+        return self.fc(out).reshape(-1, 80)
+
+
+def recurrent_main(name, repeats, threads):
+    """Windows of 128 characters at batch 64 from a zero state; Adam 2e-3, clipping 5 (per tensor, as Burn)."""
+    model = CharLm(name)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    x = torch.randint(0, 80, (128, 64))
+    y = torch.randint(0, 80, (128 * 64,))
+
+    def step():
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        for p in model.parameters():
+            torch.nn.utils.clip_grad_norm_([p], 5.0)
+        opt.step()
+        return loss.item()
+
+    def infer():
+        with torch.no_grad():
+            return model(x)
+
+    report(name, repeats, threads, step, infer, model, 64)
+
+
 def main():
     name, repeats, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     if name in ("gcn", "sage", "gat"):
         return gnn_main(name, repeats, threads)
+    if name in ("lstm", "gru"):
+        return recurrent_main(name, repeats, threads)
     make, batch, shape, optimizer, lr = WORKLOADS[name]
     model = make()
     opt = torch.optim.Adam(model.parameters(), lr=lr) if optimizer == "adam" else torch.optim.SGD(model.parameters(), lr=lr)

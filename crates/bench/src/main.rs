@@ -168,6 +168,69 @@ fn run_gnn(
     Ok(())
 }
 
+/// The character language model of `lstm`/`gru train` at its recipe's size: 2 layers × 512,
+/// embedding 128, 80 characters, windows of 128 at batch 64, Adam with clipping. A train step
+/// starts from a zero state (as the PyTorch side does); "batch" counts sequences.
+fn run_recurrent<C: sequence::Cell>(
+    device_name: &str,
+    device: &Device,
+    repeats: usize,
+) -> anyhow::Result<()> {
+    let (vocab, batch, steps) = (80, 64, 128);
+    let recipe = sequence::Recipe::of(sequence::Task::CharLm);
+    let config = sequence::ModelConfig {
+        cell: C::NAME.into(),
+        input: sequence::InputKind::Tokens {
+            vocab,
+            embedding: recipe.embedding,
+        },
+        hidden: recipe.hidden,
+        layers: recipe.layers,
+        bidirectional: false,
+        dropout: recipe.dropout,
+        outputs: vocab,
+    };
+    let ad = device.clone().autodiff();
+    let mut model = sequence::SequenceModel::new::<C>(&config, &ad);
+    let mut optim = AdamConfig::new()
+        .with_grad_clipping(Some(burn::grad_clipping::GradientClippingConfig::Norm(
+            recipe.clip as f32,
+        )))
+        .init();
+    let ids = |device: &Device| -> Vec<Tensor<1, Int>> {
+        (0..steps)
+            .map(|_| Tensor::random([batch], Distribution::Uniform(0.0, vocab as f64), device))
+            .collect()
+    };
+    let (inputs, targets) = (ids(&ad), Tensor::cat(ids(&ad), 0));
+    let loss_fn = burn::nn::loss::CrossEntropyLossConfig::new().init(&ad);
+    let mut step = || {
+        let (logits, _) = model.forward_lm::<C>(inputs.clone(), None);
+        let loss = loss_fn.forward(logits, targets.clone());
+        let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(recipe.lr, model.clone(), grads);
+        let _ = loss.into_scalar::<f32>();
+    };
+    let train = time(&mut step, repeats);
+    let inference_model = model.valid();
+    let eval_inputs = ids(device);
+    let mut infer = || {
+        let _ = inference_model
+            .forward_lm::<C>(eval_inputs.clone(), None)
+            .0
+            .into_data();
+    };
+    let inference = time(&mut infer, repeats);
+    print(
+        C::NAME,
+        device_name,
+        batch,
+        repeats,
+        [("train_step", train), ("inference", inference)],
+    );
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let workload = args.get(1).map(String::as_str).unwrap_or("mlp");
@@ -224,8 +287,12 @@ fn main() -> anyhow::Result<()> {
         "gcn" => run_gnn(gnn::Arch::Gcn, &device_name, &device, repeats)?,
         "sage" => run_gnn(gnn::Arch::Sage, &device_name, &device, repeats)?,
         "gat" => run_gnn(gnn::Arch::Gat, &device_name, &device, repeats)?,
+        "lstm" => run_recurrent::<lstm::LstmCell>(&device_name, &device, repeats)?,
+        "gru" => run_recurrent::<gru::GruCell>(&device_name, &device, repeats)?,
         other => {
-            anyhow::bail!("unknown workload {other}: mlp, cnn, resnet20, resnet18, gcn, sage, gat")
+            anyhow::bail!(
+                "unknown workload {other}: mlp, cnn, resnet20, resnet18, gcn, sage, gat, lstm, gru"
+            )
         }
     }
     Ok(())

@@ -200,7 +200,7 @@ pub fn model_config<C: Cell>(
         input,
         hidden: net.hidden.unwrap_or(recipe.hidden),
         layers: net.layers.unwrap_or(recipe.layers),
-        bidirectional: net.bidirectional,
+        bidirectional: net.bidirectional.unwrap_or(recipe.bidirectional),
         dropout: net.dropout.unwrap_or(recipe.dropout),
         outputs,
     }

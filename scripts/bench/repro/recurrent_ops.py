@@ -1,0 +1,29 @@
+#!/usr/bin/env python3
+"""The PyTorch side of recurrent_ops.rs: the same matmuls and activations (2 threads)."""
+import time
+
+import torch
+
+torch.set_num_threads(2)
+
+
+def seconds(repeats, f):
+    f()
+    t = time.perf_counter()
+    for _ in range(repeats):
+        f()
+    return (time.perf_counter() - t) / repeats
+
+
+print(f"1. matmul (torch {torch.__version__}, 2 threads)")
+for m, k, n, what in [(64, 512, 2048, "step forward  [64,512]x[512,2048]"),
+                      (512, 64, 2048, "weight grad   [512,64]x[64,2048] "),
+                      (8192, 512, 2048, "all steps     [8192,512]x[512,2048]")]:
+    a, b = torch.randn(m, k), torch.randn(k, n)
+    s = seconds(20, lambda: a @ b)
+    print(f"   {what}: {s * 1e3:7.3f} ms  {2 * m * k * n / s / 1e9:6.1f} GFLOP/s")
+print("3. elementwise on [64, 2048]")
+x = torch.randn(64, 2048)
+for name, f in [("mul    ", lambda: x * x), ("exp    ", lambda: x.exp()),
+                ("sigmoid", lambda: torch.sigmoid(x)), ("tanh   ", lambda: x.tanh())]:
+    print(f"   {name}: {seconds(200, f) * 1e6:7.1f} µs")

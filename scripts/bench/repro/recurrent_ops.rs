@@ -1,0 +1,106 @@
+//! Minimal reproductions of what bounds a recurrent network's training step on Burn's CPU
+//! backend, for the `lstm`/`gru` rows of docs/BENCHMARKS.md. Run:
+//!
+//!     cargo run --release -p bench --bin recurrent_ops
+//!     python scripts/bench/repro/recurrent_ops.py       # the same ops in PyTorch
+//!
+//! 1. Matmul throughput at the shapes of one LSTM step (batch 64, hidden 512): the forward
+//!    products `[64, 512] x [512, 2048]` and the per-step weight gradients `[512, 64] x [64, 2048]`.
+//! 2. Backward of slicing: taking T steps out of one `[T, 64, 2048]` tensor costs a full-size
+//!    zero tensor plus a slice-assign per slice in backward, so backward grows as T²; per-step
+//!    tensors joined with `cat` stay linear. This is why `sequence::Recurrent` keeps per-step
+//!    tensors and cannot project all steps' inputs with one large matmul.
+//! 3. Elementwise activations on `[64, 2048]`: sigmoid and tanh against a multiply.
+
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use burn::tensor::activation::sigmoid;
+use std::time::Instant;
+
+fn seconds(repeats: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let t = Instant::now();
+    for _ in 0..repeats {
+        f();
+    }
+    t.elapsed().as_secs_f64() / repeats as f64
+}
+
+fn main() {
+    let device = Device::default();
+    let rand = |shape: [usize; 2]| Tensor::<2>::random(shape, Distribution::Default, &device);
+
+    println!("1. matmul (Burn 0.22.1, flex)");
+    for (m, k, n, what) in [
+        (64, 512, 2048, "step forward  [64,512]x[512,2048]"),
+        (512, 64, 2048, "weight grad   [512,64]x[64,2048] "),
+        (8192, 512, 2048, "all steps     [8192,512]x[512,2048]"),
+    ] {
+        let (a, b) = (rand([m, k]), rand([k, n]));
+        let s = seconds(20, || {
+            let _ = a.clone().matmul(b.clone()).into_data();
+        });
+        println!(
+            "   {what}: {:7.3} ms  {:6.1} GFLOP/s",
+            s * 1e3,
+            2.0 * (m * k * n) as f64 / s / 1e9
+        );
+    }
+
+    println!("2. backward of T slices of [T, 64, 2048] against T per-step tensors + cat");
+    let ad = device.clone().autodiff();
+    for steps in [16, 32, 64, 128] {
+        let whole =
+            Tensor::<3>::random([steps, 64, 2048], Distribution::Default, &ad).require_grad();
+        let sliced = seconds(3, || {
+            let total = (0..steps)
+                .map(|t| whole.clone().slice(s![t..t + 1, .., ..]).sum())
+                .reduce(|a, b| a + b)
+                .unwrap();
+            let _ = total.backward();
+        });
+        let parts: Vec<Tensor<2>> = (0..steps)
+            .map(|_| Tensor::<2>::random([64, 2048], Distribution::Default, &ad).require_grad())
+            .collect();
+        let per_step = seconds(3, || {
+            let joined = Tensor::cat(parts.clone(), 0); // [steps * 64, 2048]
+            let _ = joined.sum().backward();
+        });
+        println!(
+            "   T = {steps:3}: slices {:8.1} ms   per-step + cat {:6.1} ms",
+            sliced * 1e3,
+            per_step * 1e3
+        );
+    }
+
+    println!("3. elementwise on [64, 2048]");
+    let x = rand([64, 2048]);
+    for (name, s) in [
+        (
+            "mul    ",
+            seconds(200, || {
+                let _ = (x.clone() * x.clone()).into_data();
+            }),
+        ),
+        (
+            "exp    ",
+            seconds(200, || {
+                let _ = x.clone().exp().into_data();
+            }),
+        ),
+        (
+            "sigmoid",
+            seconds(200, || {
+                let _ = sigmoid(x.clone()).into_data();
+            }),
+        ),
+        (
+            "tanh   ",
+            seconds(200, || {
+                let _ = x.clone().tanh().into_data();
+            }),
+        ),
+    ] {
+        println!("   {name}: {:7.1} µs", s * 1e6);
+    }
+}
