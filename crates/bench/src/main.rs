@@ -189,6 +189,7 @@ fn run_recurrent<C: sequence::Cell>(
         bidirectional: false,
         dropout: recipe.dropout,
         outputs: vocab,
+        pool: Default::default(),
     };
     let ad = device.clone().autodiff();
     let mut model = sequence::SequenceModel::new::<C>(&config, &ad);

@@ -43,6 +43,9 @@ pub struct NetArgs {
     /// false` turns it off) [default: on for classify, off otherwise]
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub bidirectional: Option<bool>,
+    /// classify: how the per-step outputs become one vector [default: last]
+    #[arg(long, value_enum)]
+    pub pool: Option<crate::model::Pool>,
     /// Dropout between recurrent layers and before the head [default: 0 char-lm and seq-toy, 0.3 classify]
     #[arg(long)]
     pub dropout: Option<f64>,

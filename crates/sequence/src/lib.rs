@@ -31,7 +31,7 @@ pub mod testing;
 
 pub use cell::{Cell, State};
 pub use config::{NetArgs, Recipe, Task, TextArgs};
-pub use model::{InputKind, ModelConfig, SequenceModel, Steps, pytorch};
+pub use model::{InputKind, ModelConfig, Pool, SequenceModel, Steps, pytorch};
 pub use recurrent::{Direction, Layer, Recurrent};
 pub use task::{Cli, Command, main, run};
 // Model crates name one version of each.

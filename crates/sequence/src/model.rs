@@ -18,6 +18,18 @@ pub enum InputKind {
     Features { features: usize },
 }
 
+/// How a classifier turns the per-step outputs into one vector.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pool {
+    /// The final state of the last layer: each sequence's own last step (both directions'
+    /// final states when bidirectional), as `h_n` of packed sequences in PyTorch.
+    #[default]
+    Last,
+    /// The element-wise maximum of the last layer's outputs over the real (unpadded) steps.
+    Max,
+}
+
 /// Everything needed to rebuild the network (saved in `config.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
@@ -31,6 +43,9 @@ pub struct ModelConfig {
     pub dropout: f64,
     /// Head outputs: the vocabulary (language model) or the classes.
     pub outputs: usize,
+    /// Classification only.
+    #[serde(default)]
+    pub pool: Pool,
 }
 
 impl ModelConfig {
@@ -53,6 +68,8 @@ pub struct SequenceModel {
     pub rnn: Recurrent,
     pub dropout: Dropout,
     pub fc: Linear,
+    #[module(skip)]
+    pub pool: Pool,
 }
 
 impl SequenceModel {
@@ -78,6 +95,7 @@ impl SequenceModel {
             ),
             dropout: DropoutConfig::new(config.dropout).init(),
             fc: LinearConfig::new(config.directions() * config.hidden, config.outputs).init(device),
+            pool: config.pool,
         }
     }
 
@@ -116,17 +134,30 @@ impl SequenceModel {
         (self.fc.forward(h), state)
     }
 
-    /// Class logits `[batch, classes]` from the last layer's final state (both directions'
-    /// when bidirectional): each sequence's true last step, whatever its padding.
+    /// Class logits `[batch, classes]` from the pooled last layer ([`Pool`]); padding never
+    /// reaches the result.
     pub fn forward_classify<C: Cell>(&self, steps: Steps, mask: Option<&[Tensor<2>]>) -> Tensor<2> {
-        let (_, states) = self.encode::<C>(steps, mask, None);
-        let last = if self.rnn.bidirectional() {
-            let n = states.len();
-            Tensor::cat(vec![states[n - 2].h.clone(), states[n - 1].h.clone()], 1)
-        } else {
-            states[states.len() - 1].h.clone()
+        let (outputs, states) = self.encode::<C>(steps, mask, None);
+        let pooled = match self.pool {
+            Pool::Last if self.rnn.bidirectional() => {
+                let n = states.len();
+                Tensor::cat(vec![states[n - 2].h.clone(), states[n - 1].h.clone()], 1)
+            }
+            Pool::Last => states[states.len() - 1].h.clone(),
+            Pool::Max => {
+                let stacked: Tensor<3> = Tensor::stack(outputs, 1); // [batch, steps, directions * hidden]
+                let stacked = match mask {
+                    // Padded steps output zeros; push them below every real value.
+                    Some(mask) => {
+                        let mask: Tensor<3> = Tensor::stack(mask.to_vec(), 1); // [batch, steps, 1]
+                        stacked + (mask - 1.0) * 1e9
+                    }
+                    None => stacked,
+                };
+                stacked.max_dim(1).squeeze_dim::<2>(1)
+            }
         }; // [batch, directions * hidden]
-        self.fc.forward(self.dropout.forward(last))
+        self.fc.forward(self.dropout.forward(pooled))
     }
 }
 
@@ -159,5 +190,73 @@ pub mod pytorch {
                 "rnn.${3}_${2}_l${1}".into(),
             ),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::Examples;
+
+    /// An Elman cell (h' = tanh(x W + h U)), enough to exercise the stack.
+    struct Elman;
+    impl Cell for Elman {
+        const NAME: &'static str = "elman";
+        const GATES: usize = 1;
+        const CELL_STATE: bool = false;
+        fn step(input: Tensor<2>, hidden: Tensor<2>, _: &State) -> State {
+            State {
+                h: (input + hidden).tanh(),
+                c: None,
+            }
+        }
+    }
+
+    fn logits(model: &SequenceModel, sequences: Vec<Vec<u32>>) -> Vec<f32> {
+        let examples = Examples::Tokens {
+            labels: vec![0; sequences.len()],
+            sequences,
+        };
+        let indices: Vec<usize> = (0..examples.len()).collect();
+        let (steps, mask, _) = examples.batch(&indices, &Device::default());
+        model
+            .forward_classify::<Elman>(steps, mask.as_deref())
+            .into_data()
+            .try_to_vec()
+            .unwrap()
+    }
+
+    #[test]
+    fn padding_never_changes_a_sequences_logits() {
+        for (pool, bidirectional) in [
+            (Pool::Last, false),
+            (Pool::Last, true),
+            (Pool::Max, false),
+            (Pool::Max, true),
+        ] {
+            let config = ModelConfig {
+                cell: "elman".into(),
+                input: InputKind::Tokens {
+                    vocab: 9,
+                    embedding: 4,
+                },
+                hidden: 5,
+                layers: 2,
+                bidirectional,
+                dropout: 0.0,
+                outputs: 3,
+                pool,
+            };
+            let model = SequenceModel::new::<Elman>(&config, &Device::default());
+            let short = vec![3, 1, 4];
+            let alone = logits(&model, vec![short.clone()]);
+            let padded = logits(&model, vec![short, vec![2, 7, 1, 8, 2, 8, 1]]);
+            let diff = alone
+                .iter()
+                .zip(&padded[..3])
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(diff < 1e-5, "{pool:?} bidirectional={bidirectional}: {diff}");
+        }
     }
 }

@@ -93,6 +93,7 @@ pub fn classify_parity<C: Cell>(dir: &Path) {
         bidirectional: true,
         dropout: 0.0,
         outputs: 3,
+        pool: Default::default(),
     };
     let model = load::<C>(
         &config,
@@ -140,6 +141,7 @@ pub fn lm_parity<C: Cell>(dir: &Path) {
         bidirectional: false,
         dropout: 0.0,
         outputs: 11,
+        pool: Default::default(),
     };
     let model = load::<C>(
         &config,
