@@ -256,7 +256,10 @@ mod tests {
                 .zip(&padded[..3])
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0f32, f32::max);
-            assert!(diff < 1e-5, "{pool:?} bidirectional={bidirectional}: {diff}");
+            assert!(
+                diff < 1e-5,
+                "{pool:?} bidirectional={bidirectional}: {diff}"
+            );
         }
     }
 }

@@ -203,7 +203,7 @@ pub fn model_config<C: Cell>(
         bidirectional: net.bidirectional.unwrap_or(recipe.bidirectional),
         dropout: net.dropout.unwrap_or(recipe.dropout),
         outputs,
-        pool: net.pool.unwrap_or_default(),
+        pool: net.pool.unwrap_or(recipe.pool),
     }
 }
 
