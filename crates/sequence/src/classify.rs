@@ -178,7 +178,7 @@ const SEQ_TOY_SIZES: [(usize, u64); 3] = [(10_000, 1), (2_000, 2), (2_000, 3)];
 pub fn text_sets(data: &TextArgs) -> anyhow::Result<(TextSet, TextSet)> {
     match (&data.csv, &data.test_csv, data.dataset) {
         (Some(train), Some(test), _) => {
-            let layout = data.csv_layout.columns();
+            let layout = data.columns()?;
             let train = TextSet::read_csv(train, &layout, None)?;
             let test = TextSet::read_csv(test, &layout, Some(&train.class_names))?;
             Ok((train, test))
@@ -372,17 +372,28 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
             (loss_sum / seen as f64, 100.0 * hits as f64 / seen as f64);
         run.record(epoch, "train", "loss", train_loss);
         run.record(epoch, "train", "accuracy", train_accuracy);
-        let valid = evaluate::<C>(
-            &model.valid(),
-            &prepared.valid,
-            classes,
-            settings.batch_size,
-            &device,
-        )?;
-        run.record(epoch, "valid", "loss", valid.loss);
-        run.record(epoch, "valid", "accuracy", valid.accuracy);
-        // Accuracy first; the loss breaks ties (small validation sets tie often).
-        if selection.update(epoch, valid.accuracy - 1e-3 * valid.loss) {
+        let mut summary = format!("train loss {train_loss:.4} acc {train_accuracy:.2}%");
+        let score = if prepared.valid.is_empty() {
+            // Too few texts to hold any out: the newest epoch is kept.
+            epoch as f64
+        } else {
+            let valid = evaluate::<C>(
+                &model.valid(),
+                &prepared.valid,
+                classes,
+                settings.batch_size,
+                &device,
+            )?;
+            run.record(epoch, "valid", "loss", valid.loss);
+            run.record(epoch, "valid", "accuracy", valid.accuracy);
+            summary.push_str(&format!(
+                "  valid loss {:.4} acc {:.2}%",
+                valid.loss, valid.accuracy
+            ));
+            // Accuracy first; the loss breaks ties (small validation sets tie often).
+            valid.accuracy - 1e-3 * valid.loss
+        };
+        if selection.update(epoch, score) {
             best = model.valid();
         }
         if epoch % settings.checkpoint_every == 0 || epoch == settings.epochs {
@@ -392,13 +403,7 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
                 save_optimizer(&optim, dir, "optim")
             })?;
         }
-        run.finish_epoch(
-            epoch,
-            &format!(
-                "train loss {train_loss:.4} acc {train_accuracy:.2}%  valid loss {:.4} acc {:.2}%",
-                valid.loss, valid.accuracy
-            ),
-        )?;
+        run.finish_epoch(epoch, &summary)?;
         last_epoch = epoch;
         if let Some(patience) = settings.early_stop
             && selection.epochs_without_improvement >= patience

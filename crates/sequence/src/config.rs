@@ -82,6 +82,14 @@ pub struct TextArgs {
     /// classify: column layout of --csv
     #[arg(long, value_enum, default_value_t = Layout::LabelText)]
     pub csv_layout: Layout,
+    /// classify: 1-based column of the label in --csv (overrides --csv-layout)
+    #[arg(long, value_name = "N")]
+    pub label_column: Option<usize>,
+    /// classify: 1-based column of the text in --csv; repeat for several, joined with a space
+    /// (overrides --csv-layout)
+    #[arg(long, value_name = "N")]
+    #[serde(default)]
+    pub text_column: Vec<usize>,
     /// classify: words (lowercased) or characters [default: words]
     #[arg(long, value_enum)]
     pub tokenization: Option<Tokenization>,
@@ -91,6 +99,28 @@ pub struct TextArgs {
     /// classify: cut texts to their first N tokens [default: 400]
     #[arg(long, value_name = "N")]
     pub max_len: Option<usize>,
+}
+
+impl TextArgs {
+    /// The CSV columns: `--csv-layout`, with `--label-column` / `--text-column` applied.
+    pub fn columns(&self) -> anyhow::Result<CsvLayout> {
+        let mut layout = self.csv_layout.columns();
+        let zero_based = |n: usize, flag: &str| {
+            n.checked_sub(1)
+                .ok_or_else(|| anyhow::anyhow!("{flag} counts from 1, got 0"))
+        };
+        if let Some(n) = self.label_column {
+            layout.label_column = zero_based(n, "--label-column")?;
+        }
+        if !self.text_column.is_empty() {
+            layout.text_columns = self
+                .text_column
+                .iter()
+                .map(|&n| zero_based(n, "--text-column"))
+                .collect::<anyhow::Result<_>>()?;
+        }
+        Ok(layout)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]

@@ -392,6 +392,36 @@ pub mod cli {
         );
         let err = bin.failing(&["generate", "--weights", path(&out.join("model.bpk"))]);
         assert!(err.contains("char-lm"), "{err}");
+
+        // Columns chosen by flag: id, label, title, body.
+        let csv = dir.path().join("four.csv");
+        std::fs::write(
+            &csv,
+            "id,label,title,body\n1,a,\"x y\",z\n2,b,w,\"v, u\"\n3,a,x,y\n4,b,w,v\n",
+        )
+        .unwrap();
+        let stdout = bin.ok(&[
+            "train",
+            "--task",
+            "classify",
+            "--csv",
+            path(&csv),
+            "--test-csv",
+            path(&csv),
+            "--label-column",
+            "2",
+            "--text-column",
+            "3",
+            "--text-column",
+            "4",
+            "--epochs",
+            "1",
+            "--hidden",
+            "4",
+            "--out",
+            path(&dir.path().join("four")),
+        ]);
+        assert!(stdout.contains("classes a, b"), "{stdout}");
     }
 
     /// Seed 003's task, bidirectional with two layers: learned well past chance in a few epochs.
