@@ -362,9 +362,14 @@ pub fn generate<C: Cell>(args: &GenerateArgs) -> anyhow::Result<String> {
     let prompt = vocab
         .encode(&args.prompt)
         .map_err(|e| anyhow::anyhow!("--prompt: {e}"))?;
+    // Training carries the state from window to window, so the model almost never starts from
+    // a zero state and its first characters from one are noise ("ROMEO:j3ble"). It reads a
+    // blank line first, as after any speech; the blank line is not part of the output.
+    let primer: Vec<u32> = vocab.encode("\n\n").unwrap_or_default();
+    let context: Vec<u32> = primer.into_iter().chain(prompt).collect();
     let mut rng = SplitMix64::new(args.seed);
     let mut text = args.prompt.clone();
-    let (mut logits, mut state) = model.forward_lm::<C>(step_tensors(&prompt, 1, &device), None);
+    let (mut logits, mut state) = model.forward_lm::<C>(step_tensors(&context, 1, &device), None);
     for _ in 0..args.length {
         let steps = logits.dims()[0];
         let last: Vec<f32> = logits
