@@ -19,6 +19,7 @@
 //! # }
 //! ```
 
+pub mod activation;
 pub mod cell;
 pub mod classify;
 pub mod config;

@@ -12,7 +12,7 @@
 //! ```
 
 use burn::prelude::*;
-use burn::tensor::activation::sigmoid;
+use sequence::activation::{sigmoid, tanh};
 use sequence::{Cell, State};
 
 pub struct GruCell;
@@ -34,7 +34,7 @@ impl Cell for GruCell {
         .expect("two blocks");
         let [r, z] =
             <[Tensor<2>; 2]>::try_from(sigmoid(x_rz + h_rz).chunk(2, 1)).expect("two gates");
-        let n = (x_n + r * h_n).tanh();
+        let n = tanh(x_n + r * h_n);
         // (1 - z) n + z h = n + z (h - n)
         let h = n.clone() + z * (state.h.clone() - n);
         State { h, c: None }

@@ -13,7 +13,7 @@
 //! No peepholes, no projection (`proj_size = 0`), as in PyTorch's default.
 
 use burn::prelude::*;
-use burn::tensor::activation::sigmoid;
+use sequence::activation::{sigmoid, tanh};
 use sequence::{Cell, State};
 
 pub struct LstmCell;
@@ -27,8 +27,8 @@ impl Cell for LstmCell {
         let gates = input + hidden; // [batch, 4 * hidden]
         let [i, f, g, o] = <[Tensor<2>; 4]>::try_from(gates.chunk(4, 1)).expect("four gate blocks");
         let c = state.c.clone().expect("an LSTM state has a cell");
-        let c = sigmoid(f) * c + sigmoid(i) * g.tanh();
-        let h = sigmoid(o) * c.clone().tanh();
+        let c = sigmoid(f) * c + sigmoid(i) * tanh(g);
+        let h = sigmoid(o) * tanh(c.clone());
         State { h, c: Some(c) }
     }
 }
