@@ -7,8 +7,8 @@ use crate::cell::Cell;
 use crate::config::{Task, TextArgs, TextDataset};
 use crate::model::{InputKind, SequenceModel, Steps};
 use crate::task::{
-    RunConfig, SavedArgs, Selection, SequenceReport, Settings, TrainArgs, Vocabulary, ids_tensor,
-    load_saved, median_epoch_seconds, model_config,
+    RunConfig, SavedArgs, SequenceReport, Settings, TrainArgs, TrainState, Vocabulary, ids_tensor,
+    load_saved, median_epoch_seconds, model_config, resolve_run, save_checkpoint,
 };
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
@@ -17,7 +17,7 @@ use burn::tensor::activation::softmax;
 use datasets::rng::SplitMix64;
 use datasets::{DataSource, SeqToy, TextSet, TokenVocab};
 use trainer::TestMetrics;
-use trainer::custom_loop::{LoopRun, load_module, load_optimizer, save_module, save_optimizer};
+use trainer::custom_loop::{LoopRun, save_module};
 use trainer::evaluate::ClassificationScores;
 use trainer::report::{Report, git_commit};
 
@@ -263,21 +263,8 @@ pub fn evaluate<C: Cell>(
 pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
     let name = C::NAME;
     let out = args.run.out_dir(name);
-    let (task, settings, data, saved) = if args.run.resume {
-        let saved = RunConfig::read(&out.join("config.json"))?;
-        let mut settings = saved.settings.clone();
-        if let Some(epochs) = args.run.epochs {
-            settings.epochs = epochs;
-        }
-        let data = TextArgs {
-            data_dir: args.data.data_dir.clone(),
-            ..saved.data.clone()
-        };
-        (saved.task, settings, data, Some(saved))
-    } else {
-        (args.task, Settings::new(&args), args.data.clone(), None)
-    };
-    settings.validate()?;
+    let (settings, data, saved) = resolve_run(&args, &out)?;
+    let task = saved.as_ref().map_or(args.task, |saved| saved.task);
     let (device_name, device) = trainer::device::select_device(args.run.device.device.as_deref())?;
     device.seed(settings.seed);
     let autodiff = device.clone().autodiff();
@@ -304,27 +291,13 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
     };
     let mut run = LoopRun::open(&out, settings.epochs, args.run.resume, &run_config)?;
 
-    let mut model = SequenceModel::new::<C>(&config, &autodiff);
-    let mut optim = settings.optimizer();
-    let mut best = model.valid();
-    let mut selection = Selection::default();
-    let mut start = 0;
-    if args.run.resume {
-        let (epoch, restored) = run.resume(|dir, state: Selection| {
-            let model = load_module(model.clone(), dir, "model")?;
-            let best = load_module(best.clone(), dir, "best")?;
-            let optim = load_optimizer(settings.optimizer(), dir, "optim")?;
-            Ok((model, best, optim, state))
-        })?;
-        anyhow::ensure!(
-            epoch < settings.epochs,
-            "--resume: the run in {} already finished {epoch} of {} epochs; pass a larger --epochs to continue",
-            out.display(),
-            settings.epochs
-        );
-        (model, best, optim, selection) = restored;
-        start = epoch;
-    }
+    let TrainState {
+        mut model,
+        mut best,
+        mut optim,
+        mut selection,
+        start,
+    } = TrainState::new::<C>(&mut run, &config, &settings, &autodiff, args.run.resume)?;
     println!(
         "training {name} {} on {}: {} train / {} valid / {} test sequences, classes {}; {} layers × {}{}, \
          {} parameters; batch {}; {device_name}, {} epochs, output in {}",
@@ -396,13 +369,7 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
         if selection.update(epoch, score) {
             best = model.valid();
         }
-        if epoch % settings.checkpoint_every == 0 || epoch == settings.epochs {
-            run.save_checkpoint(epoch, &selection, |dir| {
-                save_module(&model, dir, "model")?;
-                save_module(&best, dir, "best")?;
-                save_optimizer(&optim, dir, "optim")
-            })?;
-        }
+        save_checkpoint(&run, epoch, &settings, (&model, &best, &optim, &selection))?;
         run.finish_epoch(epoch, &summary)?;
         last_epoch = epoch;
         if let Some(patience) = settings.early_stop

@@ -8,8 +8,8 @@ use crate::cell::{Cell, State};
 use crate::config::{Task, TextArgs};
 use crate::model::{InputKind, SequenceModel};
 use crate::task::{
-    GenerateArgs, RunConfig, Selection, SequenceReport, Settings, TrainArgs, Vocabulary,
-    ids_tensor, load_saved, median_epoch_seconds, model_config,
+    GenerateArgs, RunConfig, SequenceReport, TrainArgs, TrainState, Vocabulary, ids_tensor,
+    load_saved, median_epoch_seconds, model_config, resolve_run, save_checkpoint,
 };
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
@@ -18,7 +18,7 @@ use datasets::rng::SplitMix64;
 use datasets::{Corpus, DataSource, LmStreams};
 use std::io::Write;
 use trainer::TestMetrics;
-use trainer::custom_loop::{LoopRun, load_module, load_optimizer, save_module, save_optimizer};
+use trainer::custom_loop::{LoopRun, save_module};
 use trainer::evaluate::ClassificationScores;
 use trainer::report::{Report, git_commit};
 
@@ -78,21 +78,8 @@ pub fn evaluate<C: Cell>(
 pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
     let name = C::NAME;
     let out = args.run.out_dir(name);
-    let (settings, data, net) = if args.run.resume {
-        let saved = RunConfig::read(&out.join("config.json"))?;
-        let mut settings = saved.settings;
-        if let Some(epochs) = args.run.epochs {
-            settings.epochs = epochs;
-        }
-        let data = TextArgs {
-            data_dir: args.data.data_dir.clone(),
-            ..saved.data
-        };
-        (settings, data, Some(saved.model_config))
-    } else {
-        (Settings::new(&args), args.data.clone(), None)
-    };
-    settings.validate()?;
+    let (settings, data, saved) = resolve_run(&args, &out)?;
+    let net = saved.map(|saved| saved.model_config);
     anyhow::ensure!(settings.seq_len > 0, "--seq-len must be at least 1");
     let (device_name, device) = trainer::device::select_device(args.run.device.device.as_deref())?;
     device.seed(settings.seed);
@@ -131,27 +118,13 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
     };
     let mut run = LoopRun::open(&out, settings.epochs, args.run.resume, &run_config)?;
 
-    let mut model = SequenceModel::new::<C>(&config, &autodiff);
-    let mut optim = settings.optimizer();
-    let mut best = model.valid();
-    let mut selection = Selection::default();
-    let mut start = 0;
-    if args.run.resume {
-        let (epoch, restored) = run.resume(|dir, state: Selection| {
-            let model = load_module(model.clone(), dir, "model")?;
-            let best = load_module(best.clone(), dir, "best")?;
-            let optim = load_optimizer(settings.optimizer(), dir, "optim")?;
-            Ok((model, best, optim, state))
-        })?;
-        anyhow::ensure!(
-            epoch < settings.epochs,
-            "--resume: the run in {} already finished {epoch} of {} epochs; pass a larger --epochs to continue",
-            out.display(),
-            settings.epochs
-        );
-        (model, best, optim, selection) = restored;
-        start = epoch;
-    }
+    let TrainState {
+        mut model,
+        mut best,
+        mut optim,
+        mut selection,
+        start,
+    } = TrainState::new::<C>(&mut run, &config, &settings, &autodiff, args.run.resume)?;
     println!(
         "training {name} char-lm on {}: {} characters ({} train / {} valid), vocabulary {vocab}; \
          {} layers × {}{}, {} parameters; batch {} × {} characters, {pass} steps per pass, \
@@ -220,13 +193,7 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
         if selection.update(epoch, -metrics.loss) {
             best = model.valid();
         }
-        if epoch % settings.checkpoint_every == 0 || epoch == settings.epochs {
-            run.save_checkpoint(epoch, &selection, |dir| {
-                save_module(&model, dir, "model")?;
-                save_module(&best, dir, "best")?;
-                save_optimizer(&optim, dir, "optim")
-            })?;
-        }
+        save_checkpoint(&run, epoch, &settings, (&model, &best, &optim, &selection))?;
         run.finish_epoch(
             epoch,
             &format!(

@@ -453,3 +453,102 @@ impl Selection {
         }
     }
 }
+
+/// A run's settings and data flags: the saved `config.json` when resuming (with a new
+/// `--epochs` and `--data-dir` if given), else the flags and the task's recipe.
+pub fn resolve_run(
+    args: &TrainArgs,
+    out: &Path,
+) -> anyhow::Result<(Settings, TextArgs, Option<RunConfig>)> {
+    let resolved = if args.run.resume {
+        let saved = RunConfig::read(&out.join("config.json"))?;
+        let mut settings = saved.settings.clone();
+        if let Some(epochs) = args.run.epochs {
+            settings.epochs = epochs;
+        }
+        let data = TextArgs {
+            data_dir: args.data.data_dir.clone(),
+            ..saved.data.clone()
+        };
+        (settings, data, Some(saved))
+    } else {
+        (Settings::new(args), args.data.clone(), None)
+    };
+    resolved.0.validate()?;
+    Ok(resolved)
+}
+
+/// What a training loop carries from epoch to epoch and saves in every checkpoint.
+pub struct TrainState {
+    pub model: SequenceModel,
+    /// The model of the best validation epoch so far.
+    pub best: SequenceModel,
+    pub optim: ModuleOptimizer,
+    pub selection: Selection,
+    /// The last epoch already done (0 for a new run).
+    pub start: usize,
+}
+
+impl TrainState {
+    /// A fresh model on `device` (an autodiff device), or the newest checkpoint of `run`.
+    pub fn new<C: Cell>(
+        run: &mut trainer::custom_loop::LoopRun,
+        config: &ModelConfig,
+        settings: &Settings,
+        device: &Device,
+        resume: bool,
+    ) -> anyhow::Result<Self> {
+        use trainer::custom_loop::{load_module, load_optimizer};
+        let model = SequenceModel::new::<C>(config, device);
+        let best = model.valid();
+        if !resume {
+            return Ok(Self {
+                model,
+                best,
+                optim: settings.optimizer(),
+                selection: Selection::default(),
+                start: 0,
+            });
+        }
+        let (epoch, (model, best, optim, selection)) =
+            run.resume(|dir, selection: Selection| {
+                Ok((
+                    load_module(model.clone(), dir, "model")?,
+                    load_module(best.clone(), dir, "best")?,
+                    load_optimizer(settings.optimizer(), dir, "optim")?,
+                    selection,
+                ))
+            })?;
+        anyhow::ensure!(
+            epoch < settings.epochs,
+            "--resume: the run in {} already finished {epoch} of {} epochs; pass a larger --epochs to continue",
+            run.dir.display(),
+            settings.epochs
+        );
+        Ok(Self {
+            model,
+            best,
+            optim,
+            selection,
+            start: epoch,
+        })
+    }
+}
+
+/// Saves checkpoint `epoch` of a training loop when `--checkpoint-every` or the last epoch says so.
+pub fn save_checkpoint(
+    run: &trainer::custom_loop::LoopRun,
+    epoch: usize,
+    settings: &Settings,
+    (model, best, optim, selection): (&SequenceModel, &SequenceModel, &ModuleOptimizer, &Selection),
+) -> anyhow::Result<()> {
+    use trainer::custom_loop::{save_module, save_optimizer};
+    if !epoch.is_multiple_of(settings.checkpoint_every) && epoch != settings.epochs {
+        return Ok(());
+    }
+    run.save_checkpoint(epoch, selection, |dir| {
+        save_module(model, dir, "model")?;
+        save_module(best, dir, "best")?;
+        save_optimizer(optim, dir, "optim")
+    })
+}
