@@ -7,8 +7,8 @@ use crate::cell::Cell;
 use crate::config::{Task, TextArgs, TextDataset};
 use crate::model::{InputKind, SequenceModel, Steps};
 use crate::task::{
-    RunConfig, SavedArgs, SequenceReport, Settings, TrainArgs, TrainState, Vocabulary, ids_tensor,
-    load_saved, median_epoch_seconds, model_config, resolve_run, save_checkpoint,
+    Finished, RunConfig, SavedArgs, SequenceReport, Settings, TrainArgs, TrainState, Vocabulary,
+    ids_tensor, load_saved, model_config, resolve_run, save_checkpoint, write_report,
 };
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
@@ -19,7 +19,6 @@ use datasets::{DataSource, SeqToy, TextSet, TokenVocab};
 use trainer::TestMetrics;
 use trainer::custom_loop::{LoopRun, save_module};
 use trainer::evaluate::ClassificationScores;
-use trainer::report::{Report, git_commit};
 
 /// Labelled sequences, ready to batch.
 #[derive(Clone, Debug)]
@@ -386,45 +385,26 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
     let test = evaluate::<C>(&best, &prepared.test, classes, settings.batch_size, &device)?;
     run.plot(&format!("{name} {} loss", task.name()), "loss");
     run.plot(&format!("{name} {} accuracy (%)", task.name()), "accuracy");
-    let seconds_per_epoch = median_epoch_seconds(run.rows(), start);
-    let f1_per_class: Vec<(String, f64)> = prepared
-        .class_names
-        .iter()
-        .cloned()
-        .zip(test.f1_per_class.iter().copied())
-        .collect();
-    let report = SequenceReport {
-        report: Report {
-            model: name.into(),
+    let report = write_report::<C>(
+        &run,
+        Finished {
+            task,
             dataset: prepared.name.clone(),
             device: device_name,
-            seed: settings.seed,
+            settings: &settings,
             epochs_completed: last_epoch,
-            epochs_requested: settings.epochs,
-            resumed_from_epoch: (start > 0).then_some(start),
+            start,
             train_samples: prepared.train.len(),
             valid_samples: prepared.valid.len(),
-            wall_seconds,
-            train_samples_per_second: if seconds_per_epoch > 0.0 {
-                prepared.train.len() as f64 / seconds_per_epoch
-            } else {
-                0.0
-            },
+            samples_per_epoch: prepared.train.len(),
             parameters: best.num_params(),
             test: test.clone(),
-            git_commit: git_commit(),
-            burn_version: "0.22.1".into(),
-            peak_rss_mib: trainer::report::peak_rss_mib(),
+            best_epoch: selection.best_epoch,
+            wall_seconds,
+            class_names: &prepared.class_names,
         },
-        task,
-        best_epoch: selection.best_epoch,
-        seconds_per_epoch,
-        nats_per_char: None,
-        bits_per_char: None,
-        perplexity: None,
-        f1_per_class: f1_per_class.clone(),
-    };
-    run.write_json("report.json", &report)?;
+    )?;
+    let (seconds_per_epoch, f1_per_class) = (report.seconds_per_epoch, &report.f1_per_class);
     println!(
         "test: accuracy {:.2}%  loss {:.4}  F1 {}  ({} sequences; best epoch {}; {:.1} s, {:.1} s/epoch{})",
         test.accuracy,

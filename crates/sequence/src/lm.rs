@@ -8,8 +8,8 @@ use crate::cell::{Cell, State};
 use crate::config::{Task, TextArgs};
 use crate::model::{InputKind, SequenceModel};
 use crate::task::{
-    GenerateArgs, RunConfig, SequenceReport, TrainArgs, TrainState, Vocabulary, ids_tensor,
-    load_saved, median_epoch_seconds, model_config, resolve_run, save_checkpoint,
+    Finished, GenerateArgs, RunConfig, SequenceReport, TrainArgs, TrainState, Vocabulary,
+    ids_tensor, load_saved, model_config, resolve_run, save_checkpoint, write_report,
 };
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
@@ -20,7 +20,6 @@ use std::io::Write;
 use trainer::TestMetrics;
 use trainer::custom_loop::{LoopRun, save_module};
 use trainer::evaluate::ClassificationScores;
-use trainer::report::{Report, git_commit};
 
 /// The corpus the flags name: `--text FILE`, else Shakespeare from the data roots.
 pub fn load_corpus(data: &TextArgs) -> anyhow::Result<Corpus> {
@@ -217,39 +216,26 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
     save_module(&best, &out, "model")?;
     let test = evaluate::<C>(&best, &valid, vocab, &device)?;
     run.plot(&format!("{name} char-lm loss (nats/char)"), "loss");
-    let seconds_per_epoch = median_epoch_seconds(run.rows(), start);
-    let report = SequenceReport {
-        report: Report {
-            model: name.into(),
+    let report = write_report::<C>(
+        &run,
+        Finished {
+            task: Task::CharLm,
             dataset: corpus.path.display().to_string(),
             device: device_name,
-            seed: settings.seed,
+            settings: &settings,
             epochs_completed: last_epoch,
-            epochs_requested: settings.epochs,
-            resumed_from_epoch: (start > 0).then_some(start),
+            start,
             train_samples: corpus.train.len(),
             valid_samples: corpus.valid.len(),
-            wall_seconds,
-            train_samples_per_second: if seconds_per_epoch > 0.0 {
-                (epoch_steps * settings.batch_size * settings.seq_len) as f64 / seconds_per_epoch
-            } else {
-                0.0
-            },
+            samples_per_epoch: epoch_steps * settings.batch_size * settings.seq_len,
             parameters: best.num_params(),
             test: test.clone(),
-            git_commit: git_commit(),
-            burn_version: "0.22.1".into(),
-            peak_rss_mib: trainer::report::peak_rss_mib(),
+            best_epoch: selection.best_epoch,
+            wall_seconds,
+            class_names: &[],
         },
-        task: Task::CharLm,
-        best_epoch: selection.best_epoch,
-        seconds_per_epoch,
-        nats_per_char: Some(test.loss),
-        bits_per_char: Some(test.loss / std::f64::consts::LN_2),
-        perplexity: Some(test.loss.exp()),
-        f1_per_class: Vec::new(),
-    };
-    run.write_json("report.json", &report)?;
+    )?;
+    let seconds_per_epoch = report.seconds_per_epoch;
     println!(
         "valid: {:.4} nats/char ({:.3} bits/char, perplexity {:.2}), next-character accuracy {:.2}% \
          (best epoch {}; {:.1} s, {:.1} s/epoch{})",

@@ -552,3 +552,72 @@ pub fn save_checkpoint(
         save_optimizer(optim, dir, "optim")
     })
 }
+
+/// What a finished training loop measured.
+pub struct Finished<'a> {
+    pub task: Task,
+    pub dataset: String,
+    pub device: String,
+    pub settings: &'a Settings,
+    pub epochs_completed: usize,
+    /// The epoch the run resumed from (0 for a new run).
+    pub start: usize,
+    pub train_samples: usize,
+    pub valid_samples: usize,
+    /// Samples one epoch trains on (characters for the char-LM), for the throughput.
+    pub samples_per_epoch: usize,
+    pub parameters: usize,
+    pub test: trainer::TestMetrics,
+    pub best_epoch: usize,
+    /// Seconds of training, up to the final evaluation.
+    pub wall_seconds: f64,
+    /// Classification: the class names, in label order.
+    pub class_names: &'a [String],
+}
+
+/// Writes `report.json` of a finished run and returns it.
+pub fn write_report<C: Cell>(
+    run: &trainer::custom_loop::LoopRun,
+    finished: Finished,
+) -> anyhow::Result<SequenceReport> {
+    let seconds_per_epoch = median_epoch_seconds(run.rows(), finished.start);
+    let nats = (finished.task == Task::CharLm).then_some(finished.test.loss);
+    let report = SequenceReport {
+        report: Report {
+            model: C::NAME.into(),
+            dataset: finished.dataset,
+            device: finished.device,
+            seed: finished.settings.seed,
+            epochs_completed: finished.epochs_completed,
+            epochs_requested: finished.settings.epochs,
+            resumed_from_epoch: (finished.start > 0).then_some(finished.start),
+            train_samples: finished.train_samples,
+            valid_samples: finished.valid_samples,
+            wall_seconds: finished.wall_seconds,
+            train_samples_per_second: if seconds_per_epoch > 0.0 {
+                finished.samples_per_epoch as f64 / seconds_per_epoch
+            } else {
+                0.0
+            },
+            parameters: finished.parameters,
+            test: finished.test.clone(),
+            git_commit: trainer::report::git_commit(),
+            burn_version: "0.22.1".into(),
+            peak_rss_mib: trainer::report::peak_rss_mib(),
+        },
+        task: finished.task,
+        best_epoch: finished.best_epoch,
+        seconds_per_epoch,
+        nats_per_char: nats,
+        bits_per_char: nats.map(|n| n / std::f64::consts::LN_2),
+        perplexity: nats.map(f64::exp),
+        f1_per_class: finished
+            .class_names
+            .iter()
+            .cloned()
+            .zip(finished.test.f1_per_class.iter().copied())
+            .collect(),
+    };
+    run.write_json("report.json", &report)?;
+    Ok(report)
+}
