@@ -56,11 +56,15 @@ impl SeedCifarCnn {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        self.fc2.forward(self.features(x)) // [b, classes]
+    }
+
+    /// The penultimate layer's activations: `[b, 64]`.
+    pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
         let x = self.pool.forward(relu(self.conv1.forward(x))); // [b, 32, 15, 15]
         let x = self.pool.forward(relu(self.conv2.forward(x))); // [b, 64, 6, 6]
         let x = relu(self.conv3.forward(x)); // [b, 64, 4, 4]
-        let x = relu(self.fc1.forward(x.flatten(1, 3))); // [b, 64]
-        self.fc2.forward(x) // [b, classes]
+        relu(self.fc1.forward(x.flatten(1, 3))) // [b, 64]
     }
 }
 
@@ -107,6 +111,11 @@ impl LeNet {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        self.fc3.forward(self.dropout.forward(self.features(x))) // [b, classes]
+    }
+
+    /// The penultimate layer's activations (before dropout): `[b, 84]`.
+    pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
         let x = self
             .pool
             .forward(relu(self.bn1.forward(self.conv1.forward(x)))); // [b, 32, 14, 14]
@@ -116,8 +125,7 @@ impl LeNet {
         let x = self
             .dropout
             .forward(relu(self.fc1.forward(x.flatten(1, 3)))); // [b, 120]
-        let x = self.dropout.forward(relu(self.fc2.forward(x))); // [b, 84]
-        self.fc3.forward(x) // [b, classes]
+        relu(self.fc2.forward(x)) // [b, 84]
     }
 }
 
@@ -159,6 +167,14 @@ impl Cnn {
         match self {
             Cnn::SeedCifar(net) => net.forward(images),
             Cnn::Lenet(net) => net.forward(images),
+        }
+    }
+
+    /// The penultimate layer's activations, the features FID-style scores compare.
+    pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
+        match self {
+            Cnn::SeedCifar(net) => net.features(images),
+            Cnn::Lenet(net) => net.features(images),
         }
     }
 }

@@ -1,0 +1,18 @@
+//! What burn-zoo's generative models share: images as `[0, 1]` pixel tensors, PNG grids a person
+//! can look at, the Bernoulli likelihood of pixels, the dense and convolutional encoder/decoder
+//! blocks, a linear probe of learned codes, and the one-optimizer training path of `autoencoder`
+//! and `vae` (run folder, checkpoints, `--resume`, metrics, curves and pictures through the
+//! trainer's custom loop). The GAN's two-optimizer loop lives in `gan` on the same custom loop.
+
+pub mod blocks;
+pub mod grid;
+pub mod likelihood;
+pub mod pixels;
+pub mod probe;
+pub mod reconstruction;
+pub mod testing;
+
+pub use blocks::{Decoder, DecoderConfig, Encoder, EncoderConfig};
+pub use grid::save_grid;
+pub use pixels::{ImageDataArgs, epoch_batches, pixel_batch};
+pub use reconstruction::{Reconstruction, SavedArgs, TrainArgs};

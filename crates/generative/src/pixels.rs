@@ -1,0 +1,82 @@
+//! Images as `[0, 1]` pixel tensors (no mean/std normalisation: the decoders model pixel
+//! intensities), and seeded minibatch orders.
+
+use burn::prelude::*;
+use clap::Args;
+use datasets::rng::SplitMix64;
+use datasets::{ImageBatcher, ImageSet, Normalization, Split};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use trainer::DatasetKind;
+
+/// Which images to model, and slices of them for smoke runs.
+#[derive(Args, Debug, Clone, Serialize, Deserialize)]
+pub struct ImageDataArgs {
+    /// Data set
+    #[arg(long, value_enum, default_value = "mnist")]
+    pub dataset: DatasetKind,
+    /// Folder holding data sets in their official layout, e.g. <DIR>/mnist/*.gz [env: ZOO_DATA_DIR]
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Use only the first N training images (smoke runs)
+    #[arg(long, value_name = "N")]
+    pub limit_train: Option<usize>,
+    /// Use only the first N test images
+    #[arg(long, value_name = "N")]
+    pub limit_test: Option<usize>,
+}
+
+impl ImageDataArgs {
+    /// The split, cut to `--limit-train` / `--limit-test`.
+    pub fn load(&self, split: Split) -> anyhow::Result<ImageSet> {
+        let set = trainer::data::load_split(self.dataset, split, self.data_dir.clone())?;
+        let limit = match split {
+            Split::Train => self.limit_train,
+            Split::Test => self.limit_test,
+        };
+        Ok(match limit {
+            Some(n) => set.take(n),
+            None => set,
+        })
+    }
+}
+
+/// Images `indices` of `set` as `[n, channels, height, width]` floats in `[0, 1]`.
+pub fn pixel_batch(set: &ImageSet, indices: &[usize], device: &Device) -> Tensor<4> {
+    let shape = set.shape();
+    let unit = Normalization {
+        mean: vec![0.0; shape.channels],
+        std: vec![1.0; shape.channels],
+    };
+    let images: Vec<&[u8]> = indices.iter().map(|&i| set.image(i)).collect();
+    ImageBatcher::new(shape, &unit).images(&images, device)
+}
+
+/// Images `[n, c, h, w]` in `[0, 1]` rounded to bytes, as a PNG would store them.
+pub fn to_bytes(images: Tensor<4>) -> anyhow::Result<Vec<Vec<u8>>> {
+    let [n, c, h, w] = images.dims();
+    let values: Vec<f32> = images.into_data().try_to_vec()?;
+    Ok(values
+        .chunks_exact(c * h * w)
+        .take(n)
+        .map(|img| {
+            img.iter()
+                .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+                .collect()
+        })
+        .collect())
+}
+
+/// Seed stream of minibatch orders (other streams seed noise).
+const ORDER_STREAM: u64 = 1;
+
+/// The minibatches of one epoch over `len` items: a permutation seeded by `seed` and `epoch`,
+/// so a resumed run sees the order the interrupted one would have.
+pub fn epoch_batches(len: usize, batch_size: usize, seed: u64, epoch: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..len).collect();
+    SplitMix64::for_item(seed, ORDER_STREAM, epoch as u64).shuffle(&mut order);
+    order
+        .chunks(batch_size.max(1))
+        .map(<[usize]>::to_vec)
+        .collect()
+}

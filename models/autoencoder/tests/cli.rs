@@ -1,0 +1,111 @@
+//! The `autoencoder` binary end to end on a slice of MNIST: train, resume, eval, encode, probe,
+//! pictures, and clean errors.
+
+use trainer::testing::{Binary, report};
+
+const BIN: Binary = Binary(env!("CARGO_BIN_EXE_autoencoder"));
+/// −log p(x) of an untrained decoder that outputs 0.5 everywhere: 784 · ln 2 nats.
+const UNTRAINED_BCE: f64 = 784.0 * std::f64::consts::LN_2;
+
+#[test]
+fn denoising_autoencoder_trains_resumes_and_serves_its_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out_s = out.to_str().unwrap();
+    let slice = ["--limit-train", "2048", "--limit-test", "200"];
+    let mut train = vec![
+        "train",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--out",
+        out_s,
+    ];
+    train.extend(["--schedule", "constant"]);
+    train.extend(slice);
+    train.extend([
+        "--denoise",
+        "0.3",
+        "--noise",
+        "masking",
+        "--hidden",
+        "64",
+        "--latent",
+        "16",
+    ]);
+    BIN.ok(&train);
+    let first = report(&out);
+    let bce = first["test"]["bce"].as_f64().unwrap();
+    assert!(bce < 0.8 * UNTRAINED_BCE, "test BCE {bce} after one epoch");
+    assert!(first["test"]["denoised_bce"].as_f64().unwrap() > bce * 0.9);
+    for file in [
+        "metrics.csv",
+        "config.json",
+        "model.bpk",
+        "reconstructions.png",
+        "bce.png",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let png = image::open(out.join("reconstructions.png")).unwrap();
+    assert_eq!(
+        png.height(),
+        3 * (2 * 28 + 2) + 2,
+        "three rows: clean, noisy, reconstructed"
+    );
+
+    let stdout = BIN.ok(&["train", "--epochs", "2", "--resume", "--out", out_s]);
+    assert!(stdout.contains("resuming"), "{stdout}");
+    let second = report(&out);
+    assert_eq!(second["resumed_from_epoch"], 1);
+    assert!(second["test"]["bce"].as_f64().unwrap() < bce);
+
+    let weights = out.join("model.bpk");
+    let weights = weights.to_str().unwrap();
+    let stdout = BIN.ok(&["eval", "--weights", weights, "--limit-test", "100"]);
+    assert!(stdout.contains("bce") && stdout.contains("mse"), "{stdout}");
+    BIN.ok(&["encode", "--weights", weights, "--limit-test", "50"]);
+    let csv = std::fs::read_to_string(out.join("codes-test.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 51);
+    assert!(csv.starts_with("index,label,z0,"), "{csv}");
+    assert_eq!(csv.lines().nth(1).unwrap().split(',').count(), 2 + 16);
+    let stdout = BIN.ok(&[
+        "probe",
+        "--weights",
+        weights,
+        "--limit-train",
+        "1024",
+        "--limit-test",
+        "200",
+        "--probe-epochs",
+        "100",
+    ]);
+    let accuracy: f64 = stdout
+        .split("test accuracy ")
+        .nth(1)
+        .and_then(|s| s.split('%').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    // Chance is 10%; codes of a 2-epoch autoencoder separate digits far better.
+    assert!(accuracy > 50.0, "{stdout}");
+}
+
+#[test]
+fn bad_flags_fail_with_a_message() {
+    let err = BIN.failing(&[
+        "train",
+        "--denoise",
+        "1.5",
+        "--noise",
+        "masking",
+        "--epochs",
+        "1",
+    ]);
+    assert!(err.contains("--denoise"), "{err}");
+    let err = BIN.failing(&["eval", "--weights", "no/such/model.bpk"]);
+    assert!(err.contains("no/such/model.bpk"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let err = BIN.failing(&["train", "--resume", "--out", dir.path().to_str().unwrap()]);
+    assert!(err.contains("config.json"), "{err}");
+}

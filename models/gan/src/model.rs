@@ -1,0 +1,225 @@
+//! The generator and the discriminator.
+//!
+//! DCGAN: Radford, Metz & Chintala, "Unsupervised representation learning with deep
+//! convolutional generative adversarial networks", ICLR 2016, arXiv:1511.06434, at MNIST's
+//! 28×28: the generator projects z to 7×7 maps, then two 4×4 stride-2 transposed convolutions
+//! (7 → 14 → 28) with batch norm and ReLU, and tanh on the output; the discriminator mirrors it
+//! with 4×4 stride-2 convolutions and LeakyReLU 0.2, batch norm on every layer but its first,
+//! and a linear logit. The paper's guidelines otherwise hold: no pooling, no dense hidden layers
+//! beyond the projection, N(0, 0.02) initial weights.
+//!
+//! MLP: Goodfellow et al., "Generative adversarial nets", NeurIPS 2014, arXiv:1406.2661, with
+//! ReLU/LeakyReLU instead of the paper's maxout units.
+//!
+//! Images are in [−1, 1] (tanh's range): `to_unit` maps them back to [0, 1].
+
+use crate::config::{GanArch, GanConfig};
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
+use burn::prelude::*;
+use burn::tensor::activation::{leaky_relu, relu, tanh};
+use datasets::ImageShape;
+
+/// DCGAN's initial weights: N(0, 0.02) (section 4 of the paper).
+fn dcgan_init() -> Initializer {
+    Initializer::Normal {
+        mean: 0.0,
+        std: 0.02,
+    }
+}
+
+const LEAK: f64 = 0.2;
+
+#[derive(Module, Debug)]
+pub struct DcganGenerator {
+    pub fc: Linear,
+    pub bn1: BatchNorm,
+    pub deconv1: ConvTranspose2d,
+    pub bn2: BatchNorm,
+    pub deconv2: ConvTranspose2d,
+    /// Side of the projected maps (a quarter of the image's).
+    pub side: usize,
+}
+
+#[derive(Module, Debug)]
+pub struct MlpGenerator {
+    pub layers: Vec<Linear>,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+/// z → image in [−1, 1].
+#[derive(Module, Debug)]
+pub enum Generator {
+    Dcgan(DcganGenerator),
+    Mlp(MlpGenerator),
+}
+
+#[derive(Module, Debug)]
+pub struct DcganDiscriminator {
+    pub conv1: Conv2d,
+    pub conv2: Conv2d,
+    pub bn2: BatchNorm,
+    pub fc: Linear,
+}
+
+#[derive(Module, Debug)]
+pub struct MlpDiscriminator {
+    pub layers: Vec<Linear>,
+}
+
+/// Image in [−1, 1] → the logit of "real".
+#[derive(Module, Debug)]
+pub enum Discriminator {
+    Dcgan(DcganDiscriminator),
+    Mlp(MlpDiscriminator),
+}
+
+fn check_shape(config: &GanConfig, shape: ImageShape) -> anyhow::Result<()> {
+    config.validate()?;
+    if config.arch == GanArch::Dcgan {
+        anyhow::ensure!(
+            shape.height == shape.width && shape.height.is_multiple_of(4),
+            "the DCGAN makes square images whose side is a multiple of 4, not {}x{}",
+            shape.height,
+            shape.width
+        );
+    }
+    Ok(())
+}
+
+fn linear_stack(widths: &[usize], device: &Device) -> Vec<Linear> {
+    widths
+        .windows(2)
+        .map(|w| LinearConfig::new(w[0], w[1]).init(device))
+        .collect()
+}
+
+impl Generator {
+    pub fn new(config: &GanConfig, shape: ImageShape, device: &Device) -> anyhow::Result<Self> {
+        check_shape(config, shape)?;
+        let w = config.width;
+        Ok(match config.arch {
+            GanArch::Dcgan => {
+                let side = shape.height / 4;
+                let deconv = |c_in, c_out, bias| {
+                    ConvTranspose2dConfig::new([c_in, c_out], [4, 4])
+                        .with_stride([2, 2])
+                        .with_padding([1, 1])
+                        .with_bias(bias)
+                        .with_initializer(dcgan_init())
+                        .init(device)
+                };
+                Generator::Dcgan(DcganGenerator {
+                    // Batch norm follows the projection and the first deconvolution, so their
+                    // biases would be cancelled: left out, as in the DCGAN code.
+                    fc: LinearConfig::new(config.latent, 2 * w * side * side)
+                        .with_bias(false)
+                        .with_initializer(dcgan_init())
+                        .init(device),
+                    bn1: BatchNormConfig::new(2 * w).init(device),
+                    deconv1: deconv(2 * w, w, false),
+                    bn2: BatchNormConfig::new(w).init(device),
+                    deconv2: deconv(w, shape.channels, true),
+                    side,
+                })
+            }
+            GanArch::Mlp => Generator::Mlp(MlpGenerator {
+                layers: linear_stack(&[config.latent, 2 * w, 4 * w, shape.pixels()], device),
+                channels: shape.channels,
+                height: shape.height,
+                width: shape.width,
+            }),
+        })
+    }
+
+    /// `[batch, latent]` → images `[batch, c, h, w]` in [−1, 1].
+    pub fn forward(&self, z: Tensor<2>) -> Tensor<4> {
+        let batch = z.dims()[0];
+        match self {
+            Generator::Dcgan(g) => {
+                let x = g.fc.forward(z); // [b, 2w·s·s]
+                let channels = x.dims()[1] / (g.side * g.side);
+                let x = x.reshape([batch, channels, g.side, g.side]); // [b, 2w, 7, 7]
+                let x = relu(g.bn1.forward(x));
+                let x = relu(g.bn2.forward(g.deconv1.forward(x))); // [b, w, 14, 14]
+                tanh(g.deconv2.forward(x)) // [b, c, 28, 28]
+            }
+            Generator::Mlp(g) => {
+                let last = g.layers.len() - 1;
+                let mut x = z;
+                for (i, layer) in g.layers.iter().enumerate() {
+                    x = layer.forward(x);
+                    if i < last {
+                        x = relu(x);
+                    }
+                }
+                tanh(x).reshape([batch, g.channels, g.height, g.width])
+            }
+        }
+    }
+}
+
+impl Discriminator {
+    pub fn new(config: &GanConfig, shape: ImageShape, device: &Device) -> anyhow::Result<Self> {
+        check_shape(config, shape)?;
+        let w = config.width;
+        Ok(match config.arch {
+            GanArch::Dcgan => {
+                let conv = |c_in, c_out, bias| {
+                    Conv2dConfig::new([c_in, c_out], [4, 4])
+                        .with_stride([2, 2])
+                        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                        .with_bias(bias)
+                        .with_initializer(dcgan_init())
+                        .init(device)
+                };
+                let side = shape.height / 4;
+                Discriminator::Dcgan(DcganDiscriminator {
+                    conv1: conv(shape.channels, w, true),
+                    conv2: conv(w, 2 * w, false),
+                    bn2: BatchNormConfig::new(2 * w).init(device),
+                    fc: LinearConfig::new(2 * w * side * side, 1)
+                        .with_initializer(dcgan_init())
+                        .init(device),
+                })
+            }
+            GanArch::Mlp => Discriminator::Mlp(MlpDiscriminator {
+                layers: linear_stack(&[shape.pixels(), 4 * w, 2 * w, 1], device),
+            }),
+        })
+    }
+
+    /// Images `[batch, c, h, w]` in [−1, 1] → logits `[batch, 1]`.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        match self {
+            Discriminator::Dcgan(d) => {
+                let x = leaky_relu(d.conv1.forward(images), LEAK); // [b, w, 14, 14]
+                let x = leaky_relu(d.bn2.forward(d.conv2.forward(x)), LEAK); // [b, 2w, 7, 7]
+                d.fc.forward(x.flatten(1, 3)) // [b, 1]
+            }
+            Discriminator::Mlp(d) => {
+                let last = d.layers.len() - 1;
+                let mut x = images.flatten(1, 3);
+                for (i, layer) in d.layers.iter().enumerate() {
+                    x = layer.forward(x);
+                    if i < last {
+                        x = leaky_relu(x, LEAK);
+                    }
+                }
+                x
+            }
+        }
+    }
+}
+
+/// [−1, 1] → [0, 1].
+pub fn to_unit(images: Tensor<4>) -> Tensor<4> {
+    (images + 1.0) * 0.5
+}
+
+/// [0, 1] → [−1, 1].
+pub fn from_unit(images: Tensor<4>) -> Tensor<4> {
+    images * 2.0 - 1.0
+}

@@ -1,0 +1,624 @@
+//! Adversarial training on the trainer's custom loop: two networks, two Adam optimizers
+//! (lr 2e-4, β₁ 0.5, as in the DCGAN paper), the non-saturating losses of Goodfellow et al.
+//! (D: −log D(x) − log(1 − D(G(z))); G: −log D(G(z))), one discriminator step then one
+//! generator step per batch. Each epoch writes a grid of samples from fixed noise; with
+//! `--classifier`, FID and a mode-collapse hint at the epochs `--fid-at` names.
+
+use crate::config::GanConfig;
+use crate::fid::{Gaussian, Judge, frechet_distance};
+use crate::model::{Discriminator, Generator, from_unit, to_unit};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use burn::tensor::activation::{sigmoid, softplus};
+use clap::{Args, Parser, Subcommand};
+use datasets::rng::SplitMix64;
+use datasets::{ImageSet, Split};
+use generative::pixels::{ImageDataArgs, epoch_batches, pixel_batch, to_bytes};
+use generative::save_grid;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use trainer::cli::DeviceArgs;
+use trainer::custom_loop::{
+    LoopArgs, LoopRun, load_module, load_optimizer, save_module, save_optimizer,
+};
+use trainer::device::select_device;
+use trainer::model::DataSpec;
+use trainer::report::{git_commit, peak_rss_mib, rss_note};
+
+pub const NAME: &str = "gan";
+/// Samples whose classes the mode-collapse hint counts.
+const HINT_SAMPLES: usize = 1000;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gan",
+    version,
+    about = "DCGAN and MLP GAN on MNIST, with FID on a LeNet classifier"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train; writes samples/epoch-N.png every epoch, metrics, checkpoints and the two networks.
+    Train(TrainArgs),
+    /// Draw samples from a trained generator into one PNG grid.
+    Sample {
+        /// generator.bpk written by `train` (its config.json beside it)
+        #[arg(long, value_name = "FILE")]
+        weights: PathBuf,
+        /// How many samples
+        #[arg(long, default_value_t = 64)]
+        n: usize,
+        /// Seed of the noise
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// PNG to write [default: samples-seed<S>.png beside --weights]
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        device: DeviceArgs,
+    },
+    /// FID of a generator's samples (or, with --real-train, of real training images: the floor)
+    /// against the test set, with the class spread of the samples.
+    Fid(FidArgs),
+    /// Parameter counts and layers for the flags.
+    Info {
+        #[command(flatten)]
+        data: ImageDataArgs,
+        #[command(flatten)]
+        model: GanConfig,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub run: LoopArgs,
+    #[command(flatten)]
+    pub data: ImageDataArgs,
+    /// Images per step (real and fake batches are this size each)
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+    #[command(flatten)]
+    pub fid: FidOptions,
+    #[command(flatten)]
+    pub model: GanConfig,
+}
+
+/// Where FID comes from and how many samples it uses.
+#[derive(Args, Debug, Clone, Serialize, Deserialize)]
+pub struct FidOptions {
+    /// Trained `cnn` weights (model.bpk from `cnn train`, config.json beside it) whose
+    /// penultimate features FID compares; without it no FID is computed
+    #[arg(long, value_name = "FILE")]
+    pub classifier: Option<PathBuf>,
+    /// Epochs after which FID is computed (the last epoch always is)
+    #[arg(long, value_delimiter = ',', default_value = "5,20")]
+    pub fid_at: Vec<usize>,
+    /// Generated images (and test images) per FID
+    #[arg(long, default_value_t = 10000)]
+    pub fid_samples: usize,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct FidArgs {
+    /// generator.bpk written by `train`
+    #[arg(long, value_name = "FILE", required_unless_present = "real_train")]
+    pub weights: Option<PathBuf>,
+    /// Score the first --fid-samples real training images instead of a generator
+    #[arg(long)]
+    pub real_train: bool,
+    /// Seed of the noise
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub fid: FidOptions,
+    #[command(flatten)]
+    pub data: ImageDataArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Settings {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub beta1: f64,
+    pub seed: u64,
+    pub checkpoint_every: usize,
+    pub fid: FidOptions,
+}
+
+/// `config.json` of a run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub model: String,
+    pub model_config: GanConfig,
+    pub data: ImageDataArgs,
+    pub input: DataSpec,
+    pub settings: Settings,
+}
+
+/// One FID measurement.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FidScore {
+    pub epoch: usize,
+    pub fid: f64,
+    /// Classes the classifier sees among 1,000 samples (10 = no mode dropped).
+    pub classes_in_1000: usize,
+    /// How many of those 1,000 samples fall in each class.
+    pub class_counts: Vec<usize>,
+}
+
+/// `report.json` of a run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GanReport {
+    pub model: String,
+    pub model_config: GanConfig,
+    pub dataset: String,
+    pub device: String,
+    pub seed: u64,
+    pub epochs_completed: usize,
+    pub resumed_from_epoch: Option<usize>,
+    pub train_images: usize,
+    pub wall_seconds: f64,
+    pub seconds_per_epoch: f64,
+    pub generator_parameters: usize,
+    pub discriminator_parameters: usize,
+    pub final_d_loss: f64,
+    pub final_g_loss: f64,
+    pub fid: Vec<FidScore>,
+    pub git_commit: Option<String>,
+    pub burn_version: String,
+    pub peak_rss_mib: Option<f64>,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Train(args) => train(args).map(|_| ()),
+        Command::Sample {
+            weights,
+            n,
+            seed,
+            output,
+            device,
+        } => sample(&weights, n, seed, output, &device),
+        Command::Fid(args) => fid(&args).map(|_| ()),
+        Command::Info { data, model } => {
+            let (_, device) = select_device(None)?;
+            let shape = data.load(Split::Test)?.shape();
+            let g = Generator::new(&model, shape, &device)?;
+            let d = Discriminator::new(&model, shape, &device)?;
+            println!("gan: {}", serde_json::to_string(&model)?);
+            println!("generator: {} parameters\n{g}", g.num_params());
+            println!("discriminator: {} parameters\n{d}", d.num_params());
+            Ok(())
+        }
+    }
+}
+
+/// z ~ N(0, I) from a seeded host generator, so a seed gives the same samples on any device.
+pub fn noise(n: usize, latent: usize, seed: u64, device: &Device) -> Tensor<2> {
+    let mut rng = SplitMix64::new(seed);
+    let values: Vec<f32> = (0..n * latent).map(|_| rng.normal() as f32).collect();
+    Tensor::from_data(TensorData::new(values, [n, latent]), device)
+}
+
+fn latent_of(generator: &Generator) -> usize {
+    match generator {
+        Generator::Dcgan(g) => g.fc.weight.dims()[0],
+        Generator::Mlp(g) => g.layers[0].weight.dims()[0],
+    }
+}
+
+/// `n` samples in [0, 1] from an inference copy of the generator, in chunks.
+pub fn generate(generator: &Generator, n: usize, seed: u64, device: &Device) -> Tensor<4> {
+    let latent = latent_of(generator);
+    let z = noise(n, latent, seed, device);
+    let chunks: Vec<Tensor<4>> = (0..n)
+        .step_by(500)
+        .map(|start| {
+            let end = (start + 500).min(n);
+            to_unit(generator.forward(z.clone().slice(start..end)))
+        })
+        .collect();
+    Tensor::cat(chunks, 0)
+}
+
+/// FID of `images` against the reference Gaussian, with the class spread of the first 1,000.
+fn score(
+    judge: &Judge,
+    reference: &Gaussian,
+    images: &[Vec<u8>],
+    epoch: usize,
+) -> anyhow::Result<FidScore> {
+    let (gaussian, _) = judge.statistics(images)?;
+    let (_, class_counts) = judge.statistics(&images[..images.len().min(HINT_SAMPLES)])?;
+    Ok(FidScore {
+        epoch,
+        fid: frechet_distance(&gaussian, reference),
+        classes_in_1000: class_counts.iter().filter(|&&c| c > 0).count(),
+        class_counts,
+    })
+}
+
+/// The classifier and the test set's feature Gaussian.
+fn reference(
+    options: &FidOptions,
+    classifier: &Path,
+    test: &ImageSet,
+    device: &Device,
+) -> anyhow::Result<(Judge, Gaussian)> {
+    let normalization = test.normalization().clone();
+    let judge = Judge::load(classifier, test, &normalization, device)?;
+    let n = options.fid_samples.min(test.len());
+    let real: Vec<Vec<u8>> = (0..n).map(|i| test.image(i).to_vec()).collect();
+    let (gaussian, _) = judge.statistics(&real)?;
+    Ok((judge, gaussian))
+}
+
+fn mean(sum: f64, count: usize) -> f64 {
+    sum / count.max(1) as f64
+}
+
+/// Trains as the flags say; returns the report it also writes.
+pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
+    let out = args.run.out_dir(NAME);
+    anyhow::ensure!(
+        args.run.early_stop.is_none() && args.run.weight_decay.is_none(),
+        "--early-stop and --weight-decay are not used by the GAN: it trains for --epochs without decay"
+    );
+    let (settings, config, data) = if args.run.resume {
+        let saved: RunConfig = LoopRun::read_config(&out.join("config.json"))?;
+        let mut settings = saved.settings;
+        if let Some(epochs) = args.run.epochs {
+            settings.epochs = epochs;
+        }
+        let data = ImageDataArgs {
+            data_dir: args.data.data_dir.clone(),
+            ..saved.data
+        };
+        (settings, saved.model_config, data)
+    } else {
+        let settings = Settings {
+            epochs: args.run.epochs.unwrap_or(20),
+            batch_size: args.batch_size,
+            lr: args.run.lr.unwrap_or(2e-4),
+            beta1: 0.5,
+            seed: args.run.seed,
+            checkpoint_every: args.run.checkpoint_every.max(1),
+            fid: args.fid.clone(),
+        };
+        (settings, args.model.clone(), args.data.clone())
+    };
+    anyhow::ensure!(settings.epochs > 0, "--epochs must be at least 1");
+    anyhow::ensure!(settings.batch_size >= 2, "--batch-size must be at least 2");
+    anyhow::ensure!(
+        settings.lr > 0.0 && settings.lr.is_finite(),
+        "--lr must be a positive number"
+    );
+    let (device_name, device) = select_device(args.run.device.device.as_deref())?;
+    device.seed(settings.seed);
+    let autodiff = device.clone().autodiff();
+
+    let train = data.load(Split::Train)?;
+    let test = data.load(Split::Test)?;
+    let shape = train.shape();
+    // Load the judge first: a wrong --classifier fails before any training.
+    let fid = match &settings.fid.classifier {
+        Some(path) => Some(reference(&settings.fid, path, &test, &device)?),
+        None => None,
+    };
+    let run_config = RunConfig {
+        model: NAME.into(),
+        model_config: config.clone(),
+        data: data.clone(),
+        input: DataSpec::new(shape, train.num_classes()),
+        settings: settings.clone(),
+    };
+    let mut run = LoopRun::open(&out, settings.epochs, args.run.resume, &run_config)?;
+    let new_optim = || -> ModuleOptimizer {
+        AdamConfig::new()
+            .with_beta_1(settings.beta1 as f32)
+            .with_epsilon(1e-8)
+            .init()
+    };
+    let mut generator = Generator::new(&config, shape, &autodiff)?;
+    let mut discriminator = Discriminator::new(&config, shape, &autodiff)?;
+    let (mut optim_g, mut optim_d) = (new_optim(), new_optim());
+    let mut scores: Vec<FidScore> = Vec::new();
+    let mut start = 0;
+    if args.run.resume {
+        let (epoch, restored) = run.resume(|dir, state: Vec<FidScore>| {
+            Ok((
+                load_module(generator.clone(), dir, "generator")?,
+                load_module(discriminator.clone(), dir, "discriminator")?,
+                load_optimizer(new_optim(), dir, "optim_generator")?,
+                load_optimizer(new_optim(), dir, "optim_discriminator")?,
+                state,
+            ))
+        })?;
+        anyhow::ensure!(
+            epoch < settings.epochs,
+            "--resume: the run in {} already finished {epoch} of {} epochs; pass a larger --epochs to continue",
+            out.display(),
+            settings.epochs
+        );
+        (generator, discriminator, optim_g, optim_d, scores) = restored;
+        start = epoch;
+    }
+    println!(
+        "training {NAME} ({:?}) on {}: {} images; generator {} / discriminator {} parameters; {device_name}, {} epochs of batch {}, Adam {} (beta1 {}); output in {}",
+        config.arch,
+        data.dataset.name(),
+        train.len(),
+        generator.num_params(),
+        discriminator.num_params(),
+        settings.epochs,
+        settings.batch_size,
+        settings.lr,
+        settings.beta1,
+        out.display()
+    );
+    let _ = std::io::stdout().flush();
+
+    // The same 64 noise vectors every epoch, so the grids show progress.
+    let fixed_noise = noise(64, config.latent, settings.seed ^ 0xf1ed, &device);
+    let mut last_losses = (0.0, 0.0);
+    for epoch in start + 1..=settings.epochs {
+        let mut sums: BTreeMap<&str, f64> = BTreeMap::new();
+        let mut images = 0;
+        for batch in epoch_batches(train.len(), settings.batch_size, settings.seed, epoch) {
+            // A batch of one has no batch-norm statistics: the remainder is dropped.
+            if batch.len() < 2 {
+                continue;
+            }
+            let n = batch.len();
+            let real = from_unit(pixel_batch(&train, &batch, &autodiff));
+            let z = Tensor::random(
+                [n, config.latent],
+                Distribution::Normal(0.0, 1.0),
+                &autodiff,
+            );
+            let fake = generator.forward(z); // [n, c, h, w]
+
+            let real_logits = discriminator.forward(real); // [n, 1]
+            let fake_logits = discriminator.forward(fake.clone().detach());
+            let d_loss = softplus(real_logits.clone().neg(), 1.0).mean()
+                + softplus(fake_logits.clone(), 1.0).mean();
+            let grads = GradientsParams::from_grads(d_loss.backward(), &discriminator);
+            discriminator = optim_d.step(settings.lr, discriminator, grads);
+
+            let g_loss = softplus(discriminator.forward(fake).neg(), 1.0).mean();
+            let grads = GradientsParams::from_grads(g_loss.backward(), &generator);
+            generator = optim_g.step(settings.lr, generator, grads);
+
+            let w = n as f64;
+            *sums.entry("d_loss").or_default() += w * d_loss.into_scalar::<f64>();
+            *sums.entry("g_loss").or_default() += w * g_loss.into_scalar::<f64>();
+            *sums.entry("d_real").or_default() += sigmoid(real_logits).sum().into_scalar::<f64>();
+            *sums.entry("d_fake").or_default() += sigmoid(fake_logits).sum().into_scalar::<f64>();
+            images += n;
+        }
+        for (name, sum) in &sums {
+            let value = mean(*sum, images);
+            anyhow::ensure!(
+                value.is_finite(),
+                "epoch {epoch}: {name} is {value}; lower --lr"
+            );
+            run.record(epoch, "train", name, value);
+        }
+        let value = |name: &str| mean(sums.get(name).copied().unwrap_or(0.0), images);
+        last_losses = (value("d_loss"), value("g_loss"));
+        let mut line = format!(
+            "D loss {:.3}  G loss {:.3}  D(x) {:.3}  D(G(z)) {:.3}",
+            last_losses.0,
+            last_losses.1,
+            value("d_real"),
+            value("d_fake")
+        );
+
+        let sampler = generator.valid();
+        save_grid(
+            to_unit(sampler.forward(fixed_noise.clone())),
+            8,
+            &out.join("samples").join(format!("epoch-{epoch:03}.png")),
+        )?;
+        if let Some((judge, reference)) = &fid
+            && (settings.fid.fid_at.contains(&epoch) || epoch == settings.epochs)
+        {
+            let generated = to_bytes(generate(
+                &sampler,
+                settings.fid.fid_samples,
+                settings.seed,
+                &device,
+            ))?;
+            let scored = score(judge, reference, &generated, epoch)?;
+            run.record(epoch, "test", "fid", scored.fid);
+            run.record(
+                epoch,
+                "test",
+                "classes_in_1000",
+                scored.classes_in_1000 as f64,
+            );
+            line.push_str(&format!(
+                "  FID {:.2}  classes {}/{}",
+                scored.fid,
+                scored.classes_in_1000,
+                judge.num_classes()
+            ));
+            scores.retain(|s| s.epoch != epoch);
+            scores.push(scored);
+        }
+        if epoch % settings.checkpoint_every == 0 || epoch == settings.epochs {
+            run.save_checkpoint(epoch, &scores, |dir| {
+                save_module(&generator, dir, "generator")?;
+                save_module(&discriminator, dir, "discriminator")?;
+                save_optimizer(&optim_g, dir, "optim_generator")?;
+                save_optimizer(&optim_d, dir, "optim_discriminator")
+            })?;
+        }
+        run.finish_epoch(epoch, &line)?;
+    }
+    let wall_seconds = run.elapsed();
+
+    save_module(&generator.valid(), &out, "generator")?;
+    save_module(&discriminator.valid(), &out, "discriminator")?;
+    for (metric, title) in [
+        ("d_loss", "discriminator loss"),
+        ("g_loss", "generator loss"),
+        ("fid", "FID (test)"),
+    ] {
+        if run.rows().iter().any(|r| r.metric == metric) {
+            run.plot(&format!("{NAME} {title}"), metric);
+        }
+    }
+    let mut epoch_seconds: Vec<f64> = run
+        .rows()
+        .iter()
+        .filter(|r| r.metric == "epoch_seconds" && r.epoch > start)
+        .map(|r| r.value)
+        .collect();
+    epoch_seconds.sort_by(f64::total_cmp);
+    let report = GanReport {
+        model: NAME.into(),
+        model_config: config,
+        dataset: data.dataset.name().into(),
+        device: device_name,
+        seed: settings.seed,
+        epochs_completed: settings.epochs,
+        resumed_from_epoch: (start > 0).then_some(start),
+        train_images: train.len(),
+        wall_seconds,
+        seconds_per_epoch: epoch_seconds
+            .get(epoch_seconds.len() / 2)
+            .copied()
+            .unwrap_or(0.0),
+        generator_parameters: generator.num_params(),
+        discriminator_parameters: discriminator.num_params(),
+        final_d_loss: last_losses.0,
+        final_g_loss: last_losses.1,
+        fid: scores,
+        git_commit: git_commit(),
+        burn_version: "0.22.1".into(),
+        peak_rss_mib: peak_rss_mib(),
+    };
+    run.write_json("report.json", &report)?;
+    let fid_note = report
+        .fid
+        .iter()
+        .map(|s| {
+            format!(
+                "epoch {} FID {:.2} ({} classes)",
+                s.epoch, s.fid, s.classes_in_1000
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!(
+        "done: {}{}  ({:.1} s, {:.1} s/epoch{}); generator.bpk, samples/ and report in {}",
+        if fid_note.is_empty() {
+            "no --classifier, no FID"
+        } else {
+            &fid_note
+        },
+        "",
+        report.wall_seconds,
+        report.seconds_per_epoch,
+        rss_note(report.peak_rss_mib),
+        out.display()
+    );
+    Ok(report)
+}
+
+/// A trained generator from `generator.bpk` and the run's `config.json` beside it.
+pub fn load_generator(weights: &Path, device: &Device) -> anyhow::Result<(Generator, RunConfig)> {
+    let config_path = weights
+        .parent()
+        .map(|p| p.join("config.json"))
+        .filter(|p| p.is_file())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--weights {}: no config.json beside it (use the generator.bpk of a `gan train` run)",
+                weights.display()
+            )
+        })?;
+    let run: RunConfig = LoopRun::read_config(&config_path)?;
+    let shape = datasets::ImageShape {
+        channels: run.input.channels,
+        height: run.input.height,
+        width: run.input.width,
+    };
+    let generator = Generator::new(&run.model_config, shape, device)?;
+    let generator = trainer::weights::load_weights(generator, weights, &[])?;
+    Ok((generator, run))
+}
+
+fn sample(
+    weights: &Path,
+    n: usize,
+    seed: u64,
+    output: Option<PathBuf>,
+    device: &DeviceArgs,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(n > 0, "--n must be at least 1");
+    let (_, device) = select_device(device.device.as_deref())?;
+    let (generator, _) = load_generator(weights, &device)?;
+    let path = output.unwrap_or_else(|| {
+        weights
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(format!("samples-seed{seed}.png"))
+    });
+    let columns = (n as f64).sqrt().ceil() as usize;
+    save_grid(generate(&generator, n, seed, &device), columns, &path)?;
+    println!("wrote {} ({n} samples, seed {seed})", path.display());
+    Ok(())
+}
+
+/// `fid`: FID of a generator (or of real training images) against the test set.
+pub fn fid(args: &FidArgs) -> anyhow::Result<FidScore> {
+    let (_, device) = select_device(args.device.device.as_deref())?;
+    let classifier = args
+        .fid
+        .classifier
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("--classifier is required: the cnn weights FID uses"))?;
+    let test = args.data.load(Split::Test)?;
+    let started = std::time::Instant::now();
+    let (judge, reference) = reference(&args.fid, classifier, &test, &device)?;
+    let n = args.fid.fid_samples;
+    let (what, images) = if args.real_train {
+        let train = args.data.load(Split::Train)?;
+        let images: Vec<Vec<u8>> = (0..n.min(train.len()))
+            .map(|i| train.image(i).to_vec())
+            .collect();
+        ("real training images".to_string(), images)
+    } else {
+        let weights = args.weights.as_deref().expect("clap requires --weights");
+        let (generator, _) = load_generator(weights, &device)?;
+        (
+            format!("samples of {}", weights.display()),
+            to_bytes(generate(&generator, n, args.seed, &device))?,
+        )
+    };
+    let scored = score(&judge, &reference, &images, 0)?;
+    println!(
+        "FID of {} {what} against {} test images: {:.2}; classes among the first {}: {} {:?} ({:.1} s)",
+        images.len(),
+        n.min(test.len()),
+        scored.fid,
+        images.len().min(HINT_SAMPLES),
+        scored.classes_in_1000,
+        scored.class_counts,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(scored)
+}
