@@ -142,8 +142,10 @@ pub struct ConvEncoder {
     pub conv2: Conv2d,
 }
 
-/// Image → features.
+/// Image → features. (One variant per architecture, built once: the size difference between
+/// them is harmless.)
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Encoder {
     Dense(DenseEncoder),
     Conv(ConvEncoder),
@@ -186,6 +188,7 @@ pub struct ConvDecoder {
 
 /// Code → pixel logits.
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Decoder {
     Dense(DenseDecoder),
     Conv(ConvDecoder),

@@ -158,7 +158,13 @@ pub struct Settings {
     pub seed: u64,
     pub valid_fraction: f64,
     pub checkpoint_every: usize,
+    /// Runs written before `--schedule` existed trained at a constant rate.
+    #[serde(default = "constant_schedule")]
     pub schedule: ScheduleKind,
+}
+
+fn constant_schedule() -> ScheduleKind {
+    ScheduleKind::Constant
 }
 
 /// `config.json`: enough to rebuild the model and repeat the run.

@@ -49,8 +49,9 @@ pub struct MlpGenerator {
     pub width: usize,
 }
 
-/// z → image in [−1, 1].
+/// z → image in [−1, 1]. (One variant per architecture, built once.)
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Generator {
     Dcgan(DcganGenerator),
     Mlp(MlpGenerator),
@@ -71,6 +72,7 @@ pub struct MlpDiscriminator {
 
 /// Image in [−1, 1] → the logit of "real".
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Discriminator {
     Dcgan(DcganDiscriminator),
     Mlp(MlpDiscriminator),

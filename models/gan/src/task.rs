@@ -523,13 +523,12 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
         .collect::<Vec<_>>()
         .join(", ");
     println!(
-        "done: {}{}  ({:.1} s, {:.1} s/epoch{}); generator.bpk, samples/ and report in {}",
+        "done: {}  ({:.1} s, {:.1} s/epoch{}); generator.bpk, samples/ and report in {}",
         if fid_note.is_empty() {
             "no --classifier, no FID"
         } else {
             &fid_note
         },
-        "",
         report.wall_seconds,
         report.seconds_per_epoch,
         rss_note(report.peak_rss_mib),
