@@ -16,6 +16,7 @@ from torch import nn
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "parity"))
 from cnn import SeedCifarCnn  # noqa: E402
+from generative import DcganDiscriminator, DcganGenerator, Vae  # noqa: E402
 from mlp import Mlp  # noqa: E402
 from resnet import CifarResNet  # noqa: E402
 
@@ -137,6 +138,61 @@ def recurrent_main(name, repeats, threads):
     report(name, repeats, threads, step, infer, model, 64)
 
 
+def generative_main(name, repeats, threads):
+    """`vae train`'s step (dense 784-512-256-20, batch 128, Adam 1e-3: -ELBO with one z sample)
+    or `gan train`'s (DCGAN width 32, z of 100, batch 128: one D step on real and fake, then one
+    G step; Adam 2e-4, beta1 0.5). Inference: the VAE's reconstruction of the posterior mean, the
+    generator's 128 samples."""
+    x = torch.rand(128, 1, 28, 28)
+    if name == "vae":
+        model = Vae("dense", [512, 256], 32, 20)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+        def step():
+            opt.zero_grad()
+            mu, log_var = model.posterior(x)
+            z = mu + (0.5 * log_var).exp() * torch.randn_like(mu)
+            logits = model.decoder(z)
+            rec = nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+            kl = 0.5 * (log_var.exp() + mu.pow(2) - log_var - 1).sum(1)
+            loss = (rec + kl).mean()
+            loss.backward()
+            opt.step()
+            return loss.item()
+
+        def infer():
+            with torch.no_grad():
+                return model.decoder(model.posterior(x)[0])
+
+        return report(name, repeats, threads, step, infer, model, 128)
+    generator, discriminator = DcganGenerator(100, 32), DcganDiscriminator(32)
+    model = nn.ModuleDict({"generator": generator, "discriminator": discriminator})
+    opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    real = x * 2 - 1
+    softplus = nn.functional.softplus
+
+    def step():
+        fake = generator(torch.randn(128, 100))
+        opt_d.zero_grad()
+        d_loss = softplus(-discriminator(real)).mean() + softplus(discriminator(fake.detach())).mean()
+        d_loss.backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        g_loss = softplus(-discriminator(fake)).mean()
+        g_loss.backward()
+        opt_g.step()
+        return g_loss.item()
+
+    noise = torch.randn(128, 100)
+
+    def infer():
+        with torch.no_grad():
+            return generator(noise)
+
+    report(name, repeats, threads, step, infer, model, 128)
+
+
 def main():
     name, repeats, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     torch.set_num_threads(threads)
@@ -145,6 +201,8 @@ def main():
         return gnn_main(name, repeats, threads)
     if name in ("lstm", "gru"):
         return recurrent_main(name, repeats, threads)
+    if name in ("vae", "dcgan"):
+        return generative_main(name, repeats, threads)
     make, batch, shape, optimizer, lr = WORKLOADS[name]
     model = make()
     opt = torch.optim.Adam(model.parameters(), lr=lr) if optimizer == "adam" else torch.optim.SGD(model.parameters(), lr=lr)

@@ -232,6 +232,96 @@ fn run_recurrent<C: sequence::Cell>(
     Ok(())
 }
 
+/// `vae train`'s step at its recipe (dense 784-512-256-20, batch 128, Adam 1e-3) and the
+/// reconstruction of the posterior mean; or `gan train`'s step (DCGAN width 32, z of 100, batch
+/// 128: a discriminator step on real and fake, then a generator step; Adam 2e-4, β₁ 0.5) and
+/// 128 samples.
+fn run_generative(
+    name: &str,
+    device_name: &str,
+    device: &Device,
+    repeats: usize,
+) -> anyhow::Result<()> {
+    use burn::optim::GradientsParams;
+    use burn::tensor::activation::softplus;
+    use generative::reconstruction::Reconstruction;
+    let ad = device.clone().autodiff();
+    let batch = 128;
+    let shape = datasets::ImageShape {
+        channels: 1,
+        height: 28,
+        width: 28,
+    };
+    let images = |device: &Device| {
+        Tensor::<4>::random([batch, 1, 28, 28], Distribution::Uniform(0.0, 1.0), device)
+    };
+    let (train, inference) = if name == "vae" {
+        let config = vae::VaeConfig {
+            arch: generative::blocks::Arch::Dense,
+            hidden: vec![512, 256],
+            channels: 32,
+            latent: 20,
+            beta: 1.0,
+        };
+        let mut model = vae::Vae::new(&config, shape, &ad)?;
+        let mut optim: ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init();
+        let x = images(&ad);
+        let mut step = || {
+            let (loss, _) = model.objective(x.clone(), &config);
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(1e-3, model.clone(), grads);
+            let _ = loss.into_scalar::<f32>();
+        };
+        let train = time(&mut step, repeats);
+        let inference_model = model.valid();
+        let x = images(device);
+        let mut infer = || {
+            let (mu, _) = inference_model.posterior(x.clone());
+            let _ = inference_model.decode(mu).into_data();
+        };
+        (train, time(&mut infer, repeats))
+    } else {
+        let config = gan::GanConfig {
+            arch: gan::GanArch::Dcgan,
+            latent: 100,
+            width: 32,
+        };
+        let mut generator = gan::Generator::new(&config, shape, &ad)?;
+        let mut discriminator = gan::Discriminator::new(&config, shape, &ad)?;
+        let adam =
+            || -> ModuleOptimizer { AdamConfig::new().with_beta_1(0.5).with_epsilon(1e-8).init() };
+        let (mut optim_g, mut optim_d) = (adam(), adam());
+        let real = gan::model::from_unit(images(&ad));
+        let mut step = || {
+            let z = Tensor::random([batch, 100], Distribution::Normal(0.0, 1.0), &ad);
+            let fake = generator.forward(z);
+            let d_loss = softplus(discriminator.forward(real.clone()).neg(), 1.0).mean()
+                + softplus(discriminator.forward(fake.clone().detach()), 1.0).mean();
+            let grads = GradientsParams::from_grads(d_loss.backward(), &discriminator);
+            discriminator = optim_d.step(2e-4, discriminator.clone(), grads);
+            let g_loss = softplus(discriminator.forward(fake).neg(), 1.0).mean();
+            let grads = GradientsParams::from_grads(g_loss.backward(), &generator);
+            generator = optim_g.step(2e-4, generator.clone(), grads);
+            let _ = g_loss.into_scalar::<f32>();
+        };
+        let train = time(&mut step, repeats);
+        let sampler = generator.valid();
+        let z = Tensor::random([batch, 100], Distribution::Normal(0.0, 1.0), device);
+        let mut infer = || {
+            let _ = sampler.forward(z.clone()).into_data();
+        };
+        (train, time(&mut infer, repeats))
+    };
+    print(
+        name,
+        device_name,
+        batch,
+        repeats,
+        [("train_step", train), ("inference", inference)],
+    );
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let workload = args.get(1).map(String::as_str).unwrap_or("mlp");
@@ -290,9 +380,10 @@ fn main() -> anyhow::Result<()> {
         "gat" => run_gnn(gnn::Arch::Gat, &device_name, &device, repeats)?,
         "lstm" => run_recurrent::<lstm::LstmCell>(&device_name, &device, repeats)?,
         "gru" => run_recurrent::<gru::GruCell>(&device_name, &device, repeats)?,
+        "vae" | "dcgan" => run_generative(workload, &device_name, &device, repeats)?,
         other => {
             anyhow::bail!(
-                "unknown workload {other}: mlp, cnn, resnet20, resnet18, gcn, sage, gat, lstm, gru"
+                "unknown workload {other}: mlp, cnn, resnet20, resnet18, gcn, sage, gat, lstm, gru, vae, dcgan"
             )
         }
     }
