@@ -27,6 +27,14 @@ pub struct ImageDataArgs {
 }
 
 impl ImageDataArgs {
+    /// A saved run's data, read from this invocation's `--data-dir` (the folder may have moved).
+    pub fn with_data_dir_of(self, current: &ImageDataArgs) -> Self {
+        Self {
+            data_dir: current.data_dir.clone(),
+            ..self
+        }
+    }
+
     /// The split, cut to `--limit-train` / `--limit-test`.
     pub fn load(&self, split: Split) -> anyhow::Result<ImageSet> {
         let set = trainer::data::load_split(self.dataset, split, self.data_dir.clone())?;

@@ -264,10 +264,7 @@ pub fn train<M: Reconstruction>(args: TrainArgs<M::Config>) -> anyhow::Result<Ge
         if let Some(epochs) = run_args.epochs {
             settings.epochs = epochs;
         }
-        let data = ImageDataArgs {
-            data_dir: args.data.data_dir.clone(),
-            ..saved.data
-        };
+        let data = saved.data.with_data_dir_of(&args.data);
         (settings, saved.model_config, data)
     } else {
         let recipe = M::recipe(&args.model);
@@ -418,13 +415,7 @@ pub fn train<M: Reconstruction>(args: TrainArgs<M::Config>) -> anyhow::Result<Ge
     for metric in &plotted {
         run.plot(&format!("{} {metric} per image", M::NAME), metric);
     }
-    let mut epoch_seconds: Vec<f64> = run
-        .rows()
-        .iter()
-        .filter(|r| r.metric == "epoch_seconds" && r.epoch > start)
-        .map(|r| r.value)
-        .collect();
-    epoch_seconds.sort_by(f64::total_cmp);
+    let seconds_per_epoch = run.median_epoch_seconds(start);
     let report = GenerativeReport {
         model: M::NAME.into(),
         dataset: data.dataset.name().into(),
@@ -437,10 +428,7 @@ pub fn train<M: Reconstruction>(args: TrainArgs<M::Config>) -> anyhow::Result<Ge
         valid_images: valid.len(),
         test_images: test.len(),
         wall_seconds,
-        seconds_per_epoch: epoch_seconds
-            .get(epoch_seconds.len() / 2)
-            .copied()
-            .unwrap_or(0.0),
+        seconds_per_epoch,
         parameters: model.num_params(),
         test: test_scores,
         pictures,

@@ -130,6 +130,18 @@ impl LoopRun {
         &self.rows
     }
 
+    /// Median wall time of the epochs after `after` (those this process trained), 0 if none.
+    pub fn median_epoch_seconds(&self, after: usize) -> f64 {
+        let mut seconds: Vec<f64> = self
+            .rows
+            .iter()
+            .filter(|r| r.metric == "epoch_seconds" && r.epoch > after)
+            .map(|r| r.value)
+            .collect();
+        seconds.sort_by(f64::total_cmp);
+        seconds.get(seconds.len() / 2).copied().unwrap_or(0.0)
+    }
+
     /// Seconds since the run (or its resumption) started.
     pub fn elapsed(&self) -> f64 {
         self.started.elapsed().as_secs_f64()

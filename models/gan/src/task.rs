@@ -281,10 +281,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
         if let Some(epochs) = args.run.epochs {
             settings.epochs = epochs;
         }
-        let data = ImageDataArgs {
-            data_dir: args.data.data_dir.clone(),
-            ..saved.data
-        };
+        let data = saved.data.with_data_dir_of(&args.data);
         (settings, saved.model_config, data)
     } else {
         let settings = Settings {
@@ -480,13 +477,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
             run.plot(&format!("{NAME} {title}"), metric);
         }
     }
-    let mut epoch_seconds: Vec<f64> = run
-        .rows()
-        .iter()
-        .filter(|r| r.metric == "epoch_seconds" && r.epoch > start)
-        .map(|r| r.value)
-        .collect();
-    epoch_seconds.sort_by(f64::total_cmp);
+    let seconds_per_epoch = run.median_epoch_seconds(start);
     let report = GanReport {
         model: NAME.into(),
         model_config: config,
@@ -497,10 +488,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
         resumed_from_epoch: (start > 0).then_some(start),
         train_images: train.len(),
         wall_seconds,
-        seconds_per_epoch: epoch_seconds
-            .get(epoch_seconds.len() / 2)
-            .copied()
-            .unwrap_or(0.0),
+        seconds_per_epoch,
         generator_parameters: generator.num_params(),
         discriminator_parameters: discriminator.num_params(),
         final_d_loss: last_losses.0,

@@ -374,17 +374,7 @@ pub fn train(args: LoopArgs, data: GraphDataArgs, config: GnnConfig) -> anyhow::
         &format!("{NAME} ({}) accuracy (%)", config.arch.name()),
         "accuracy",
     );
-    let mut epoch_seconds: Vec<f64> = run
-        .rows()
-        .iter()
-        .filter(|r| r.metric == "epoch_seconds" && r.epoch > start)
-        .map(|r| r.value)
-        .collect();
-    epoch_seconds.sort_by(f64::total_cmp);
-    let seconds_per_epoch = epoch_seconds
-        .get(epoch_seconds.len() / 2)
-        .copied()
-        .unwrap_or(0.0);
+    let seconds_per_epoch = run.median_epoch_seconds(start);
     let report = GnnReport {
         report: Report {
             model: NAME.into(),
