@@ -2,6 +2,16 @@
 //! Chintala 2016) and a small MLP GAN, trained with two Adam optimizers on the non-saturating
 //! loss, scored with the Fréchet distance (Heusel et al. 2017) on features of the `cnn` crate's
 //! MNIST classifier.
+//!
+//! ```no_run
+//! use burn::prelude::*;
+//! use gan::{GanArch, GanConfig, Generator};
+//! let config = GanConfig { arch: GanArch::Dcgan, latent: 100, width: 32 };
+//! let device = Device::flex();
+//! let mnist = datasets::ImageShape { channels: 1, height: 28, width: 28 };
+//! let generator = Generator::new(&config, mnist, &device).unwrap();
+//! let samples = gan::task::generate(&generator, 16, 1, &device); // [16, 1, 28, 28] in [0, 1]
+//! ```
 
 pub mod config;
 pub mod fid;
