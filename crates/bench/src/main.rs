@@ -285,9 +285,10 @@ fn run_generative(
             arch: gan::GanArch::Dcgan,
             latent: 100,
             width: 32,
+            conditional: false,
         };
-        let mut generator = gan::Generator::new(&config, shape, &ad)?;
-        let mut discriminator = gan::Discriminator::new(&config, shape, &ad)?;
+        let mut generator = gan::Generator::new(&config, shape, 10, &ad)?;
+        let mut discriminator = gan::Discriminator::new(&config, shape, 10, &ad)?;
         let adam =
             || -> ModuleOptimizer { AdamConfig::new().with_beta_1(0.5).with_epsilon(1e-8).init() };
         let (mut optim_g, mut optim_d) = (adam(), adam());

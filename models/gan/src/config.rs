@@ -25,6 +25,11 @@ pub struct GanConfig {
     /// other is twice as wide)
     #[arg(long, default_value_t = 32)]
     pub width: usize,
+    /// Conditional GAN (Mirza & Osindero 2014, arXiv:1411.1784): the class, one-hot, goes into
+    /// the generator beside z and into the discriminator beside the image
+    #[arg(long)]
+    #[serde(default)]
+    pub conditional: bool,
 }
 
 impl GanConfig {

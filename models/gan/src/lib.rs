@@ -6,10 +6,10 @@
 //! ```no_run
 //! use burn::prelude::*;
 //! use gan::{GanArch, GanConfig, Generator};
-//! let config = GanConfig { arch: GanArch::Dcgan, latent: 100, width: 32 };
+//! let config = GanConfig { arch: GanArch::Dcgan, latent: 100, width: 32, conditional: false };
 //! let device = Device::flex();
 //! let mnist = datasets::ImageShape { channels: 1, height: 28, width: 28 };
-//! let generator = Generator::new(&config, mnist, &device).unwrap();
+//! let generator = Generator::new(&config, mnist, 10, &device).unwrap();
 //! let samples = gan::task::generate(&generator, 16, 1, &device); // [16, 1, 28, 28] in [0, 1]
 //! ```
 

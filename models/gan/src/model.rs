@@ -11,6 +11,10 @@
 //! MLP: Goodfellow et al., "Generative adversarial nets", NeurIPS 2014, arXiv:1406.2661, with
 //! ReLU/LeakyReLU instead of the paper's maxout units.
 //!
+//! Conditional variants (Mirza & Osindero 2014, arXiv:1411.1784) take the class one-hot: the
+//! generator beside z, the DCGAN discriminator as constant extra input planes, the MLP
+//! discriminator beside the flattened image.
+//!
 //! Images are in [−1, 1] (tanh's range): `to_unit` maps them back to [0, 1].
 
 use crate::config::{GanArch, GanConfig};
@@ -39,6 +43,8 @@ pub struct DcganGenerator {
     pub deconv2: ConvTranspose2d,
     /// Side of the projected maps (a quarter of the image's).
     pub side: usize,
+    /// Classes of a conditional generator; 0 when unconditional.
+    pub classes: usize,
 }
 
 #[derive(Module, Debug)]
@@ -47,6 +53,7 @@ pub struct MlpGenerator {
     pub channels: usize,
     pub height: usize,
     pub width: usize,
+    pub classes: usize,
 }
 
 /// z → image in [−1, 1]. (One variant per architecture, built once.)
@@ -63,11 +70,13 @@ pub struct DcganDiscriminator {
     pub conv2: Conv2d,
     pub bn2: BatchNorm,
     pub fc: Linear,
+    pub classes: usize,
 }
 
 #[derive(Module, Debug)]
 pub struct MlpDiscriminator {
     pub layers: Vec<Linear>,
+    pub classes: usize,
 }
 
 /// Image in [−1, 1] → the logit of "real".
@@ -98,10 +107,31 @@ fn linear_stack(widths: &[usize], device: &Device) -> Vec<Linear> {
         .collect()
 }
 
+/// Classes a network conditions on: `classes` when `--conditional`, else 0.
+fn conditioning(config: &GanConfig, classes: usize) -> usize {
+    if config.conditional { classes } else { 0 }
+}
+
+/// `[batch, a]` and `[batch, b]` side by side.
+fn beside(a: Tensor<2>, b: Option<Tensor<2>>) -> Tensor<2> {
+    match b {
+        Some(b) => Tensor::cat(vec![a, b], 1),
+        None => a,
+    }
+}
+
 impl Generator {
-    pub fn new(config: &GanConfig, shape: ImageShape, device: &Device) -> anyhow::Result<Self> {
+    /// `classes` is the data set's class count (used when `config.conditional`).
+    pub fn new(
+        config: &GanConfig,
+        shape: ImageShape,
+        classes: usize,
+        device: &Device,
+    ) -> anyhow::Result<Self> {
         check_shape(config, shape)?;
         let w = config.width;
+        let classes = conditioning(config, classes);
+        let input = config.latent + classes;
         Ok(match config.arch {
             GanArch::Dcgan => {
                 let side = shape.height / 4;
@@ -116,7 +146,7 @@ impl Generator {
                 Generator::Dcgan(DcganGenerator {
                     // Batch norm follows the projection and the first deconvolution, so their
                     // biases would be cancelled: left out, as in the DCGAN code.
-                    fc: LinearConfig::new(config.latent, 2 * w * side * side)
+                    fc: LinearConfig::new(input, 2 * w * side * side)
                         .with_bias(false)
                         .with_initializer(dcgan_init())
                         .init(device),
@@ -125,18 +155,42 @@ impl Generator {
                     bn2: BatchNormConfig::new(w).init(device),
                     deconv2: deconv(w, shape.channels, true),
                     side,
+                    classes,
                 })
             }
             GanArch::Mlp => Generator::Mlp(MlpGenerator {
-                layers: linear_stack(&[config.latent, 2 * w, 4 * w, shape.pixels()], device),
+                layers: linear_stack(&[input, 2 * w, 4 * w, shape.pixels()], device),
                 channels: shape.channels,
                 height: shape.height,
                 width: shape.width,
+                classes,
             }),
         })
     }
 
-    /// `[batch, latent]` → images `[batch, c, h, w]` in [−1, 1].
+    /// Classes it conditions on (0: unconditional).
+    pub fn classes(&self) -> usize {
+        match self {
+            Generator::Dcgan(g) => g.classes,
+            Generator::Mlp(g) => g.classes,
+        }
+    }
+
+    /// Width of z.
+    pub fn latent(&self) -> usize {
+        let input = match self {
+            Generator::Dcgan(g) => g.fc.weight.dims()[0],
+            Generator::Mlp(g) => g.layers[0].weight.dims()[0],
+        };
+        input - self.classes()
+    }
+
+    /// A conditional generator's images for z and one-hot `labels` (`[batch, classes]`).
+    pub fn forward_conditional(&self, z: Tensor<2>, labels: Option<Tensor<2>>) -> Tensor<4> {
+        self.forward(beside(z, labels))
+    }
+
+    /// `[batch, latent (+ classes)]` → images `[batch, c, h, w]` in [−1, 1].
     pub fn forward(&self, z: Tensor<2>) -> Tensor<4> {
         let batch = z.dims()[0];
         match self {
@@ -164,9 +218,15 @@ impl Generator {
 }
 
 impl Discriminator {
-    pub fn new(config: &GanConfig, shape: ImageShape, device: &Device) -> anyhow::Result<Self> {
+    pub fn new(
+        config: &GanConfig,
+        shape: ImageShape,
+        classes: usize,
+        device: &Device,
+    ) -> anyhow::Result<Self> {
         check_shape(config, shape)?;
         let w = config.width;
+        let classes = conditioning(config, classes);
         Ok(match config.arch {
             GanArch::Dcgan => {
                 let conv = |c_in, c_out, bias| {
@@ -179,31 +239,45 @@ impl Discriminator {
                 };
                 let side = shape.height / 4;
                 Discriminator::Dcgan(DcganDiscriminator {
-                    conv1: conv(shape.channels, w, true),
+                    conv1: conv(shape.channels + classes, w, true),
                     conv2: conv(w, 2 * w, false),
                     bn2: BatchNormConfig::new(2 * w).init(device),
                     fc: LinearConfig::new(2 * w * side * side, 1)
                         .with_initializer(dcgan_init())
                         .init(device),
+                    classes,
                 })
             }
             GanArch::Mlp => Discriminator::Mlp(MlpDiscriminator {
-                layers: linear_stack(&[shape.pixels(), 4 * w, 2 * w, 1], device),
+                layers: linear_stack(&[shape.pixels() + classes, 4 * w, 2 * w, 1], device),
+                classes,
             }),
         })
     }
 
-    /// Images `[batch, c, h, w]` in [−1, 1] → logits `[batch, 1]`.
-    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+    /// Images `[batch, c, h, w]` in [−1, 1] → logits `[batch, 1]`; a conditional discriminator
+    /// also takes the one-hot `labels` (`[batch, classes]`).
+    pub fn forward_conditional(&self, images: Tensor<4>, labels: Option<Tensor<2>>) -> Tensor<2> {
         match self {
             Discriminator::Dcgan(d) => {
+                let images = match labels {
+                    Some(labels) => {
+                        let [b, _, h, w] = images.dims();
+                        // One constant plane per class: [b, classes, h, w].
+                        let planes = labels
+                            .reshape([b, d.classes, 1, 1])
+                            .expand([b, d.classes, h, w]);
+                        Tensor::cat(vec![images, planes], 1)
+                    }
+                    None => images,
+                };
                 let x = leaky_relu(d.conv1.forward(images), LEAK); // [b, w, 14, 14]
                 let x = leaky_relu(d.bn2.forward(d.conv2.forward(x)), LEAK); // [b, 2w, 7, 7]
                 d.fc.forward(x.flatten(1, 3)) // [b, 1]
             }
             Discriminator::Mlp(d) => {
                 let last = d.layers.len() - 1;
-                let mut x = images.flatten(1, 3);
+                let mut x = beside(images.flatten(1, 3), labels);
                 for (i, layer) in d.layers.iter().enumerate() {
                     x = layer.forward(x);
                     if i < last {
@@ -213,6 +287,13 @@ impl Discriminator {
                 x
             }
         }
+    }
+}
+
+impl Discriminator {
+    /// An unconditional discriminator's logits `[batch, 1]`.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.forward_conditional(images, None)
     }
 }
 

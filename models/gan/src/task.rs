@@ -155,6 +155,10 @@ pub struct FidScore {
     pub classes_in_1000: usize,
     /// How many of those 1,000 samples fall in each class.
     pub class_counts: Vec<usize>,
+    /// Conditional generators: the share (%) of those 1,000 samples the classifier assigns to
+    /// the class they were drawn for.
+    #[serde(default)]
+    pub label_accuracy: Option<f64>,
 }
 
 /// `report.json` of a run.
@@ -194,8 +198,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Info { data, model } => {
             let (_, device) = select_device(None)?;
             let shape = data.load(Split::Test)?.shape();
-            let g = Generator::new(&model, shape, &device)?;
-            let d = Discriminator::new(&model, shape, &device)?;
+            let classes = data.load(Split::Test)?.num_classes();
+            let g = Generator::new(&model, shape, classes, &device)?;
+            let d = Discriminator::new(&model, shape, classes, &device)?;
             println!("gan: {}", serde_json::to_string(&model)?);
             println!("generator: {} parameters\n{g}", g.num_params());
             println!("discriminator: {} parameters\n{d}", d.num_params());
@@ -211,41 +216,71 @@ pub fn noise(n: usize, latent: usize, seed: u64, device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(values, [n, latent]), device)
 }
 
-fn latent_of(generator: &Generator) -> usize {
-    match generator {
-        Generator::Dcgan(g) => g.fc.weight.dims()[0],
-        Generator::Mlp(g) => g.layers[0].weight.dims()[0],
+/// One-hot rows `[labels.len(), classes]`.
+pub fn one_hot(labels: &[usize], classes: usize, device: &Device) -> Tensor<2> {
+    let mut values = vec![0f32; labels.len() * classes];
+    for (row, &label) in labels.iter().enumerate() {
+        values[row * classes + label] = 1.0;
     }
+    Tensor::from_data(TensorData::new(values, [labels.len(), classes]), device)
 }
 
-/// `n` samples in [0, 1] from an inference copy of the generator, in chunks.
+/// The class sample `i` of [`generate`] is conditioned on: `i mod classes`, so every class is
+/// drawn equally often.
+pub fn sample_label(i: usize, classes: usize) -> usize {
+    i % classes
+}
+
+/// `n` samples in [0, 1] from an inference copy of the generator, in chunks; a conditional
+/// generator draws sample `i` of class [`sample_label`].
 pub fn generate(generator: &Generator, n: usize, seed: u64, device: &Device) -> Tensor<4> {
-    let latent = latent_of(generator);
-    let z = noise(n, latent, seed, device);
+    let z = noise(n, generator.latent(), seed, device);
+    let classes = generator.classes();
     let chunks: Vec<Tensor<4>> = (0..n)
         .step_by(500)
         .map(|start| {
             let end = (start + 500).min(n);
-            to_unit(generator.forward(z.clone().slice(start..end)))
+            let labels = (classes > 0).then(|| {
+                let labels: Vec<usize> = (start..end).map(|i| sample_label(i, classes)).collect();
+                one_hot(&labels, classes, device)
+            });
+            to_unit(generator.forward_conditional(z.clone().slice(start..end), labels))
         })
         .collect();
     Tensor::cat(chunks, 0)
 }
 
-/// FID of `images` against the reference Gaussian, with the class spread of the first 1,000.
+/// FID of `images` against the reference Gaussian, with the class spread of the first 1,000
+/// and, for samples of a conditional generator with `conditioned_on` classes, how many of them
+/// the classifier puts in the class they were drawn for.
 fn score(
     judge: &Judge,
     reference: &Gaussian,
     images: &[Vec<u8>],
     epoch: usize,
+    conditioned_on: usize,
 ) -> anyhow::Result<FidScore> {
-    let (gaussian, _) = judge.statistics(images)?;
-    let (_, class_counts) = judge.statistics(&images[..images.len().min(HINT_SAMPLES)])?;
+    let (features, dim, predicted) = judge.judge(images)?;
+    let gaussian = Gaussian::fit(&features, dim)?;
+    let hint = &predicted[..predicted.len().min(HINT_SAMPLES)];
+    let mut class_counts = vec![0; judge.num_classes()];
+    for &c in hint {
+        class_counts[c] += 1;
+    }
+    let label_accuracy = (conditioned_on > 0).then(|| {
+        let hits = hint
+            .iter()
+            .enumerate()
+            .filter(|&(i, &c)| c == sample_label(i, conditioned_on))
+            .count();
+        100.0 * hits as f64 / hint.len().max(1) as f64
+    });
     Ok(FidScore {
         epoch,
         fid: frechet_distance(&gaussian, reference),
         classes_in_1000: class_counts.iter().filter(|&&c| c > 0).count(),
         class_counts,
+        label_accuracy,
     })
 }
 
@@ -327,8 +362,10 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
             .with_epsilon(1e-8)
             .init()
     };
-    let mut generator = Generator::new(&config, shape, &autodiff)?;
-    let mut discriminator = Discriminator::new(&config, shape, &autodiff)?;
+    let classes = train.num_classes();
+    let mut generator = Generator::new(&config, shape, classes, &autodiff)?;
+    let mut discriminator = Discriminator::new(&config, shape, classes, &autodiff)?;
+    let conditioned_on = generator.classes();
     let (mut optim_g, mut optim_d) = (new_optim(), new_optim());
     let mut scores: Vec<FidScore> = Vec::new();
     let mut start = 0;
@@ -366,8 +403,20 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
     );
     let _ = std::io::stdout().flush();
 
-    // The same 64 noise vectors every epoch, so the grids show progress.
-    let fixed_noise = noise(64, config.latent, settings.seed ^ 0xf1ed, &device);
+    // The same noise vectors every epoch, so the grids show progress: 64, or for a conditional
+    // generator 8 rows of one sample per class (column c is class c).
+    let (grid_samples, grid_columns) = if conditioned_on > 0 {
+        (8 * conditioned_on, conditioned_on)
+    } else {
+        (64, 8)
+    };
+    let fixed_noise = noise(grid_samples, config.latent, settings.seed ^ 0xf1ed, &device);
+    let fixed_labels = (conditioned_on > 0).then(|| {
+        let labels: Vec<usize> = (0..grid_samples)
+            .map(|i| sample_label(i, conditioned_on))
+            .collect();
+        one_hot(&labels, conditioned_on, &device)
+    });
     let mut last_losses = (0.0, 0.0);
     for epoch in start + 1..=settings.epochs {
         let mut sums: BTreeMap<&str, f64> = BTreeMap::new();
@@ -384,16 +433,23 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
                 Distribution::Normal(0.0, 1.0),
                 &autodiff,
             );
-            let fake = generator.forward(z); // [n, c, h, w]
+            // A conditional GAN draws its fakes for the real batch's classes.
+            let labels = (conditioned_on > 0).then(|| {
+                let labels: Vec<usize> = batch.iter().map(|&i| train.label(i) as usize).collect();
+                one_hot(&labels, conditioned_on, &autodiff)
+            });
+            let fake = generator.forward_conditional(z, labels.clone()); // [n, c, h, w]
 
-            let real_logits = discriminator.forward(real); // [n, 1]
-            let fake_logits = discriminator.forward(fake.clone().detach());
+            let real_logits = discriminator.forward_conditional(real, labels.clone()); // [n, 1]
+            let fake_logits =
+                discriminator.forward_conditional(fake.clone().detach(), labels.clone());
             let d_loss = softplus(real_logits.clone().neg(), 1.0).mean()
                 + softplus(fake_logits.clone(), 1.0).mean();
             let grads = GradientsParams::from_grads(d_loss.backward(), &discriminator);
             discriminator = optim_d.step(settings.lr, discriminator, grads);
 
-            let g_loss = softplus(discriminator.forward(fake).neg(), 1.0).mean();
+            let g_loss =
+                softplus(discriminator.forward_conditional(fake, labels).neg(), 1.0).mean();
             let grads = GradientsParams::from_grads(g_loss.backward(), &generator);
             generator = optim_g.step(settings.lr, generator, grads);
 
@@ -424,8 +480,8 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
 
         let sampler = generator.valid();
         save_grid(
-            to_unit(sampler.forward(fixed_noise.clone())),
-            8,
+            to_unit(sampler.forward_conditional(fixed_noise.clone(), fixed_labels.clone())),
+            grid_columns,
             &out.join("samples").join(format!("epoch-{epoch:03}.png")),
         )?;
         if let Some((judge, reference)) = &fid
@@ -437,7 +493,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
                 settings.seed,
                 &device,
             ))?;
-            let scored = score(judge, reference, &generated, epoch)?;
+            let scored = score(judge, reference, &generated, epoch, conditioned_on)?;
             run.record(epoch, "test", "fid", scored.fid);
             run.record(
                 epoch,
@@ -451,6 +507,11 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
                 scored.classes_in_1000,
                 judge.num_classes()
             ));
+            if let Some(accuracy) = scored.label_accuracy {
+                line.push_str(&format!(
+                    "  classifier agrees with the label {accuracy:.1}%"
+                ));
+            }
             scores.retain(|s| s.epoch != epoch);
             scores.push(scored);
         }
@@ -543,7 +604,7 @@ pub fn load_generator(weights: &Path, device: &Device) -> anyhow::Result<(Genera
         height: run.input.height,
         width: run.input.width,
     };
-    let generator = Generator::new(&run.model_config, shape, device)?;
+    let generator = Generator::new(&run.model_config, shape, run.input.num_classes, device)?;
     let generator = trainer::weights::load_weights(generator, weights, &[])?;
     Ok((generator, run))
 }
@@ -564,7 +625,11 @@ fn sample(
             .unwrap_or(Path::new("."))
             .join(format!("samples-seed{seed}.png"))
     });
-    let columns = (n as f64).sqrt().ceil() as usize;
+    // A conditional generator's sample i is of class i mod classes: one column per class.
+    let columns = match generator.classes() {
+        0 => (n as f64).sqrt().ceil() as usize,
+        classes => classes,
+    };
     save_grid(generate(&generator, n, seed, &device), columns, &path)?;
     println!("wrote {} ({n} samples, seed {seed})", path.display());
     Ok(())
@@ -582,6 +647,7 @@ pub fn fid(args: &FidArgs) -> anyhow::Result<FidScore> {
     let started = std::time::Instant::now();
     let (judge, reference) = reference(&args.fid, classifier, &test, &device)?;
     let n = args.fid.fid_samples;
+    let mut conditioned_on = 0;
     let (what, images) = if args.real_train {
         let train = args.data.load(Split::Train)?;
         let images: Vec<Vec<u8>> = (0..n.min(train.len()))
@@ -591,12 +657,13 @@ pub fn fid(args: &FidArgs) -> anyhow::Result<FidScore> {
     } else {
         let weights = args.weights.as_deref().expect("clap requires --weights");
         let (generator, _) = load_generator(weights, &device)?;
+        conditioned_on = generator.classes();
         (
             format!("samples of {}", weights.display()),
             to_bytes(generate(&generator, n, args.seed, &device))?,
         )
     };
-    let scored = score(&judge, &reference, &images, 0)?;
+    let scored = score(&judge, &reference, &images, 0, conditioned_on)?;
     println!(
         "FID of {} {what} against {} test images: {:.2}; classes among the first {}: {} {:?} ({:.1} s)",
         images.len(),
@@ -607,5 +674,11 @@ pub fn fid(args: &FidArgs) -> anyhow::Result<FidScore> {
         scored.class_counts,
         started.elapsed().as_secs_f64()
     );
+    if let Some(accuracy) = scored.label_accuracy {
+        println!(
+            "the classifier puts {accuracy:.1}% of the first {} samples in the class they were drawn for",
+            images.len().min(HINT_SAMPLES)
+        );
+    }
     Ok(scored)
 }

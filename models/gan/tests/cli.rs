@@ -110,3 +110,40 @@ fn bad_input_fails_with_a_message() {
     let err = BIN.failing(&["fid", "--real-train"]);
     assert!(err.contains("--classifier"), "{err}");
 }
+
+#[test]
+fn conditional_mlp_gan_draws_one_column_per_class_and_is_judged_on_its_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let classifier = classifier();
+    BIN.ok(&[
+        "train",
+        "--arch",
+        "mlp",
+        "--conditional",
+        "--width",
+        "16",
+        "--epochs",
+        "1",
+        "--limit-train",
+        "512",
+        "--limit-test",
+        "300",
+        "--batch-size",
+        "64",
+        "--classifier",
+        &classifier,
+        "--fid-samples",
+        "300",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let score = &report(&out)["fid"][0];
+    let accuracy = score["label_accuracy"]
+        .as_f64()
+        .expect("a conditional run reports label accuracy");
+    assert!((0.0..=100.0).contains(&accuracy), "{accuracy}");
+    // 8 rows of 10 classes, 28-pixel tiles drawn at twice the size with 2-pixel gaps.
+    let grid = image::open(out.join("samples/epoch-001.png")).unwrap();
+    assert_eq!((grid.width(), grid.height()), (10 * 58 + 2, 8 * 58 + 2));
+}

@@ -24,14 +24,15 @@ fn generator_and_discriminator_match_pytorch() {
             arch,
             latent: 16,
             width: 8,
+            conditional: false,
         };
-        let g = Generator::new(&config, shape, &device).unwrap();
+        let g = Generator::new(&config, shape, 10, &device).unwrap();
         let g =
             trainer::weights::load_weights(g, &fixture(&format!("{name}_generator")), &[]).unwrap();
         let io = Fixture::read(&fixture(&format!("{name}_generator_io"))).unwrap();
         let images = max_abs_diff(g.forward(io.tensor("z", &device)), io.values("images"));
 
-        let d = Discriminator::new(&config, shape, &device).unwrap();
+        let d = Discriminator::new(&config, shape, 10, &device).unwrap();
         let d = trainer::weights::load_weights(d, &fixture(&format!("{name}_discriminator")), &[])
             .unwrap();
         let io = Fixture::read(&fixture(&format!("{name}_discriminator_io"))).unwrap();
