@@ -1,0 +1,151 @@
+//! Minimal reproduction of what bounds the convolutional rows of docs/BENCHMARKS.md (seed CNN,
+//! LeNet, ResNet, DCGAN) on Burn's CPU backend: each convolution of those models alone, forward
+//! and forward + backward (input and weight gradients), at the models' batch shapes. Run:
+//!
+//!     cargo run --release -p bench --bin conv_ops
+//!     python scripts/bench/repro/conv_ops.py      # the same layers in PyTorch
+//!
+//! GFLOP/s counts 2·(multiply-adds) of the forward; forward + backward counts three times that.
+
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use std::time::Instant;
+
+fn seconds(repeats: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let t = Instant::now();
+    for _ in 0..repeats {
+        f();
+    }
+    t.elapsed().as_secs_f64() / repeats as f64
+}
+
+/// (what, batch, in channels, side, out channels, kernel, stride, padding, transposed)
+const LAYERS: [(&str, usize, usize, usize, usize, usize, usize, usize, bool); 6] = [
+    (
+        "seed CNN conv1 3->32 k3     ",
+        64,
+        3,
+        32,
+        32,
+        3,
+        1,
+        0,
+        false,
+    ),
+    (
+        "seed CNN conv2 32->64 k3    ",
+        64,
+        32,
+        15,
+        64,
+        3,
+        1,
+        0,
+        false,
+    ),
+    (
+        "LeNet conv2 32->64 k5       ",
+        64,
+        32,
+        14,
+        64,
+        5,
+        1,
+        0,
+        false,
+    ),
+    (
+        "ResNet-20 16->16 k3 p1      ",
+        128,
+        16,
+        32,
+        16,
+        3,
+        1,
+        1,
+        false,
+    ),
+    (
+        "DCGAN D conv2 32->64 k4 s2  ",
+        128,
+        32,
+        14,
+        64,
+        4,
+        2,
+        1,
+        false,
+    ),
+    (
+        "DCGAN G deconv1 64->32 k4 s2",
+        128,
+        64,
+        7,
+        32,
+        4,
+        2,
+        1,
+        true,
+    ),
+];
+
+fn main() {
+    let device = Device::default();
+    let ad = device.clone().autodiff();
+    println!("conv layers (Burn 0.22.1, flex): forward | forward + backward");
+    for (what, batch, c_in, side, c_out, k, stride, pad, transposed) in LAYERS {
+        let x = |device: &Device| {
+            Tensor::<4>::random([batch, c_in, side, side], Distribution::Default, device)
+        };
+        let (fwd, both, out_side) = if transposed {
+            let layer = |device: &Device| {
+                ConvTranspose2dConfig::new([c_in, c_out], [k, k])
+                    .with_stride([stride, stride])
+                    .with_padding([pad, pad])
+                    .init(device)
+            };
+            let (eval, train) = (layer(&device), layer(&ad));
+            let (xe, xa) = (x(&device), x(&ad).require_grad());
+            let fwd = seconds(10, || {
+                let _ = eval.forward(xe.clone()).into_data();
+            });
+            let both = seconds(5, || {
+                let _ = train.forward(xa.clone()).sum().backward();
+            });
+            (fwd, both, (side - 1) * stride + k - 2 * pad)
+        } else {
+            let layer = |device: &Device| {
+                Conv2dConfig::new([c_in, c_out], [k, k])
+                    .with_stride([stride, stride])
+                    .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+                    .init(device)
+            };
+            let (eval, train) = (layer(&device), layer(&ad));
+            let (xe, xa) = (x(&device), x(&ad).require_grad());
+            let fwd = seconds(10, || {
+                let _ = eval.forward(xe.clone()).into_data();
+            });
+            let both = seconds(5, || {
+                let _ = train.forward(xa.clone()).sum().backward();
+            });
+            (fwd, both, (side + 2 * pad - k) / stride + 1)
+        };
+        // Transposed: each input pixel meets k·k·c_out weights; direct: each output pixel c_in·k·k.
+        let macs = if transposed {
+            batch * c_in * side * side * c_out * k * k
+        } else {
+            batch * c_out * out_side * out_side * c_in * k * k
+        };
+        let flops = 2.0 * macs as f64;
+        println!(
+            "  {what}: {:8.2} ms {:6.1} GFLOP/s | {:8.2} ms {:6.1} GFLOP/s",
+            fwd * 1e3,
+            flops / fwd / 1e9,
+            both * 1e3,
+            3.0 * flops / both / 1e9
+        );
+    }
+}
