@@ -22,72 +22,67 @@ fn seconds(repeats: usize, mut f: impl FnMut()) -> f64 {
     t.elapsed().as_secs_f64() / repeats as f64
 }
 
-/// (what, batch, in channels, side, out channels, kernel, stride, padding, transposed)
-const LAYERS: [(&str, usize, usize, usize, usize, usize, usize, usize, bool); 6] = [
-    (
+/// One convolution of a benchmarked model.
+struct Layer {
+    what: &'static str,
+    batch: usize,
+    c_in: usize,
+    side: usize,
+    c_out: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    transposed: bool,
+}
+
+const fn layer(
+    what: &'static str,
+    [batch, c_in, side, c_out, kernel, stride, padding]: [usize; 7],
+    transposed: bool,
+) -> Layer {
+    Layer {
+        what,
+        batch,
+        c_in,
+        side,
+        c_out,
+        kernel,
+        stride,
+        padding,
+        transposed,
+    }
+}
+
+/// [batch, in channels, side, out channels, kernel, stride, padding]
+const LAYERS: [Layer; 6] = [
+    layer(
         "seed CNN conv1 3->32 k3     ",
-        64,
-        3,
-        32,
-        32,
-        3,
-        1,
-        0,
+        [64, 3, 32, 32, 3, 1, 0],
         false,
     ),
-    (
+    layer(
         "seed CNN conv2 32->64 k3    ",
-        64,
-        32,
-        15,
-        64,
-        3,
-        1,
-        0,
+        [64, 32, 15, 64, 3, 1, 0],
         false,
     ),
-    (
+    layer(
         "LeNet conv2 32->64 k5       ",
-        64,
-        32,
-        14,
-        64,
-        5,
-        1,
-        0,
+        [64, 32, 14, 64, 5, 1, 0],
         false,
     ),
-    (
+    layer(
         "ResNet-20 16->16 k3 p1      ",
-        128,
-        16,
-        32,
-        16,
-        3,
-        1,
-        1,
+        [128, 16, 32, 16, 3, 1, 1],
         false,
     ),
-    (
+    layer(
         "DCGAN D conv2 32->64 k4 s2  ",
-        128,
-        32,
-        14,
-        64,
-        4,
-        2,
-        1,
+        [128, 32, 14, 64, 4, 2, 1],
         false,
     ),
-    (
+    layer(
         "DCGAN G deconv1 64->32 k4 s2",
-        128,
-        64,
-        7,
-        32,
-        4,
-        2,
-        1,
+        [128, 64, 7, 32, 4, 2, 1],
         true,
     ),
 ];
@@ -96,7 +91,18 @@ fn main() {
     let device = Device::default();
     let ad = device.clone().autodiff();
     println!("conv layers (Burn 0.22.1, flex): forward | forward + backward");
-    for (what, batch, c_in, side, c_out, k, stride, pad, transposed) in LAYERS {
+    for Layer {
+        what,
+        batch,
+        c_in,
+        side,
+        c_out,
+        kernel: k,
+        stride,
+        padding: pad,
+        transposed,
+    } in LAYERS
+    {
         let x = |device: &Device| {
             Tensor::<4>::random([batch, c_in, side, side], Distribution::Default, device)
         };
