@@ -674,6 +674,10 @@ pub fn fid(args: &FidArgs) -> anyhow::Result<FidScore> {
         scored.class_counts,
         started.elapsed().as_secs_f64()
     );
+    println!(
+        "scale: the test features' covariance has trace {:.1} (FID 0 means identical Gaussians)",
+        reference.covariance.trace()
+    );
     if let Some(accuracy) = scored.label_accuracy {
         println!(
             "the classifier puts {accuracy:.1}% of the first {} samples in the class they were drawn for",
