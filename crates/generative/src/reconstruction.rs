@@ -59,6 +59,7 @@ pub struct Recipe {
     pub epochs: usize,
     pub batch_size: usize,
     pub lr: f64,
+    pub schedule: ScheduleKind,
 }
 
 /// The commands of a reconstruction model's binary.
@@ -126,9 +127,10 @@ pub struct TrainArgs<C: Args> {
     /// Fraction of the training images held out to validate each epoch
     #[arg(long, default_value_t = 1.0 / 12.0)]
     pub valid_fraction: f64,
-    /// Learning-rate schedule over the run: constant, or cosine decay to zero
-    #[arg(long, value_enum, default_value = "cosine")]
-    pub schedule: ScheduleKind,
+    /// Learning-rate schedule over the run: constant, or cosine decay to zero [default: the
+    /// model's recipe]
+    #[arg(long, value_enum)]
+    pub schedule: Option<ScheduleKind>,
     #[command(flatten)]
     pub model: C,
 }
@@ -275,7 +277,7 @@ pub fn train<M: Reconstruction>(args: TrainArgs<M::Config>) -> anyhow::Result<Ge
             seed: run_args.seed,
             valid_fraction: args.valid_fraction,
             checkpoint_every: run_args.checkpoint_every.max(1),
-            schedule: args.schedule,
+            schedule: args.schedule.unwrap_or(recipe.schedule),
         };
         (settings, args.model.clone(), args.data.clone())
     };
