@@ -124,7 +124,8 @@ impl BlocksConfig {
     }
 }
 
-fn linear_stack(widths: &[usize], device: &Device) -> Vec<Linear> {
+/// Linear layers between consecutive `widths` (PyTorch's default initialisation).
+pub fn linear_stack(widths: &[usize], device: &Device) -> Vec<Linear> {
     widths
         .windows(2)
         .map(|w| LinearConfig::new(w[0], w[1]).init(device))

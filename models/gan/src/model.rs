@@ -23,6 +23,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, Pa
 use burn::prelude::*;
 use burn::tensor::activation::{leaky_relu, relu, tanh};
 use datasets::ImageShape;
+use generative::blocks::linear_stack;
 
 /// DCGAN's initial weights: N(0, 0.02) (section 4 of the paper).
 fn dcgan_init() -> Initializer {
@@ -98,13 +99,6 @@ fn check_shape(config: &GanConfig, shape: ImageShape) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn linear_stack(widths: &[usize], device: &Device) -> Vec<Linear> {
-    widths
-        .windows(2)
-        .map(|w| LinearConfig::new(w[0], w[1]).init(device))
-        .collect()
 }
 
 /// Classes a network conditions on: `classes` when `--conditional`, else 0.
