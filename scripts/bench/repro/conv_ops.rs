@@ -103,41 +103,37 @@ fn main() {
         transposed,
     } in LAYERS
     {
+        // The layer as a function of its input, built on `device`.
+        let build = |device: &Device| -> Box<dyn Fn(Tensor<4>) -> Tensor<4>> {
+            if transposed {
+                let conv = ConvTranspose2dConfig::new([c_in, c_out], [k, k])
+                    .with_stride([stride, stride])
+                    .with_padding([pad, pad])
+                    .init(device);
+                Box::new(move |x| conv.forward(x))
+            } else {
+                let conv = Conv2dConfig::new([c_in, c_out], [k, k])
+                    .with_stride([stride, stride])
+                    .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+                    .init(device);
+                Box::new(move |x| conv.forward(x))
+            }
+        };
         let x = |device: &Device| {
             Tensor::<4>::random([batch, c_in, side, side], Distribution::Default, device)
         };
-        let (fwd, both, out_side) = if transposed {
-            let layer = |device: &Device| {
-                ConvTranspose2dConfig::new([c_in, c_out], [k, k])
-                    .with_stride([stride, stride])
-                    .with_padding([pad, pad])
-                    .init(device)
-            };
-            let (eval, train) = (layer(&device), layer(&ad));
-            let (xe, xa) = (x(&device), x(&ad).require_grad());
-            let fwd = seconds(10, || {
-                let _ = eval.forward(xe.clone()).into_data();
-            });
-            let both = seconds(5, || {
-                let _ = train.forward(xa.clone()).sum().backward();
-            });
-            (fwd, both, (side - 1) * stride + k - 2 * pad)
+        let (eval, train) = (build(&device), build(&ad));
+        let (xe, xa) = (x(&device), x(&ad).require_grad());
+        let fwd = seconds(10, || {
+            let _ = eval(xe.clone()).into_data();
+        });
+        let both = seconds(5, || {
+            let _ = train(xa.clone()).sum().backward();
+        });
+        let out_side = if transposed {
+            (side - 1) * stride + k - 2 * pad
         } else {
-            let layer = |device: &Device| {
-                Conv2dConfig::new([c_in, c_out], [k, k])
-                    .with_stride([stride, stride])
-                    .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
-                    .init(device)
-            };
-            let (eval, train) = (layer(&device), layer(&ad));
-            let (xe, xa) = (x(&device), x(&ad).require_grad());
-            let fwd = seconds(10, || {
-                let _ = eval.forward(xe.clone()).into_data();
-            });
-            let both = seconds(5, || {
-                let _ = train.forward(xa.clone()).sum().backward();
-            });
-            (fwd, both, (side + 2 * pad - k) / stride + 1)
+            (side + 2 * pad - k) / stride + 1
         };
         // Transposed: each input pixel meets k·k·c_out weights; direct: each output pixel c_in·k·k.
         let macs = if transposed {
