@@ -35,6 +35,19 @@ pub fn load_weights_renamed<M: Module + ModuleSnapshot>(
     renames: &[(String, String)],
     pytorch_names: &[(String, String)],
 ) -> anyhow::Result<M> {
+    load_weights_ignoring(model, path, renames, pytorch_names, &|_| false)
+}
+
+/// [`load_weights_renamed`] that also accepts file tensors the model has no place for when
+/// `ignorable` says so (after renaming): tied copies and buffers some writers save, such as
+/// Hugging Face BERT's `cls.predictions.decoder.weight` or `position_ids`.
+pub fn load_weights_ignoring<M: Module + ModuleSnapshot>(
+    model: M,
+    path: &Path,
+    renames: &[(String, String)],
+    pytorch_names: &[(String, String)],
+    ignorable: &dyn Fn(&str) -> bool,
+) -> anyhow::Result<M> {
     if !path.is_file() {
         anyhow::bail!("--weights {}: no such file", path.display());
     }
@@ -58,7 +71,7 @@ pub fn load_weights_renamed<M: Module + ModuleSnapshot>(
             let result = model
                 .load_from(&mut store)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            check_applied(&result, path, pytorch_names)?;
+            check_applied(&result, path, pytorch_names, ignorable)?;
             Ok(model)
         }
         _ => anyhow::bail!(
@@ -83,6 +96,7 @@ fn check_applied(
     result: &ApplyResult,
     path: &Path,
     pytorch_names: &[(String, String)],
+    ignorable: &dyn Fn(&str) -> bool,
 ) -> anyhow::Result<()> {
     let mut problems = Vec::new();
     for error in &result.errors {
@@ -106,7 +120,7 @@ fn check_applied(
             describe(name, pytorch_names)
         ));
     }
-    for name in &result.unused {
+    for name in result.unused.iter().filter(|n| !ignorable(n)) {
         problems.push(format!("in the file but not in the model: {name}"));
     }
     if problems.is_empty() {

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Hugging Face references for `bert-mini`.
+
+Builds `transformers.BertForPreTraining`, `BertForMaskedLM` and
+`BertForSequenceClassification` with a small config (vocab 99, hidden 32, 2 layers, 4 heads,
+intermediate 64, 40 positions) and seeded random weights: every tensor, biases and LayerNorm
+parameters included, is redrawn so that a mapping mistake cannot hide behind a zero or a one.
+Each is saved with `save_pretrained` (config.json + model.safetensors, HF's own names, tied
+decoder weights left out as HF leaves them out) under
+models/bert-mini/tests/fixtures/<variant>/, with `io.safetensors` beside it holding a padded
+batch (input_ids, token_type_ids, attention_mask) and, in eval mode, the last hidden state, the
+pooled output, every layer's attention probabilities, and the head's logits.
+
+The Rust test (models/bert-mini/tests/parity.rs) loads those files unchanged and compares
+within 1e-4.
+
+  python scripts/parity/bert.py                  # write the fixtures
+  python scripts/parity/bert.py --check DIR      # open a folder written by `bert-mini export`
+                                                 # with transformers and run it (round trip)
+"""
+import argparse
+import json
+import pathlib
+
+import torch
+from safetensors.torch import save_file
+from transformers import (
+    BertConfig,
+    BertForMaskedLM,
+    BertForPreTraining,
+    BertForSequenceClassification,
+)
+
+OUT = pathlib.Path(__file__).resolve().parents[2] / "models/bert-mini/tests/fixtures"
+
+
+def config(**extra):
+    return BertConfig(
+        vocab_size=99,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=40,
+        type_vocab_size=2,
+        layer_norm_eps=1e-12,
+        attn_implementation="eager",
+        **extra,
+    )
+
+
+def randomize(model, seed):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            scale = 0.5 if p.dim() > 1 else 0.2
+            p.copy_(torch.randn(p.shape, generator=g) * scale)
+            if "LayerNorm.weight" in name:
+                p.add_(1.0)
+
+
+def batch():
+    g = torch.Generator().manual_seed(7)
+    ids = torch.randint(5, 99, (3, 12), generator=g)
+    ids[:, 0] = 2  # [CLS]
+    mask = torch.ones(3, 12, dtype=torch.long)
+    mask[1, 9:] = 0  # padded rows
+    mask[2, 5:] = 0
+    ids[mask == 0] = 0
+    types = torch.zeros(3, 12, dtype=torch.long)
+    types[0, 6:] = 1  # a sentence pair in row 0
+    return ids, types, mask
+
+
+def write(variant, model):
+    model.eval()
+    ids, types, mask = batch()
+    with torch.no_grad():
+        out = model(
+            input_ids=ids,
+            token_type_ids=types,
+            attention_mask=mask,
+            output_hidden_states=True,
+            output_attentions=True,
+        )
+        base = model.bert(
+            input_ids=ids, token_type_ids=types, attention_mask=mask
+        )
+    tensors = {
+        "input_ids": ids.to(torch.int64),
+        "token_type_ids": types.to(torch.int64),
+        "attention_mask": mask.to(torch.int64),
+        "last_hidden_state": base.last_hidden_state,
+    }
+    if base.pooler_output is not None:
+        tensors["pooler_output"] = base.pooler_output
+    for i, a in enumerate(out.attentions):
+        tensors[f"attentions.{i}"] = a
+    for key in ("prediction_logits", "seq_relationship_logits", "logits"):
+        if getattr(out, key, None) is not None:
+            tensors[key] = out[key]
+    folder = OUT / variant
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder, safe_serialization=True)
+    save_file({k: v.contiguous() for k, v in tensors.items()}, folder / "io.safetensors")
+    print(variant, sorted(k for k in tensors))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--check", type=pathlib.Path)
+    args = parser.parse_args()
+    if args.check:
+        check(args.check)
+        return
+    torch.manual_seed(0)
+    pre = BertForPreTraining(config())
+    randomize(pre, 1)
+    write("pretraining", pre)
+    mlm = BertForMaskedLM(config())
+    randomize(mlm, 2)
+    write("masked_lm", mlm)
+    cls = BertForSequenceClassification(config(num_labels=3))
+    randomize(cls, 3)
+    write("classification", cls)
+
+
+def check(folder):
+    """Opens a folder written by `bert-mini export` and runs its model on a sentence pair."""
+    cfg = json.loads((folder / "config.json").read_text())
+    kind = {
+        "BertForMaskedLM": BertForMaskedLM,
+        "BertForPreTraining": BertForPreTraining,
+        "BertForSequenceClassification": BertForSequenceClassification,
+    }[cfg["architectures"][0]]
+    model, info = kind.from_pretrained(folder, output_loading_info=True)
+    print("missing:", info["missing_keys"], "unexpected:", info["unexpected_keys"])
+    model.eval()
+    expected = folder / "io.safetensors"
+    if expected.exists():
+        from safetensors.torch import load_file
+
+        io = load_file(expected)
+        with torch.no_grad():
+            out = model(
+                input_ids=io["input_ids"],
+                token_type_ids=io["token_type_ids"],
+                attention_mask=io["attention_mask"],
+            )
+        key = "logits" if "logits" in io else "prediction_logits"
+        got = out.logits if key == "logits" else out.logits if hasattr(out, "logits") else out.prediction_logits
+        diff = (got - io[key]).abs().max().item()
+        print(f"{key}: max |transformers - burn| = {diff:.2e}")
+        assert diff < 1e-4, diff
+
+
+if __name__ == "__main__":
+    main()
