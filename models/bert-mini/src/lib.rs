@@ -21,6 +21,7 @@ pub mod heads;
 pub mod hf;
 pub mod layer;
 pub mod model;
+pub mod tokenizer;
 
 pub use config::BertConfig;
 pub use heads::{BertForPreTraining, BertForSequenceClassification, MlmHead};
