@@ -126,7 +126,10 @@ def main():
 
 
 def check(folder):
-    """Opens a folder written by `bert-mini export` and runs its model on a sentence pair."""
+    """Opens a folder written by `bert-mini export` with transformers (weights, config and
+    tokenizer) and prints what it predicts, to compare with `bert-mini fill-mask` / `predict`."""
+    from transformers import AutoTokenizer
+
     cfg = json.loads((folder / "config.json").read_text())
     kind = {
         "BertForMaskedLM": BertForMaskedLM,
@@ -135,23 +138,27 @@ def check(folder):
     }[cfg["architectures"][0]]
     model, info = kind.from_pretrained(folder, output_loading_info=True)
     print("missing:", info["missing_keys"], "unexpected:", info["unexpected_keys"])
+    assert not info["missing_keys"] and not info["unexpected_keys"], info
     model.eval()
-    expected = folder / "io.safetensors"
-    if expected.exists():
-        from safetensors.torch import load_file
-
-        io = load_file(expected)
-        with torch.no_grad():
-            out = model(
-                input_ids=io["input_ids"],
-                token_type_ids=io["token_type_ids"],
-                attention_mask=io["attention_mask"],
-            )
-        key = "logits" if "logits" in io else "prediction_logits"
-        got = out.logits if key == "logits" else out.logits if hasattr(out, "logits") else out.prediction_logits
-        diff = (got - io[key]).abs().max().item()
-        print(f"{key}: max |transformers - burn| = {diff:.2e}")
-        assert diff < 1e-4, diff
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    if kind is BertForSequenceClassification:
+        for text in ["FREE money click here now", "meeting notes attached for tomorrow"]:
+            enc = tokenizer(text, return_tensors="pt")
+            with torch.no_grad():
+                probs = model(**enc).logits.softmax(-1)[0]
+            best = int(probs.argmax())
+            print(f"{model.config.id2label[best]}\t{probs[best]:.4f}\t{text}")
+        return
+    text = "to be or not to [MASK], that is the [MASK]"
+    enc = tokenizer(text, return_tensors="pt")
+    with torch.no_grad():
+        out = model(**enc)
+    logits = out.logits if hasattr(out, "logits") else out.prediction_logits
+    probs = logits.softmax(-1)[0]
+    for k, t in enumerate((enc["input_ids"][0] == tokenizer.mask_token_id).nonzero()[:, 0]):
+        top = probs[t].topk(5)
+        pairs = [(tokenizer.convert_ids_to_tokens(int(i)), round(float(p), 4)) for p, i in zip(top.values, top.indices)]
+        print(f"[MASK] {k + 1}:", pairs)
 
 
 if __name__ == "__main__":

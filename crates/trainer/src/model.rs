@@ -58,6 +58,8 @@ pub enum ScheduleKind {
     Constant,
     Cosine,
     Step,
+    /// Linear decay to zero after the warm-up (BERT's schedule).
+    Linear,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, serde::Deserialize)]

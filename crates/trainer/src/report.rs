@@ -338,6 +338,81 @@ fn register_font() {
     });
 }
 
+/// Draws a `[rows, cols]` matrix of values in [0, 1] (row-major) as a heatmap PNG: white for 0,
+/// dark blue for 1, `row_labels` down the left, `col_labels` along the bottom (written
+/// vertically), the value in each cell when the grid is small enough to read it.
+pub fn plot_heatmap(
+    values: &[f32],
+    row_labels: &[String],
+    col_labels: &[String],
+    title: &str,
+    path: &Path,
+) -> anyhow::Result<()> {
+    use plotters::prelude::*;
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    let (rows, cols) = (row_labels.len(), col_labels.len());
+    anyhow::ensure!(
+        rows > 0 && cols > 0 && values.len() == rows * cols,
+        "heatmap: {} values for {rows} × {cols} labels",
+        values.len()
+    );
+    register_font();
+    let cell = (640 / rows.max(cols)).clamp(12, 48) as i32;
+    let label_width = 12
+        + 9 * row_labels
+            .iter()
+            .chain(col_labels)
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(1) as i32;
+    let (left, top) = (label_width, 44);
+    let width = (left + cell * cols as i32 + 20) as u32;
+    let height = (top + cell * rows as i32 + label_width) as u32;
+    let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
+    root.fill(&WHITE)?;
+    root.draw_text(
+        title,
+        &("sans-serif", 18).into_font().color(&BLACK),
+        (10, 12),
+    )?;
+    let label = ("sans-serif", 14).into_font().color(&BLACK);
+    for r in 0..rows {
+        for c in 0..cols {
+            let v = values[r * cols + c].clamp(0.0, 1.0) as f64;
+            let shade = |full: f64| (255.0 - v * (255.0 - full)) as u8;
+            let (x, y) = (left + c as i32 * cell, top + r as i32 * cell);
+            root.draw(&Rectangle::new(
+                [(x, y), (x + cell, y + cell)],
+                RGBColor(shade(8.0), shade(48.0), shade(107.0)).filled(),
+            ))?;
+            if cell >= 34 {
+                let ink = if v > 0.5 { &WHITE } else { &BLACK };
+                let style = ("sans-serif", 10)
+                    .into_font()
+                    .color(ink)
+                    .pos(Pos::new(HPos::Center, VPos::Center));
+                root.draw_text(&format!("{v:.2}"), &style, (x + cell / 2, y + cell / 2))?;
+            }
+        }
+        let style = label.clone().pos(Pos::new(HPos::Right, VPos::Center));
+        root.draw_text(
+            &row_labels[r],
+            &style,
+            (left - 6, top + r as i32 * cell + cell / 2),
+        )?;
+    }
+    let vertical = ("sans-serif", 14)
+        .into_font()
+        .transform(FontTransform::Rotate90)
+        .color(&BLACK);
+    for (c, text) in col_labels.iter().enumerate() {
+        let x = left + c as i32 * cell + cell / 2 + 5;
+        root.draw_text(text, &vertical, (x, top + rows as i32 * cell + 6))?;
+    }
+    root.present()?;
+    Ok(())
+}
+
 /// Projects `rows` (`[n, dim]`, row-major) onto their first two principal components:
 /// centred, then the top eigenvectors of the covariance by power iteration with deflation.
 pub fn pca_2d(rows: &[f32], dim: usize) -> Vec<[f64; 2]> {

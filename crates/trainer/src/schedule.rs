@@ -49,6 +49,10 @@ impl WarmupSchedule {
                 let progress = (after as f64 / span as f64).min(1.0);
                 0.5 * self.peak_lr * (1.0 + (std::f64::consts::PI * progress).cos())
             }
+            ScheduleKind::Linear => {
+                let span = (self.total_iters - self.warmup_iters.min(self.total_iters)).max(1);
+                self.peak_lr * (1.0 - after as f64 / span as f64).max(0.0)
+            }
             ScheduleKind::Step => self.peak_lr * self.gamma.powi((after / self.step_iters) as i32),
         }
     }
@@ -86,6 +90,10 @@ mod tests {
         let s = WarmupSchedule::new(ScheduleKind::Step, 1.0, 0, 100, 30, 0.1);
         assert_eq!(s.lr_at(29), 1.0);
         assert!((s.lr_at(30) - 0.1).abs() < 1e-12);
+        let s = WarmupSchedule::new(ScheduleKind::Linear, 1.0, 10, 110, 1, 0.1);
+        assert!((s.lr_at(4) - 0.5).abs() < 1e-12);
+        assert!((s.lr_at(60) - 0.5).abs() < 1e-12);
+        assert_eq!(s.lr_at(200), 0.0);
     }
 
     #[test]

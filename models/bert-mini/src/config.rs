@@ -158,7 +158,8 @@ impl BertConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(self.vocab_size > 0, "config: vocab_size must be positive");
         anyhow::ensure!(
-            self.num_attention_heads > 0 && self.hidden_size % self.num_attention_heads == 0,
+            self.num_attention_heads > 0
+                && self.hidden_size.is_multiple_of(self.num_attention_heads),
             "config: hidden_size {} is not a multiple of num_attention_heads {}",
             self.hidden_size,
             self.num_attention_heads

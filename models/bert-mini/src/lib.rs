@@ -20,9 +20,17 @@ pub mod embeddings;
 pub mod heads;
 pub mod hf;
 pub mod layer;
+pub mod masking;
 pub mod model;
 pub mod tokenizer;
 
 pub use config::BertConfig;
 pub use heads::{BertForPreTraining, BertForSequenceClassification, MlmHead};
 pub use model::{BertInput, BertModel, BertOutputs};
+pub mod finetune;
+pub mod inference;
+pub mod pretrain;
+pub mod task;
+pub mod training;
+
+pub use task::{Cli, Command, run};

@@ -1,1 +1,3 @@
-fn main() {}
+fn main() -> std::process::ExitCode {
+    trainer::custom_loop::run_cli(bert_mini::run)
+}

@@ -1,0 +1,319 @@
+//! Using a model folder: ours (`model.bpk`) or Hugging Face's (`model.safetensors`), each with
+//! `config.json` and `tokenizer.json` or `vocab.txt`. Classification, fill-mask, attention
+//! heatmaps, export back to HF's layout, and a summary.
+
+use crate::config::BertConfig;
+use crate::heads::{BertForPreTraining, BertForSequenceClassification};
+use crate::hf::{self, Architecture};
+use crate::model::{BertInput, BertModel};
+use crate::task::ModelArgs;
+use crate::tokenizer::WordPieceTokenizer;
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+use std::path::{Path, PathBuf};
+use trainer::device::select_device;
+
+/// The weights of a folder, as the model class they are. (One is held at a time, so the
+/// variants' size difference costs nothing worth a box.)
+#[allow(clippy::large_enum_variant)]
+pub enum Loaded {
+    /// `BertForMaskedLM` or `BertForPreTraining`.
+    Lm(BertForPreTraining),
+    Classifier(BertForSequenceClassification),
+}
+
+impl Loaded {
+    pub fn bert(&self) -> &BertModel {
+        match self {
+            Self::Lm(m) => &m.bert,
+            Self::Classifier(m) => &m.bert,
+        }
+    }
+}
+
+pub struct SavedModel {
+    pub dir: PathBuf,
+    pub config: BertConfig,
+    pub tokenizer: WordPieceTokenizer,
+    pub model: Loaded,
+    pub architecture: Architecture,
+}
+
+impl SavedModel {
+    /// Opens `dir`: config.json, the tokenizer, and model.bpk (ours) or model.safetensors (HF's).
+    pub fn open(dir: &Path, device: &Device) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            dir.is_dir(),
+            "--model {}: no such folder (a `pretrain`/`finetune` run, or a Hugging Face model folder)",
+            dir.display()
+        );
+        let config = BertConfig::read(&dir.join("config.json"))?;
+        let tokenizer = WordPieceTokenizer::load(dir)?;
+        anyhow::ensure!(
+            tokenizer.vocab_size() <= config.vocab_size,
+            "{}: the tokenizer has {} tokens but config.json's vocab_size is {}",
+            dir.display(),
+            tokenizer.vocab_size(),
+            config.vocab_size
+        );
+        let weights = ["model.bpk", "model.safetensors"]
+            .map(|f| dir.join(f))
+            .into_iter()
+            .find(|p| p.is_file())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{}: holds neither model.bpk nor model.safetensors",
+                    dir.display()
+                )
+            })?;
+        let architecture = match Architecture::of(&config) {
+            Some(a) => a,
+            None if weights.extension().is_some_and(|e| e == "safetensors") => {
+                hf::detect(&weights)?
+            }
+            None => anyhow::bail!(
+                "{}: config.json names no architecture (BertForMaskedLM, BertForPreTraining or \
+                 BertForSequenceClassification)",
+                dir.display()
+            ),
+        };
+        let model = match architecture {
+            Architecture::BertForSequenceClassification => {
+                let labels = config.class_names().len().max(2);
+                Loaded::Classifier(hf::load_classifier(&config, labels, &weights, device)?)
+            }
+            a => Loaded::Lm(hf::load_pretraining(
+                &config,
+                a == Architecture::BertForPreTraining,
+                &weights,
+                device,
+            )?),
+        };
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            config,
+            tokenizer,
+            model,
+            architecture,
+        })
+    }
+
+    /// One text as a batch of one, cut to the model's longest input.
+    pub fn input(&self, text: &str, device: &Device) -> anyhow::Result<(BertInput, Vec<u32>)> {
+        let (ids, types) = self
+            .tokenizer
+            .single(text, self.config.max_position_embeddings)?;
+        Ok((
+            BertInput::from_rows(&[(ids.clone(), types)], self.tokenizer.special.pad, device),
+            ids,
+        ))
+    }
+}
+
+fn open(args: &ModelArgs) -> anyhow::Result<(SavedModel, Device)> {
+    let (_, device) = select_device(args.device.device.as_deref())?;
+    Ok((SavedModel::open(&args.model, &device)?, device))
+}
+
+/// Class probabilities of each text, printed one line per text.
+pub fn predict(args: &ModelArgs, texts: &[String]) -> anyhow::Result<()> {
+    let (saved, device) = open(args)?;
+    let Loaded::Classifier(model) = &saved.model else {
+        anyhow::bail!(
+            "--model {} is a {} (a language model); `predict` needs a fine-tuned classifier: \
+             run `bert-mini finetune --pretrained {}` first, or use `fill-mask`",
+            args.model.display(),
+            saved.architecture.name(),
+            args.model.display()
+        );
+    };
+    let names = saved.config.class_names();
+    for text in texts {
+        let (input, _) = saved.input(text, &device)?;
+        let probs: Vec<f32> = softmax(model.forward(&input).0, 1)
+            .into_data()
+            .try_to_vec()?;
+        let (best, p) = probs
+            .iter()
+            .enumerate()
+            .fold((0, f32::MIN), |b, (i, &p)| if p > b.1 { (i, p) } else { b });
+        let label = names.get(best).cloned().unwrap_or_else(|| best.to_string());
+        let short: String = text.chars().take(60).collect();
+        println!("{label}\t{p:.4}\t{short}");
+    }
+    Ok(())
+}
+
+/// One [MASK]'s top predictions: (token, probability).
+pub type Fill = Vec<(String, f32)>;
+
+/// The `top` most likely tokens at each [MASK] of `text`, printed and returned.
+pub fn fill_mask(args: &ModelArgs, text: &str, top: usize) -> anyhow::Result<Vec<Fill>> {
+    let (saved, device) = open(args)?;
+    let Loaded::Lm(model) = &saved.model else {
+        anyhow::bail!(
+            "--model {} is a fine-tuned classifier without its masked-LM head; use the pretrained folder",
+            args.model.display()
+        );
+    };
+    let tokenizer = &saved.tokenizer;
+    // Split on the literal "[MASK]" so it works for any vocabulary, whether or not the
+    // tokenizer knows it as an added token.
+    let mut body = Vec::new();
+    for (i, part) in text.split("[MASK]").enumerate() {
+        if i > 0 {
+            body.push(tokenizer.special.mask);
+        }
+        body.extend(tokenizer.ids(part)?);
+    }
+    let (ids, types) = tokenizer.wrap(&body, &[]);
+    anyhow::ensure!(
+        ids.contains(&tokenizer.special.mask),
+        "--text has no [MASK]: write the word to predict as [MASK], e.g. \"to be or not to [MASK]\""
+    );
+    anyhow::ensure!(
+        ids.len() <= saved.config.max_position_embeddings,
+        "--text is {} tokens, longer than the model's {}",
+        ids.len(),
+        saved.config.max_position_embeddings
+    );
+    let input = BertInput::from_rows(&[(ids.clone(), types)], tokenizer.special.pad, &device);
+    let logits = model.mlm_logits(&input); // [1, seq, vocab]
+    let [_, seq, vocab] = logits.dims();
+    let probs: Vec<f32> = softmax(logits.reshape([seq, vocab]), 1)
+        .into_data()
+        .try_to_vec()?;
+    let mut fills = Vec::new();
+    for (t, _) in ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| **id == tokenizer.special.mask)
+    {
+        let row = &probs[t * vocab..(t + 1) * vocab];
+        let mut ranked: Vec<(usize, f32)> = row.iter().copied().enumerate().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let fill: Fill = ranked
+            .into_iter()
+            .filter(|(id, _)| !tokenizer.special.contains(*id as u32))
+            .take(top.max(1))
+            .map(|(id, p)| (tokenizer.token(id as u32), p))
+            .collect();
+        fills.push(fill);
+    }
+    for (k, fill) in fills.iter().enumerate() {
+        println!("[MASK] {}:", k + 1);
+        for (token, p) in fill {
+            println!("  {token:<16} {p:.4}");
+        }
+    }
+    if let Some(best) = fills.iter().map(|f| f.first()).collect::<Option<Vec<_>>>() {
+        let mut filled = text.to_string();
+        for (token, _) in best {
+            filled = filled.replacen("[MASK]", token, 1);
+        }
+        println!("best: {filled}");
+    }
+    Ok(fills)
+}
+
+/// Writes the attention of `layer`/`head` over `text` as a PNG heatmap; returns its path.
+pub fn attend(
+    args: &ModelArgs,
+    text: &str,
+    layer: usize,
+    head: usize,
+    output: Option<PathBuf>,
+) -> anyhow::Result<PathBuf> {
+    let (saved, device) = open(args)?;
+    let layers = saved.config.num_hidden_layers;
+    let heads = saved.config.num_attention_heads;
+    anyhow::ensure!(
+        layer < layers,
+        "--layer {layer}: the model has layers 0..{}",
+        layers - 1
+    );
+    anyhow::ensure!(
+        head < heads,
+        "--head {head}: the model has heads 0..{}",
+        heads - 1
+    );
+    let (input, ids) = saved.input(text, &device)?;
+    let seq = ids.len();
+    let outputs = saved.model.bert().forward(&input);
+    let probs: Vec<f32> = outputs.attentions[layer]
+        .clone()
+        .slice([0..1, head..head + 1, 0..seq, 0..seq])
+        .into_data()
+        .try_to_vec()?;
+    let tokens: Vec<String> = ids.iter().map(|&id| saved.tokenizer.token(id)).collect();
+    let path = output.unwrap_or_else(|| saved.dir.join(format!("attention-L{layer}-H{head}.png")));
+    trainer::report::plot_heatmap(
+        &probs,
+        &tokens,
+        &tokens,
+        &format!("layer {layer}, head {head}: rows attend to columns"),
+        &path,
+    )?;
+    println!("wrote {} ({seq} tokens)", path.display());
+    Ok(path)
+}
+
+/// Writes `model.safetensors` (HF names), `config.json`, `tokenizer.json` and `vocab.txt`.
+pub fn export(args: &ModelArgs, output: &Path) -> anyhow::Result<()> {
+    let (saved, _) = open(args)?;
+    std::fs::create_dir_all(output)
+        .map_err(|e| anyhow::anyhow!("cannot create --output {}: {e}", output.display()))?;
+    let weights = output.join("model.safetensors");
+    match &saved.model {
+        Loaded::Lm(m) => hf::export(m, &weights)?,
+        Loaded::Classifier(m) => hf::export(m, &weights)?,
+    }
+    saved.config.write(&output.join("config.json"))?;
+    saved.tokenizer.save(output)?;
+    println!(
+        "wrote {} ({}, Hugging Face names): open it with transformers' {}.from_pretrained(\"{}\")",
+        weights.display(),
+        saved.architecture.name(),
+        saved.architecture.name(),
+        output.display()
+    );
+    Ok(())
+}
+
+pub fn info(args: &ModelArgs) -> anyhow::Result<()> {
+    let (saved, _) = open(args)?;
+    let c = &saved.config;
+    let bert = saved.model.bert();
+    println!("{}: {}", saved.dir.display(), saved.architecture.name());
+    println!(
+        "  {} layers, hidden {}, {} heads, intermediate {}, {} positions, {} segment types",
+        c.num_hidden_layers,
+        c.hidden_size,
+        c.num_attention_heads,
+        c.intermediate_size,
+        c.max_position_embeddings,
+        c.type_vocab_size
+    );
+    println!(
+        "  parameters: {} in all; embeddings {}, encoder {}",
+        match &saved.model {
+            Loaded::Lm(m) => m.num_params(),
+            Loaded::Classifier(m) => m.num_params(),
+        },
+        bert.embeddings.num_params(),
+        bert.encoder.num_params()
+    );
+    println!(
+        "  vocabulary: {} WordPiece tokens ([PAD] {}, [UNK] {}, [CLS] {}, [SEP] {}, [MASK] {})",
+        saved.tokenizer.vocab_size(),
+        saved.tokenizer.special.pad,
+        saved.tokenizer.special.unk,
+        saved.tokenizer.special.cls,
+        saved.tokenizer.special.sep,
+        saved.tokenizer.special.mask
+    );
+    if !c.id2label.is_empty() {
+        println!("  classes: {}", c.class_names().join(", "));
+    }
+    Ok(())
+}

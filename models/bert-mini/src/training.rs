@@ -1,0 +1,120 @@
+//! What pretraining and fine-tuning share: BERT's optimizer and schedule, step timing, progress
+//! lines, and the run's `run.json`.
+
+use crate::task::BatchArgs;
+use burn::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamWConfig, ModuleOptimizer};
+use std::io::Write;
+use std::time::Instant;
+use trainer::model::ScheduleKind;
+use trainer::schedule::WarmupSchedule;
+
+/// AdamW as BERT trains (β 0.9/0.999, ε 1e-6, decoupled weight decay), gradients clipped to
+/// norm 1. Two differences from the reference: Burn clips each parameter tensor to norm 1
+/// (BERT clips the global norm), and decay applies to every parameter (BERT spares biases and
+/// LayerNorm).
+pub fn optimizer(weight_decay: f64) -> ModuleOptimizer {
+    AdamWConfig::new()
+        .with_beta_1(0.9)
+        .with_beta_2(0.999)
+        .with_epsilon(1e-6)
+        .with_weight_decay(weight_decay as f32)
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
+        .init()
+}
+
+/// Linear warm-up over `batch.warmup` of the steps, then linear decay to zero.
+pub fn schedule(
+    batch: &BatchArgs,
+    peak_lr: f64,
+    total_steps: usize,
+) -> anyhow::Result<WarmupSchedule> {
+    anyhow::ensure!(
+        (0.0..1.0).contains(&batch.warmup),
+        "--warmup {} must be a fraction in [0, 1)",
+        batch.warmup
+    );
+    let warmup = (total_steps as f64 * batch.warmup).round() as usize;
+    Ok(WarmupSchedule::new(
+        ScheduleKind::Linear,
+        peak_lr,
+        warmup,
+        total_steps,
+        1,
+        1.0,
+    ))
+}
+
+/// Running sums over one epoch's steps, and the progress line.
+pub struct EpochMeter {
+    started: Instant,
+    steps: usize,
+    total: usize,
+    log_every: usize,
+    pub loss_sum: f64,
+    pub correct: usize,
+    pub predicted: usize,
+    /// Seconds of each step (for the median step time).
+    pub step_seconds: Vec<f64>,
+    step_started: Instant,
+}
+
+impl EpochMeter {
+    pub fn new(total: usize, log_every: usize) -> Self {
+        Self {
+            started: Instant::now(),
+            steps: 0,
+            total,
+            log_every,
+            loss_sum: 0.0,
+            correct: 0,
+            predicted: 0,
+            step_seconds: Vec::new(),
+            step_started: Instant::now(),
+        }
+    }
+
+    /// Records one step: its loss and how many of `predicted` predictions were right.
+    pub fn step(&mut self, loss: f64, correct: usize, predicted: usize, lr: f64) {
+        self.step_seconds
+            .push(self.step_started.elapsed().as_secs_f64());
+        self.step_started = Instant::now();
+        self.steps += 1;
+        self.loss_sum += loss;
+        self.correct += correct;
+        self.predicted += predicted;
+        if self.log_every > 0
+            && self.steps.is_multiple_of(self.log_every)
+            && self.steps < self.total
+        {
+            println!(
+                "  step {}/{}  loss {:.4}  accuracy {:.2}%  lr {lr:.2e}  ({:.2} s/step)",
+                self.steps,
+                self.total,
+                self.loss(),
+                self.accuracy(),
+                self.started.elapsed().as_secs_f64() / self.steps as f64
+            );
+            let _ = std::io::stdout().flush();
+        }
+    }
+
+    pub fn loss(&self) -> f64 {
+        self.loss_sum / self.steps.max(1) as f64
+    }
+
+    /// Percent.
+    pub fn accuracy(&self) -> f64 {
+        100.0 * self.correct as f64 / self.predicted.max(1) as f64
+    }
+
+    pub fn median_step_seconds(&self) -> f64 {
+        median(&self.step_seconds)
+    }
+}
+
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
