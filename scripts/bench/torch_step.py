@@ -193,6 +193,42 @@ def generative_main(name, repeats, threads):
     report(name, repeats, threads, step, infer, model, 128)
 
 
+def bert_main(repeats, threads):
+    """`bert-mini pretrain`'s step with Hugging Face's BertForMaskedLM: BERT-Mini (4 layers,
+    hidden 256, 4 heads, vocab 8000) on 32 x 128 tokens, the MLM head applied to the 15% masked
+    positions only (as burn-zoo does), AdamW (eps 1e-6, decay 0.01) at 5e-4 with the gradient
+    norm clipped to 1; dropout on. Inference: the same forward under no_grad."""
+    from transformers import BertConfig, BertForMaskedLM
+
+    batch, seq, vocab = 32, 128, 8000
+    config = BertConfig(vocab_size=vocab, hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
+                        intermediate_size=1024)  # default attention: sdpa
+    model = BertForMaskedLM(config)
+    opt = torch.optim.AdamW(model.parameters(), lr=5e-4, eps=1e-6, weight_decay=0.01)
+    ids = torch.randint(5, vocab, (batch, seq))
+    mask = torch.ones(batch, seq, dtype=torch.long)
+    positions = torch.tensor([r * seq + 1 + k * 6 for r in range(batch) for k in range(19)])
+    targets = positions % (vocab - 5) + 5
+
+    def forward():
+        hidden = model.bert(input_ids=ids, attention_mask=mask).last_hidden_state
+        return model.cls(hidden.reshape(batch * seq, -1)[positions])
+
+    def step():
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(forward(), targets)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss.item()
+
+    def infer():
+        with torch.no_grad():
+            return forward()
+
+    report("bert", repeats, threads, step, infer, model, batch)
+
+
 def main():
     name, repeats, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     torch.set_num_threads(threads)
@@ -203,6 +239,8 @@ def main():
         return recurrent_main(name, repeats, threads)
     if name in ("vae", "dcgan"):
         return generative_main(name, repeats, threads)
+    if name == "bert":
+        return bert_main(repeats, threads)
     make, batch, shape, optimizer, lr = WORKLOADS[name]
     model = make()
     opt = torch.optim.Adam(model.parameters(), lr=lr) if optimizer == "adam" else torch.optim.SGD(model.parameters(), lr=lr)

@@ -323,6 +323,66 @@ fn run_generative(
     Ok(())
 }
 
+/// `bert-mini pretrain`'s step: BERT-Mini (4 layers, hidden 256, 4 heads, vocab 8000) on
+/// 32 × 128 tokens, the MLM head on the 15% masked positions only, AdamW (ε 1e-6, decay 0.01,
+/// clipping 1.0) at 5e-4; dropout on. Inference: the same forward without gradients.
+fn run_bert(device_name: &str, device: &Device, repeats: usize) -> anyhow::Result<()> {
+    use burn::optim::GradientsParams;
+    let (batch, seq, vocab) = (32, 128, 8000);
+    let config = bert_mini::BertConfig::mini(vocab);
+    let ad = device.clone().autodiff();
+    let mut model = bert_mini::BertForPreTraining::new(&config, false, &ad);
+    let mut optim = bert_mini::training::optimizer(0.01);
+    let mut rng = datasets::rng::SplitMix64::new(0);
+    let rows: Vec<(Vec<u32>, Vec<u32>)> = (0..batch)
+        .map(|_| {
+            (
+                (0..seq)
+                    .map(|_| 5 + rng.below(vocab as u64 - 5) as u32)
+                    .collect(),
+                vec![0; seq],
+            )
+        })
+        .collect();
+    // round(0.15 × 128) = 19 masked positions per row, as `pretrain` masks.
+    let positions: Vec<i64> = (0..batch)
+        .flat_map(|r| (0..19).map(move |k| (r * seq + 1 + k * 6) as i64))
+        .collect();
+    let targets: Vec<i64> = positions
+        .iter()
+        .map(|p| (p % (vocab as i64 - 5)) + 5)
+        .collect();
+    let int = |v: &[i64], d: &Device| {
+        Tensor::<1, Int>::from_data(TensorData::new(v.to_vec(), [v.len()]), d)
+    };
+    let input = bert_mini::BertInput::from_rows(&rows, 0, &ad);
+    let (pos, tgt) = (int(&positions, &ad), int(&targets, &ad));
+    let ce = burn::nn::loss::CrossEntropyLossConfig::new().init(&ad);
+    let mut step = || {
+        let (logits, _, _) = model.forward(&input, pos.clone());
+        let loss = ce.forward(logits, tgt.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(5e-4, model.clone(), grads);
+        let _ = loss.into_scalar::<f32>();
+    };
+    let train = time(&mut step, repeats);
+    let inference_model = model.valid();
+    let input = bert_mini::BertInput::from_rows(&rows, 0, device);
+    let pos = int(&positions, device);
+    let mut infer = || {
+        let _ = inference_model.forward(&input, pos.clone()).0.into_data();
+    };
+    let inference = time(&mut infer, repeats);
+    print(
+        "bert",
+        device_name,
+        batch,
+        repeats,
+        [("train_step", train), ("inference", inference)],
+    );
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let workload = args.get(1).map(String::as_str).unwrap_or("mlp");
@@ -382,9 +442,10 @@ fn main() -> anyhow::Result<()> {
         "lstm" => run_recurrent::<lstm::LstmCell>(&device_name, &device, repeats)?,
         "gru" => run_recurrent::<gru::GruCell>(&device_name, &device, repeats)?,
         "vae" | "dcgan" => run_generative(workload, &device_name, &device, repeats)?,
+        "bert" => run_bert(&device_name, &device, repeats)?,
         other => {
             anyhow::bail!(
-                "unknown workload {other}: mlp, cnn, resnet20, resnet18, gcn, sage, gat, lstm, gru, vae, dcgan"
+                "unknown workload {other}: mlp, cnn, resnet20, resnet18, gcn, sage, gat, lstm, gru, vae, dcgan, bert"
             )
         }
     }
