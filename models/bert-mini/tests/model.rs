@@ -24,20 +24,34 @@ fn padding_does_not_change_the_real_tokens() {
     let device = Device::flex();
     let model = BertModel::new(&tiny(), true, &device);
     let row = (vec![2, 10, 11, 12, 3], vec![0, 0, 0, 1, 1]);
-    let alone = model.forward(&BertInput::from_rows(std::slice::from_ref(&row), 0, &device));
+    let alone = model.forward(&BertInput::from_rows(
+        std::slice::from_ref(&row),
+        0,
+        &device,
+    ));
     // The same row beside a longer one: padded with 4 [PAD]s.
     let longer = (vec![2, 20, 21, 22, 23, 24, 25, 26, 3], vec![0; 9]);
     let padded = model.forward(&BertInput::from_rows(&[row, longer], 0, &device));
     let a = values(alone.sequence_output);
     let b = values(padded.sequence_output.slice([0..1, 0..5, 0..16]));
-    let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max);
     assert!(worst < 1e-5, "padding moved the hidden states by {worst}");
     for (layer, probs) in padded.attentions.iter().enumerate() {
         let p = values(probs.clone().slice([0..1, 0..2, 0..9, 0..9])); // row 0: [heads, 9, 9]
         for (q, query) in p.chunks(9).enumerate() {
             let sum: f32 = query.iter().sum();
-            assert!((sum - 1.0).abs() < 1e-5, "layer {layer} query {q}: sums to {sum}");
-            assert!(query[5..].iter().all(|&w| w == 0.0), "layer {layer}: padding attended");
+            assert!(
+                (sum - 1.0).abs() < 1e-5,
+                "layer {layer} query {q}: sums to {sum}"
+            );
+            assert!(
+                query[5..].iter().all(|&w| w == 0.0),
+                "layer {layer}: padding attended"
+            );
         }
     }
 }
@@ -54,10 +68,16 @@ fn dropout_acts_only_while_training() {
         values(model.mlm_logits(&train_input)),
         values(model.mlm_logits(&train_input)),
     ];
-    assert_ne!(twice[0], twice[1], "dropout draws differ between training passes");
+    assert_ne!(
+        twice[0], twice[1],
+        "dropout draws differ between training passes"
+    );
     let eval = model.valid();
     let input = BertInput::from_rows(&row, 0, &device);
-    assert_eq!(values(eval.mlm_logits(&input)), values(eval.mlm_logits(&input)));
+    assert_eq!(
+        values(eval.mlm_logits(&input)),
+        values(eval.mlm_logits(&input))
+    );
 }
 
 #[test]

@@ -1,0 +1,86 @@
+//! Where a BERT-Mini training step spends its time, one op at a time, at the step's shapes
+//! (batch 32 × 128 tokens, hidden 256, 4 heads, feed-forward 1024), against
+//! `python scripts/bench/repro/transformer_ops.py` (the same ops in PyTorch).
+//!
+//!     cargo run --release -p bench --bin transformer_ops
+//!
+//! `perf` on `bert-mini pretrain` puts ~9% of the step in dropout-mask generation (a ChaCha
+//! random draw per element on the host: `ElementRandom::random`, `Distribution::sampler`,
+//! `chacha20`), ~3% in scalar `erff` for GELU and ~3% in `expf` for the softmax; the matmuls
+//! are ~48%.
+
+use burn::nn::DropoutConfig;
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use burn::tensor::activation::{gelu, softmax};
+use std::time::Instant;
+
+fn seconds(repeats: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let t = Instant::now();
+    for _ in 0..repeats {
+        f();
+    }
+    t.elapsed().as_secs_f64() / repeats as f64
+}
+
+fn main() {
+    let device = Device::flex();
+    let ad = device.clone().autodiff();
+    let normal = Distribution::Normal(0.0, 1.0);
+    let probs = Tensor::<4>::random([32, 4, 128, 128], normal, &ad);
+    let hidden = Tensor::<3>::random([32, 128, 256], normal, &ad);
+    let wide = Tensor::<3>::random([32, 128, 1024], normal, &device);
+    let dropout = DropoutConfig::new(0.1).init();
+    println!("transformer ops at BERT-Mini's training shapes (Burn flex):");
+    let t = seconds(10, || {
+        let _ = dropout.forward(probs.clone()).into_data();
+    });
+    println!(
+        "  dropout [32,4,128,128] (attention probs)  {:8.2} ms",
+        t * 1e3
+    );
+    let t = seconds(10, || {
+        let _ = dropout.forward(hidden.clone()).into_data();
+    });
+    println!(
+        "  dropout [32,128,256] (hidden)             {:8.2} ms",
+        t * 1e3
+    );
+    let t = seconds(10, || {
+        let _ = gelu(wide.clone()).into_data();
+    });
+    println!(
+        "  gelu (erf) [32,128,1024]                  {:8.2} ms",
+        t * 1e3
+    );
+    let scores = probs.clone().inner();
+    let t = seconds(10, || {
+        let _ = softmax(scores.clone(), 3).into_data();
+    });
+    println!(
+        "  softmax [32,4,128,128]                    {:8.2} ms",
+        t * 1e3
+    );
+    let x = Tensor::<2>::random([4096, 256], normal, &device);
+    let w = Tensor::<2>::random([256, 1024], normal, &device);
+    let t = seconds(10, || {
+        let _ = x.clone().matmul(w.clone()).into_data();
+    });
+    let flops = 2.0 * 4096.0 * 256.0 * 1024.0;
+    println!(
+        "  matmul [4096,256]x[256,1024]              {:8.2} ms {:6.1} GFLOP/s",
+        t * 1e3,
+        flops / t / 1e9
+    );
+    let q = Tensor::<4>::random([32, 4, 128, 64], normal, &device);
+    let t = seconds(10, || {
+        let _ = q.clone().matmul(q.clone().swap_dims(2, 3)).into_data();
+    });
+    let flops = 2.0 * 32.0 * 4.0 * 128.0 * 128.0 * 64.0;
+    println!(
+        "  batched q k^T [32,4,128,64]               {:8.2} ms {:6.1} GFLOP/s",
+        t * 1e3,
+        flops / t / 1e9
+    );
+}
