@@ -16,8 +16,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use datasets::rng::SplitMix64;
-use datasets::source::DataSource;
-use datasets::text::{CsvLayout, TextSet};
+use datasets::text::TextSet;
 use serde::{Deserialize, Serialize};
 use trainer::custom_loop::{LoopRun, load_module, load_optimizer, save_module, save_optimizer};
 use trainer::device::select_device;
@@ -104,17 +103,6 @@ pub fn evaluate(
     scores.finish()
 }
 
-fn text_sets(args: &FinetuneArgs) -> anyhow::Result<(TextSet, TextSet)> {
-    Ok(match (&args.csv, &args.test_csv) {
-        (Some(train), Some(test)) => {
-            let train = TextSet::read_csv(train, &CsvLayout::label_text(), None)?;
-            let test = TextSet::read_csv(test, &CsvLayout::label_text(), Some(&train.class_names))?;
-            (train, test)
-        }
-        _ => TextSet::spam(&DataSource::new(args.data_dir.clone()))?,
-    })
-}
-
 pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
     let (device_name, device) = select_device(args.run.device.device.as_deref())?;
     let autodiff = device.clone().autodiff();
@@ -130,7 +118,7 @@ pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
         args.batch.max_len
     );
 
-    let (mut train_set, mut test_set) = text_sets(&args)?;
+    let (mut train_set, mut test_set) = args.data.text_sets()?;
     anyhow::ensure!(
         train_set.class_names.len() >= 2,
         "{}: only one class ({}); a classifier needs at least two",

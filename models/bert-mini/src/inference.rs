@@ -6,7 +6,7 @@ use crate::config::BertConfig;
 use crate::heads::{BertForPreTraining, BertForSequenceClassification};
 use crate::hf::{self, Architecture};
 use crate::model::{BertInput, BertModel};
-use crate::task::ModelArgs;
+use crate::task::{DataArgs, ModelArgs};
 use crate::tokenizer::WordPieceTokenizer;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
@@ -113,6 +113,85 @@ impl SavedModel {
 fn open(args: &ModelArgs) -> anyhow::Result<(SavedModel, Device)> {
     let (_, device) = select_device(args.device.device.as_deref())?;
     Ok((SavedModel::open(&args.model, &device)?, device))
+}
+
+/// Test metrics of a classifier, or held-out masked-LM scores of a language model.
+pub fn eval(
+    args: &ModelArgs,
+    data: &DataArgs,
+    max_len: usize,
+    batch_size: usize,
+    limit_test: Option<usize>,
+) -> anyhow::Result<()> {
+    let (saved, device) = open(args)?;
+    anyhow::ensure!(
+        (8..=saved.config.max_position_embeddings).contains(&max_len),
+        "--max-len {max_len} must be between 8 and the model's {}",
+        saved.config.max_position_embeddings
+    );
+    match &saved.model {
+        Loaded::Classifier(model) => {
+            let (train, mut test) = data.text_sets()?;
+            anyhow::ensure!(
+                train.class_names == saved.config.class_names(),
+                "{}: classes {:?}, but the model was fine-tuned on {:?}",
+                train.path.display(),
+                train.class_names,
+                saved.config.class_names()
+            );
+            if let Some(n) = limit_test {
+                test.items.truncate(n);
+            }
+            let examples = crate::finetune::Examples::new(&test, &saved.tokenizer, max_len)?;
+            let m = crate::finetune::evaluate(
+                model,
+                &examples,
+                saved.tokenizer.special.pad,
+                batch_size,
+                &device,
+            )?;
+            let per_class: Vec<String> = train
+                .class_names
+                .iter()
+                .zip(&m.f1_per_class)
+                .map(|(c, f)| format!("{c} {f:.2}"))
+                .collect();
+            println!(
+                "{}: {} texts, accuracy {:.2}%, macro F1 {:.2} (F1 per class: {}), loss {:.4}",
+                test.path.display(),
+                m.samples,
+                m.accuracy,
+                m.f1_macro,
+                per_class.join(", "),
+                m.loss
+            );
+        }
+        Loaded::Lm(model) => {
+            let corpus = crate::pretrain::Corpus::load(data)?;
+            let (ids, windows) = crate::pretrain::held_out(
+                &corpus,
+                &saved.tokenizer,
+                max_len,
+                model.nsp.is_some(),
+                limit_test,
+            )?;
+            let scores =
+                crate::pretrain::evaluate(model, &windows, &saved.tokenizer, batch_size, &device)?;
+            println!(
+                "{}: held-out {} tokens in {} windows, masked-LM accuracy {:.2}%, loss {:.4}{}",
+                corpus.path.display(),
+                ids.len(),
+                windows.len(),
+                scores.accuracy,
+                scores.loss,
+                scores
+                    .nsp_accuracy
+                    .map(|a| format!(", NSP accuracy {a:.2}%"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Class probabilities of each text, printed one line per text.

@@ -6,17 +6,16 @@ use crate::config::BertConfig;
 use crate::heads::BertForPreTraining;
 use crate::hf::Architecture;
 use crate::masking::{MaskedBatch, Window, windows};
-use crate::task::{NAME, PretrainArgs};
+use crate::task::{DataArgs, NAME, PretrainArgs};
 use crate::tokenizer::WordPieceTokenizer;
 use crate::training::{EpochMeter, optimizer, schedule};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use datasets::rng::SplitMix64;
-use datasets::source::DataSource;
-use datasets::text::{SHAKESPEARE, read_text};
+use datasets::text::read_text;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use trainer::custom_loop::{LoopRun, load_module, load_optimizer, save_module, save_optimizer};
 use trainer::device::select_device;
 use trainer::report::{git_commit, peak_rss_mib, rss_note};
@@ -73,22 +72,20 @@ pub struct MlmScores {
 }
 
 /// The corpus: the text file and its (train, held-out) WordPiece streams.
-struct Corpus {
-    path: PathBuf,
-    train_lines: Vec<String>,
-    valid_lines: Vec<String>,
+pub struct Corpus {
+    pub path: PathBuf,
+    pub train_lines: Vec<String>,
+    pub valid_lines: Vec<String>,
 }
 
 impl Corpus {
-    fn load(args: &PretrainArgs) -> anyhow::Result<Self> {
-        let path = match &args.text {
-            Some(p) => p.clone(),
-            None => DataSource::new(args.data_dir.clone()).resolve("text", &SHAKESPEARE)?,
-        };
+    /// Reads the corpus and holds out its last `--valid-fraction` of non-empty lines.
+    pub fn load(data: &DataArgs) -> anyhow::Result<Self> {
+        let path = data.corpus_path()?;
         anyhow::ensure!(
-            (0.0..1.0).contains(&args.valid_fraction) && args.valid_fraction > 0.0,
+            (0.0..1.0).contains(&data.valid_fraction) && data.valid_fraction > 0.0,
             "--valid-fraction {} must be in (0, 1)",
-            args.valid_fraction
+            data.valid_fraction
         );
         let text = read_text(&path)?;
         let lines: Vec<String> = text
@@ -103,7 +100,7 @@ impl Corpus {
             path.display(),
             lines.len()
         );
-        let held = ((lines.len() as f64 * args.valid_fraction).round() as usize).max(1);
+        let held = ((lines.len() as f64 * data.valid_fraction).round() as usize).max(1);
         let split = lines.len() - held;
         Ok(Self {
             path,
@@ -122,6 +119,30 @@ pub fn stream(tokenizer: &WordPieceTokenizer, lines: &[String]) -> anyhow::Resul
         }
     }
     Ok(ids)
+}
+
+fn limit(mut windows: Vec<Window>, n: Option<usize>) -> Vec<Window> {
+    if let Some(n) = n {
+        windows.truncate(n);
+    }
+    windows
+}
+
+/// The held-out stream and its windows (NSP pairs drawn with a fixed seed), the first
+/// `limit` of them.
+pub fn held_out(
+    corpus: &Corpus,
+    tokenizer: &WordPieceTokenizer,
+    max_len: usize,
+    nsp: bool,
+    limit_to: Option<usize>,
+) -> anyhow::Result<(Vec<u32>, Vec<Window>)> {
+    let ids = stream(tokenizer, &corpus.valid_lines)?;
+    let held = limit(
+        windows(&ids, max_len, nsp, &mut SplitMix64::new(1)),
+        limit_to,
+    );
+    Ok((ids, held))
 }
 
 /// Masked-LM (and NSP) loss and accuracy of `model` over `windows`, masked with a fixed seed.
@@ -193,7 +214,7 @@ pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
         args.batch.max_len
     );
 
-    let corpus = Corpus::load(&args)?;
+    let corpus = Corpus::load(&args.data)?;
     let tokenizer = if args.run.resume {
         WordPieceTokenizer::load(&out.join("tokenizer.json"))?
     } else if let Some(path) = &args.tokenizer {
@@ -445,9 +466,4 @@ pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
         out.display()
     );
     Ok(report)
-}
-
-/// The tokenizer of a model folder (tokenizer.json, else vocab.txt).
-pub fn folder_tokenizer(dir: &Path) -> anyhow::Result<WordPieceTokenizer> {
-    WordPieceTokenizer::load(dir)
 }

@@ -7,6 +7,8 @@
 
 use crate::config::BertConfig;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use datasets::source::DataSource;
+use datasets::text::{CsvLayout, SHAKESPEARE, TextSet};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use trainer::cli::DeviceArgs;
@@ -31,6 +33,22 @@ pub enum Command {
     Pretrain(PretrainArgs),
     /// Fine-tune for sequence classification, from pretrained weights or --from-scratch.
     Finetune(FinetuneArgs),
+    /// Score a model folder: a classifier on the test CSV (accuracy, F1), a language model on
+    /// the held-out corpus (masked-LM accuracy and loss).
+    Eval {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        data: DataArgs,
+        /// Tokens per input, [CLS] and [SEP] included
+        #[arg(long, default_value_t = 128)]
+        max_len: usize,
+        #[arg(long, default_value_t = 32)]
+        batch_size: usize,
+        /// Score only the first N test texts / held-out windows
+        #[arg(long, value_name = "N")]
+        limit_test: Option<usize>,
+    },
     /// Classify texts with a fine-tuned model.
     Predict {
         #[command(flatten)]
@@ -149,15 +167,8 @@ pub struct PretrainArgs {
     pub batch: BatchArgs,
     #[command(flatten)]
     pub arch: ArchArgs,
-    /// Folder holding `text/shakespeare.txt` [default: $ZOO_DATA_DIR, then datasets/]
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Any UTF-8 text file (plain or .gz) to pretrain on [default: Shakespeare]
-    #[arg(long, value_name = "FILE")]
-    pub text: Option<PathBuf>,
-    /// Fraction of the corpus (its last lines) held out for the MLM accuracy
-    #[arg(long, default_value_t = 0.05)]
-    pub valid_fraction: f64,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// WordPiece vocabulary size to train
     #[arg(long, default_value_t = 8000)]
     pub vocab_size: usize,
@@ -173,6 +184,50 @@ pub struct PretrainArgs {
     /// Use only the first N held-out windows
     #[arg(long, value_name = "N")]
     pub limit_valid: Option<usize>,
+}
+
+/// Where text comes from: a corpus for masked-LM, labelled CSVs for classification.
+#[derive(Args, Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DataArgs {
+    /// Folder holding `text/shakespeare.txt` and `text/spam-{train,test}.csv`
+    /// [default: $ZOO_DATA_DIR, then the workspace's datasets/]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Masked-LM corpus: any UTF-8 text file (plain or .gz) [default: Shakespeare]
+    #[arg(long, value_name = "FILE")]
+    pub text: Option<PathBuf>,
+    /// Fraction of the corpus (its last lines) held out for the MLM accuracy
+    #[arg(long, default_value_t = 0.05)]
+    pub valid_fraction: f64,
+    /// Classification: training CSV with a header and `label,text` columns [default: spam/ham]
+    #[arg(long, value_name = "FILE", requires = "test_csv")]
+    pub csv: Option<PathBuf>,
+    /// Classification: test CSV with the same columns and labels
+    #[arg(long, value_name = "FILE", requires = "csv")]
+    pub test_csv: Option<PathBuf>,
+}
+
+impl DataArgs {
+    /// The labelled sets: (train, test).
+    pub fn text_sets(&self) -> anyhow::Result<(TextSet, TextSet)> {
+        Ok(match (&self.csv, &self.test_csv) {
+            (Some(train), Some(test)) => {
+                let train = TextSet::read_csv(train, &CsvLayout::label_text(), None)?;
+                let test =
+                    TextSet::read_csv(test, &CsvLayout::label_text(), Some(&train.class_names))?;
+                (train, test)
+            }
+            _ => TextSet::spam(&DataSource::new(self.data_dir.clone()))?,
+        })
+    }
+
+    /// The masked-LM corpus file.
+    pub fn corpus_path(&self) -> anyhow::Result<PathBuf> {
+        Ok(match &self.text {
+            Some(p) => p.clone(),
+            None => DataSource::new(self.data_dir.clone()).resolve("text", &SHAKESPEARE)?,
+        })
+    }
 }
 
 /// Fine-tuning tasks.
@@ -202,15 +257,8 @@ pub struct FinetuneArgs {
     /// WordPiece vocabulary size, when a tokenizer is trained here
     #[arg(long, default_value_t = 8000)]
     pub vocab_size: usize,
-    /// Folder holding `text/spam-{train,test}.csv` [default: $ZOO_DATA_DIR, then datasets/]
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Training CSV with a header and `label,text` columns [default: the spam/ham set]
-    #[arg(long, value_name = "FILE", requires = "test_csv")]
-    pub csv: Option<PathBuf>,
-    /// Test CSV with the same columns and labels
-    #[arg(long, value_name = "FILE", requires = "csv")]
-    pub test_csv: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Use only the first N training examples (smoke runs)
     #[arg(long, value_name = "N")]
     pub limit_train: Option<usize>,
@@ -223,6 +271,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Pretrain(args) => crate::pretrain::pretrain(args).map(|_| ()),
         Command::Finetune(args) => crate::finetune::finetune(args).map(|_| ()),
+        Command::Eval {
+            model,
+            data,
+            max_len,
+            batch_size,
+            limit_test,
+        } => crate::inference::eval(&model, &data, max_len, batch_size, limit_test),
         Command::Predict { model, text } => crate::inference::predict(&model, &text),
         Command::FillMask { model, text, top } => {
             crate::inference::fill_mask(&model, &text, top).map(|_| ())

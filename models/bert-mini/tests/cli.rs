@@ -84,6 +84,20 @@ fn pretraining_learns_resumes_and_its_folder_serves_every_command() {
     assert!(accuracy > 4.0, "{r}");
 
     let model = out.to_str().unwrap();
+    // `eval` masks the held-out windows with the same seed: the same figure as the report.
+    let stdout = BERT.ok(&[
+        "eval",
+        "--model",
+        model,
+        "--max-len",
+        "64",
+        "--limit-test",
+        "64",
+    ]);
+    assert!(
+        stdout.contains(&format!("masked-LM accuracy {accuracy:.2}%")),
+        "{stdout} vs {r}"
+    );
     let stdout = BERT.ok(&[
         "fill-mask",
         "--model",
@@ -187,6 +201,20 @@ fn pretraining_learns_resumes_and_its_folder_serves_every_command() {
         "{stdout}"
     );
     let tuned_model = tuned.to_str().unwrap();
+    let stdout = BERT.ok(&[
+        "eval",
+        "--model",
+        tuned_model,
+        "--max-len",
+        "64",
+        "--limit-test",
+        "200",
+    ]);
+    let test_accuracy = r["test"]["accuracy"].as_f64().unwrap();
+    assert!(
+        stdout.contains(&format!("200 texts, accuracy {test_accuracy:.2}%")),
+        "{stdout} vs {r}"
+    );
     let stdout = BERT.ok(&[
         "predict",
         "--model",
