@@ -13,7 +13,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use datasets::rng::SplitMix64;
-use datasets::text::read_text;
+use datasets::text::{CsvLayout, TextSet, read_text};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use trainer::custom_loop::{LoopRun, load_module, load_optimizer, save_module, save_optimizer};
@@ -87,13 +87,23 @@ impl Corpus {
             "--valid-fraction {} must be in (0, 1)",
             data.valid_fraction
         );
-        let text = read_text(&path)?;
-        let lines: Vec<String> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let lines: Vec<String> = if name.ends_with(".csv") || name.ends_with(".csv.gz") {
+            // A labelled CSV (`label,text`): its texts, labels unused (domain-adaptive pretraining).
+            TextSet::read_csv(&path, &CsvLayout::label_text(), None)?
+                .items
+                .into_iter()
+                .map(|i| i.text)
+                .filter(|t| !t.trim().is_empty())
+                .collect()
+        } else {
+            read_text(&path)?
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect()
+        };
         anyhow::ensure!(
             lines.len() >= 20,
             "{}: {} non-empty lines; pretraining needs a real corpus (thousands of lines)",

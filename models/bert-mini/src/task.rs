@@ -193,7 +193,8 @@ pub struct DataArgs {
     /// [default: $ZOO_DATA_DIR, then the workspace's datasets/]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Masked-LM corpus: any UTF-8 text file (plain or .gz) [default: Shakespeare]
+    /// Masked-LM corpus: any UTF-8 text file (plain or .gz), or a `label,text` CSV whose texts
+    /// are used without their labels [default: Shakespeare]
     #[arg(long, value_name = "FILE")]
     pub text: Option<PathBuf>,
     /// Fraction of the corpus (its last lines) held out for the MLM accuracy

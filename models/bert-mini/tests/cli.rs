@@ -251,9 +251,21 @@ fn stdout_of_fill(model: &str) -> String {
 fn next_sentence_prediction_adds_its_head_and_exports_as_bert_for_pretraining() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("nsp");
-    pretrain(&out, "64", &["--epochs", "1", "--nsp"]);
+    // On the e-mails of the spam training CSV (labels unused): pretraining on the task's domain.
+    let emails =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/text/spam-train.csv.gz");
+    pretrain(
+        &out,
+        "64",
+        &["--epochs", "1", "--nsp", "--text", emails.to_str().unwrap()],
+    );
     let r = report(&out);
     assert_eq!(r["objective"], "mlm+nsp");
+    assert!(
+        r["corpus"].as_str().unwrap().ends_with("spam-train.csv.gz"),
+        "{r}"
+    );
+    assert!(r["train_tokens"].as_u64().unwrap() > 1_000_000, "{r}");
     let nsp = r["valid_nsp_accuracy"].as_f64().unwrap();
     assert!((0.0..=100.0).contains(&nsp), "{r}");
     let hf = dir.path().join("hf");
