@@ -29,7 +29,7 @@ def main():
         torch_version = r.get("torch", torch_version)
         if r.get("extra"):
             extras.add(r["extra"])
-    order = ["mlp", "cnn", "resnet20", "resnet18", "gcn", "sage", "gat", "lstm", "gru", "vae", "dcgan"]
+    order = ["mlp", "cnn", "resnet20", "resnet18", "gcn", "sage", "gat", "lstm", "gru", "vae", "dcgan", "bert"]
     names = {
         "mlp": "MLP 784-128-10, batch 128, Adam",
         "cnn": "seed CNN 32×32×3, batch 64, Adam",
@@ -42,6 +42,7 @@ def main():
         "gru": "char-LM GRU 2×512, 128 steps, batch 64, Adam",
         "vae": "VAE 784-512-256-20 (MNIST), batch 128, Adam",
         "dcgan": "DCGAN width 32 (MNIST), batch 128, D + G steps, Adam",
+        "bert": "BERT-Mini MLM (4 × 256, vocab 8000), 32 × 128 tokens, AdamW",
     }
     out = []
     out.append("# Benchmarks: burn-zoo against PyTorch on the same machine\n")
