@@ -11,7 +11,7 @@ use crate::inference::{Loaded, SavedModel};
 use crate::model::{BertInput, BertModel};
 use crate::task::{FinetuneArgs, NAME};
 use crate::tokenizer::{Encoded, WordPieceTokenizer};
-use crate::training::{EpochMeter, median, optimizer, schedule};
+use crate::training::{EpochMeter, Setup, median, optimizer, schedule};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
@@ -19,7 +19,6 @@ use datasets::rng::SplitMix64;
 use datasets::text::TextSet;
 use serde::{Deserialize, Serialize};
 use trainer::custom_loop::{LoopRun, load_module, load_optimizer, save_module, save_optimizer};
-use trainer::device::select_device;
 use trainer::evaluate::ClassificationScores;
 use trainer::report::{Report, TestMetrics, git_commit, peak_rss_mib, rss_note};
 
@@ -104,19 +103,17 @@ pub fn evaluate(
 }
 
 pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
-    let (device_name, device) = select_device(args.run.device.device.as_deref())?;
-    let autodiff = device.clone().autodiff();
-    let out = args.run.out_dir(NAME);
-    let epochs = args.run.epochs.unwrap_or(EPOCHS);
-    let lr = args.run.lr.unwrap_or(LR);
-    let weight_decay = args.run.weight_decay.unwrap_or(WEIGHT_DECAY);
-    let seed = args.run.seed;
-    let batch_size = args.batch.batch_size.max(1);
-    anyhow::ensure!(
-        args.batch.max_len >= 8,
-        "--max-len {} is too short (at least 8)",
-        args.batch.max_len
-    );
+    let Setup {
+        device_name,
+        device,
+        autodiff,
+        out,
+        epochs,
+        lr,
+        weight_decay,
+        seed,
+        batch_size,
+    } = Setup::new(&args.run, &args.batch, (EPOCHS, LR, WEIGHT_DECAY))?;
 
     let (mut train_set, mut test_set) = args.data.text_sets()?;
     anyhow::ensure!(

@@ -8,7 +8,7 @@ use crate::hf::Architecture;
 use crate::masking::{MaskedBatch, Window, windows};
 use crate::task::{DataArgs, NAME, PretrainArgs};
 use crate::tokenizer::WordPieceTokenizer;
-use crate::training::{EpochMeter, optimizer, schedule};
+use crate::training::{EpochMeter, Setup, optimizer, schedule};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
@@ -17,7 +17,6 @@ use datasets::text::{CsvLayout, TextSet, read_text};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use trainer::custom_loop::{LoopRun, load_module, load_optimizer, save_module, save_optimizer};
-use trainer::device::select_device;
 use trainer::report::{git_commit, peak_rss_mib, rss_note};
 
 /// Pretraining recipe: ~900 steps on a 2-core CPU, so a peak rate 10× BERT's 1e-4 (which is
@@ -210,19 +209,17 @@ pub fn hits(logits: Tensor<2>, targets: Tensor<1, Int>) -> anyhow::Result<usize>
 }
 
 pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
-    let (device_name, device) = select_device(args.run.device.device.as_deref())?;
-    let autodiff = device.clone().autodiff();
-    let out = args.run.out_dir(NAME);
-    let epochs = args.run.epochs.unwrap_or(EPOCHS);
-    let lr = args.run.lr.unwrap_or(LR);
-    let weight_decay = args.run.weight_decay.unwrap_or(WEIGHT_DECAY);
-    let seed = args.run.seed;
-    let batch_size = args.batch.batch_size.max(1);
-    anyhow::ensure!(
-        args.batch.max_len >= 8,
-        "--max-len {} is too short (at least 8)",
-        args.batch.max_len
-    );
+    let Setup {
+        device_name,
+        device,
+        autodiff,
+        out,
+        epochs,
+        lr,
+        weight_decay,
+        seed,
+        batch_size,
+    } = Setup::new(&args.run, &args.batch, (EPOCHS, LR, WEIGHT_DECAY))?;
 
     let corpus = Corpus::load(&args.data)?;
     let tokenizer = if args.run.resume {

@@ -1,13 +1,57 @@
 //! What pretraining and fine-tuning share: BERT's optimizer and schedule, step timing, progress
 //! lines, and the run's `run.json`.
 
-use crate::task::BatchArgs;
+use crate::task::{BatchArgs, NAME};
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, ModuleOptimizer};
+use burn::prelude::Device;
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Instant;
+use trainer::custom_loop::LoopArgs;
 use trainer::model::ScheduleKind;
 use trainer::schedule::WarmupSchedule;
+
+/// A training command's settings after flags and its recipe are merged.
+pub struct Setup {
+    pub device_name: String,
+    pub device: Device,
+    /// The same device with autodiff: parameters and training batches live here.
+    pub autodiff: Device,
+    pub out: PathBuf,
+    pub epochs: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub seed: u64,
+    pub batch_size: usize,
+}
+
+impl Setup {
+    /// `recipe`: (epochs, learning rate, weight decay) when the flags leave them out.
+    pub fn new(
+        run: &LoopArgs,
+        batch: &BatchArgs,
+        recipe: (usize, f64, f64),
+    ) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            batch.max_len >= 8,
+            "--max-len {} is too short (at least 8)",
+            batch.max_len
+        );
+        let (device_name, device) = trainer::device::select_device(run.device.device.as_deref())?;
+        Ok(Self {
+            autodiff: device.clone().autodiff(),
+            device_name,
+            device,
+            out: run.out_dir(NAME),
+            epochs: run.epochs.unwrap_or(recipe.0),
+            lr: run.lr.unwrap_or(recipe.1),
+            weight_decay: run.weight_decay.unwrap_or(recipe.2),
+            seed: run.seed,
+            batch_size: batch.batch_size.max(1),
+        })
+    }
+}
 
 /// AdamW as BERT trains (β 0.9/0.999, ε 1e-6, decoupled weight decay), gradients clipped to
 /// norm 1. Two differences from the reference: Burn clips each parameter tensor to norm 1
