@@ -314,3 +314,32 @@ fn bad_input_is_refused_with_the_file_or_flag_named() {
         "{err}"
     );
 }
+
+#[test]
+fn from_scratch_without_a_pretrained_folder_trains_its_own_tokenizer() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("scratch");
+    let mut args = vec![
+        "finetune",
+        "--from-scratch",
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--limit-train",
+        "64",
+        "--limit-test",
+        "32",
+        "--vocab-size",
+        "1000",
+    ];
+    args.extend(TINY);
+    let stdout = BERT.ok(&args);
+    assert!(stdout.contains("classify (scratch)"), "{stdout}");
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["architectures"][0], "BertForSequenceClassification");
+    assert_eq!(config["id2label"]["1"], "spam");
+    assert!(config["vocab_size"].as_u64().unwrap() <= 1000);
+    assert_eq!(report(&out)["test"]["samples"], 32);
+}
