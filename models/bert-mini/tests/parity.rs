@@ -186,3 +186,33 @@ fn a_file_of_the_wrong_size_is_refused_naming_the_tensor() {
         .to_string();
     assert!(err.contains("missing from the file: mlm"), "{err}");
 }
+
+#[test]
+fn older_checkpoints_with_tied_copies_and_position_ids_load() {
+    // Checkpoints written before HF stopped saving them carry the tied decoder weight and bias
+    // and the `position_ids` buffer (google-research conversions, prajjwal1/bert-*).
+    let source = std::fs::read(fixture("masked_lm").join("model.safetensors")).unwrap();
+    let st = SafeTensors::deserialize(&source).unwrap();
+    let mut tensors: Vec<(String, safetensors::tensor::TensorView)> = st
+        .names()
+        .into_iter()
+        .map(|n| (n.to_string(), st.tensor(n).unwrap()))
+        .collect();
+    let embeddings = st.tensor("bert.embeddings.word_embeddings.weight").unwrap();
+    let bias = st.tensor("cls.predictions.bias").unwrap();
+    tensors.push(("cls.predictions.decoder.weight".into(), embeddings));
+    tensors.push(("cls.predictions.decoder.bias".into(), bias));
+    let positions: Vec<u8> = (0..40i64).flat_map(|i| i.to_le_bytes()).collect();
+    let view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::I64, vec![1, 40], &positions)
+            .unwrap();
+    tensors.push(("bert.embeddings.position_ids".into(), view));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.safetensors");
+    safetensors::serialize_to_file(tensors, None, &path).unwrap();
+
+    let device = Device::flex();
+    let model = hf::load_pretraining(&config("masked_lm"), false, &path, &device).unwrap();
+    let io = Io::read("masked_lm");
+    assert_close(model.mlm_logits(&io.input(&device)), &io, "logits");
+}
