@@ -363,6 +363,20 @@ impl TextSet {
         Ok((train, test))
     }
 
+    /// Fails unless the set has at least two classes (a classifier needs two).
+    pub fn require_two_classes(&self) -> Result<()> {
+        if self.class_names.len() >= 2 {
+            return Ok(());
+        }
+        Err(DataError::format(
+            &self.path,
+            format!(
+                "only one class ({}); a classifier needs at least two",
+                self.class_names.join(", ")
+            ),
+        ))
+    }
+
     /// Items per class.
     pub fn class_counts(&self) -> Vec<usize> {
         let mut counts = vec![0; self.class_names.len()];
@@ -613,6 +627,17 @@ mod tests {
         assert_eq!(set.class_names, ["ham", "spam"]);
         assert_eq!(set.items[0].text, "Buy \"now\", cheap");
         assert_eq!(set.items[0].label, 1);
+        set.require_two_classes().unwrap();
+        let one = write(dir.path(), "one.csv", "label,text\nham,a\nham,b\n");
+        let err = TextSet::read_csv(&one, &CsvLayout::label_text(), None)
+            .unwrap()
+            .require_two_classes()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("one.csv") && err.contains("only one class (ham)"),
+            "{err}"
+        );
 
         let unknown = write(dir.path(), "test.csv", "label,text\nham,a\neggs,b\n");
         let err = TextSet::read_csv(&unknown, &CsvLayout::label_text(), Some(&set.class_names))

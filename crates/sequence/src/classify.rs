@@ -212,12 +212,7 @@ pub fn prepare(
         });
     }
     let (mut train_set, test_set) = text_sets(data)?;
-    anyhow::ensure!(
-        train_set.class_names.len() >= 2,
-        "{}: only one class ({}); a classifier needs at least two",
-        train_set.path.display(),
-        train_set.class_names.join(", ")
-    );
+    train_set.require_two_classes()?;
     // The split does not depend on --seed, so runs with different seeds compare on one split.
     let valid_set = train_set.split_off(0.1, 0);
     let vocab = match vocabulary {

@@ -116,12 +116,7 @@ pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
     } = Setup::new(&args.run, &args.batch, (EPOCHS, LR, WEIGHT_DECAY))?;
 
     let (mut train_set, mut test_set) = args.data.text_sets()?;
-    anyhow::ensure!(
-        train_set.class_names.len() >= 2,
-        "{}: only one class ({}); a classifier needs at least two",
-        train_set.path.display(),
-        train_set.class_names.join(", ")
-    );
+    train_set.require_two_classes()?;
     // The split does not depend on --seed, so runs compare on one split.
     let valid_set = train_set.split_off(0.1, 0);
     if let Some(n) = args.limit_train {

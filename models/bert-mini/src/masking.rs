@@ -118,6 +118,22 @@ impl MaskedBatch {
         }
     }
 
+    /// [`MaskedBatch::new`] with `tokenizer`'s special tokens and [CLS]/[SEP] wrapping.
+    pub fn from_tokenizer(
+        windows: &[&Window],
+        tokenizer: &crate::tokenizer::WordPieceTokenizer,
+        vocab_size: usize,
+        rng: &mut SplitMix64,
+    ) -> Self {
+        Self::new(
+            windows,
+            &tokenizer.special,
+            vocab_size,
+            |a, b| tokenizer.wrap(a, b),
+            rng,
+        )
+    }
+
     pub fn to_device(
         &self,
         pad: u32,

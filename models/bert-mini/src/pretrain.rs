@@ -169,13 +169,7 @@ pub fn evaluate(
     let vocab = model.bert.vocab_size();
     for chunk in windows.chunks(batch_size.max(1)) {
         let refs: Vec<&Window> = chunk.iter().collect();
-        let batch = MaskedBatch::new(
-            &refs,
-            &tokenizer.special,
-            vocab,
-            |a, b| tokenizer.wrap(a, b),
-            &mut rng,
-        );
+        let batch = MaskedBatch::from_tokenizer(&refs, tokenizer, vocab, &mut rng);
         let (input, positions, targets, next) = batch.to_device(tokenizer.special.pad, device);
         let n = batch.targets.len();
         let (logits, nsp, _) = model.forward(&input, positions);
@@ -363,13 +357,7 @@ pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
         let mut nsp_right = 0;
         for chunk in order.chunks(batch_size) {
             let refs: Vec<&Window> = chunk.iter().map(|&i| &epoch_windows[i]).collect();
-            let batch = MaskedBatch::new(
-                &refs,
-                &tokenizer.special,
-                vocab,
-                |a, b| tokenizer.wrap(a, b),
-                &mut rng,
-            );
+            let batch = MaskedBatch::from_tokenizer(&refs, &tokenizer, vocab, &mut rng);
             let (input, positions, targets, next) =
                 batch.to_device(tokenizer.special.pad, &autodiff);
             let (logits, nsp, _) = model.forward(&input, positions);
