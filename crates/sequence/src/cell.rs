@@ -3,6 +3,7 @@
 //! weights and the loop; a cell is only its equations, so `lstm` and `gru` each state theirs in
 //! a few lines.
 
+use crate::fused::FusedCell;
 use burn::prelude::*;
 
 /// The recurrent state of one layer and direction.
@@ -55,6 +56,9 @@ pub trait Cell: 'static {
     const GATES: usize;
     /// Whether the state carries a cell vector besides the hidden state.
     const CELL_STATE: bool;
+    /// The whole-sequence layer with a hand-written backward ([`crate::fused`]) computing the
+    /// same equations as [`Cell::step`], if there is one; used on the CPU backends.
+    const FUSED: Option<FusedCell> = None;
 
     /// One time step: `input` is `x W_ih^T + b_ih`, `hidden` is `h W_hh^T + b_hh`.
     fn step(input: Tensor<2>, hidden: Tensor<2>, state: &State) -> State;

@@ -23,6 +23,7 @@ pub mod activation;
 pub mod cell;
 pub mod classify;
 pub mod config;
+pub mod fused;
 pub mod lm;
 pub mod model;
 pub mod recurrent;
@@ -32,6 +33,7 @@ pub mod testing;
 
 pub use cell::{Cell, State};
 pub use config::{NetArgs, Recipe, Task, TextArgs};
+pub use fused::FusedCell;
 pub use model::{InputKind, ModelConfig, Pool, SequenceModel, Steps, pytorch};
 pub use recurrent::{Direction, Layer, Recurrent};
 pub use task::{Cli, Command, main, run};

@@ -113,13 +113,14 @@ impl SequenceModel {
         }
     }
 
-    /// The recurrent stack's per-step outputs (`[batch, directions * hidden]`) and final states.
+    /// The recurrent stack's outputs, time-major (`[steps * batch, directions * hidden]`), and
+    /// final states.
     pub fn encode<C: Cell>(
         &self,
         steps: Steps,
         mask: Option<&[Tensor<2>]>,
         state: Option<Vec<State>>,
-    ) -> (Vec<Tensor<2>>, Vec<State>) {
+    ) -> (Tensor<2>, Vec<State>) {
         self.rnn.forward::<C>(self.step_inputs(steps), mask, state)
     }
 
@@ -130,7 +131,7 @@ impl SequenceModel {
         state: Option<Vec<State>>,
     ) -> (Tensor<2>, Vec<State>) {
         let (outputs, state) = self.encode::<C>(Steps::Tokens(tokens), None, state);
-        let h = self.dropout.forward(Tensor::cat(outputs, 0)); // [steps * batch, hidden]
+        let h = self.dropout.forward(outputs); // [steps * batch, hidden]
         (self.fc.forward(h), state)
     }
 
@@ -145,16 +146,19 @@ impl SequenceModel {
             }
             Pool::Last => states[states.len() - 1].h.clone(),
             Pool::Max => {
-                let stacked: Tensor<3> = Tensor::stack(outputs, 1); // [batch, steps, directions * hidden]
+                let [rows, width] = outputs.dims();
+                let batch = states[0].h.dims()[0];
+                // [steps, batch, directions * hidden]
+                let stacked: Tensor<3> = outputs.reshape([rows / batch, batch, width]);
                 let stacked = match mask {
                     // Padded steps output zeros; push them below every real value.
                     Some(mask) => {
-                        let mask: Tensor<3> = Tensor::stack(mask.to_vec(), 1); // [batch, steps, 1]
+                        let mask: Tensor<3> = Tensor::stack(mask.to_vec(), 0); // [steps, batch, 1]
                         stacked + (mask - 1.0) * 1e9
                     }
                     None => stacked,
                 };
-                stacked.max_dim(1).squeeze_dim::<2>(1)
+                stacked.max_dim(0).squeeze_dim::<2>(0)
             }
         }; // [batch, directions * hidden]
         self.fc.forward(self.dropout.forward(pooled))

@@ -1,14 +1,19 @@
 //! A stack of recurrent layers, optionally bidirectional, with dropout between layers: the
 //! layout of `torch.nn.LSTM` / `torch.nn.GRU` (`num_layers`, `bidirectional`, `dropout`).
 //!
-//! The loop runs one time step at a time on per-step tensors (`Vec` of `[batch, features]`).
-//! Slicing a step out of a `[time, batch, features]` tensor would cost a full-size gradient
-//! buffer per step in backward (Burn's slice backward is zeros + slice-assign), which dominates
-//! at 128 steps; per-step inputs and one `cat` at the end keep backward linear in the length.
-//! Variable-length batches carry a mask: padded steps leave the state unchanged and output
-//! zeros, which is what PyTorch's `pack_padded_sequence` computes.
+//! Two paths compute the same function. On Burn's CPU backends, a cell with a fused layer
+//! ([`crate::fused`]: LSTM, GRU) runs each layer and direction as one autodiff node with a
+//! hand-written backward through time, on whole `[steps * batch, features]` tensors. Otherwise
+//! (GPU backends, masked batches, other cells) the loop runs one time step at a time on per-step
+//! tensors (`Vec` of `[batch, features]`): slicing a step out of a `[time, batch, features]`
+//! tensor would cost a full-size gradient buffer per step in backward (Burn's slice backward is
+//! zeros + slice-assign), which dominates at 128 steps; per-step inputs and one `cat` at the end
+//! keep backward linear in the length. Variable-length batches carry a mask: padded steps leave
+//! the state unchanged and output zeros, which is what PyTorch's `pack_padded_sequence`
+//! computes.
 
 use crate::cell::{Cell, State};
+use crate::fused::{self, FusedCell};
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 
@@ -76,6 +81,32 @@ impl Direction {
             .collect();
         (outputs, state)
     }
+
+    /// [`Direction::run`] over the whole `[steps * batch, input]` sequence at once with the
+    /// fused layer; returns `[steps * batch, hidden]` and the final state.
+    fn run_fused(
+        &self,
+        cell: FusedCell,
+        inputs: Tensor<2>,
+        reverse: bool,
+        state: State,
+    ) -> (Tensor<2>, State) {
+        let [batch, hidden] = state.h.dims();
+        let steps = inputs.dims()[0] / batch;
+        let gates_x = self.ih.forward(inputs); // [steps * batch, gates * hidden]
+        let w_hh = self.hh.weight.val(); // [hidden, gates * hidden]
+        let b_hh = match &self.hh.bias {
+            Some(bias) => bias.val().unsqueeze_dim::<2>(0), // [1, gates * hidden]
+            None => Tensor::zeros([1, w_hh.dims()[1]], &w_hh.device()),
+        };
+        let out = fused::sequence(cell, gates_x, w_hh, b_hh, state.h, state.c, reverse);
+        let outputs = out.clone().slice(0..steps * batch); // [steps * batch, hidden]
+        let last = if reverse { 0 } else { steps - 1 };
+        let h = outputs.clone().slice(last * batch..(last + 1) * batch);
+        let c = (cell == FusedCell::Lstm).then(|| out.slice(steps * batch..(steps + 1) * batch));
+        debug_assert_eq!(h.dims(), [batch, hidden]);
+        (outputs, State { h, c })
+    }
 }
 
 /// One layer: a forward direction and, when bidirectional, a backward one.
@@ -136,20 +167,66 @@ impl Recurrent {
     }
 
     /// Runs the stack over per-step inputs (`[batch, input]` each) with optional per-step masks
-    /// (`[batch, 1]`, 1 = real token). Returns the last layer's per-step outputs
-    /// (`[batch, directions * hidden]`) and the final states in `h_n` order.
+    /// (`[batch, 1]`, 1 = real token). Returns the last layer's outputs, time-major
+    /// (`[steps * batch, directions * hidden]`), and the final states in `h_n` order.
     pub fn forward<C: Cell>(
         &self,
         inputs: Vec<Tensor<2>>,
         mask: Option<&[Tensor<2>]>,
         initial: Option<Vec<State>>,
-    ) -> (Vec<Tensor<2>>, Vec<State>) {
+    ) -> (Tensor<2>, Vec<State>) {
         assert!(!inputs.is_empty(), "a sequence needs at least one step");
         let device = inputs[0].device();
         let batch = inputs[0].dims()[0];
-        let mut initial = initial
-            .unwrap_or_else(|| self.zero_states::<C>(batch, &device))
-            .into_iter();
+        let initial = initial.unwrap_or_else(|| self.zero_states::<C>(batch, &device));
+        match C::FUSED.filter(|_| mask.is_none() && fused::supported(&device)) {
+            Some(cell) => self.forward_fused(cell, Tensor::cat(inputs, 0), initial),
+            None => {
+                let (outputs, states) = self.forward_steps::<C>(inputs, mask, initial);
+                (Tensor::cat(outputs, 0), states)
+            }
+        }
+    }
+
+    /// The stack on whole `[steps * batch, features]` tensors with the fused layers.
+    fn forward_fused(
+        &self,
+        cell: FusedCell,
+        inputs: Tensor<2>,
+        initial: Vec<State>,
+    ) -> (Tensor<2>, Vec<State>) {
+        let mut initial = initial.into_iter();
+        let mut finals = Vec::new();
+        let mut x = inputs;
+        for (l, layer) in self.layers.iter().enumerate() {
+            if l > 0 {
+                x = self.dropout.forward(x);
+            }
+            let start = initial.next().expect("one state per layer and direction");
+            let (out, last) = layer.forward.run_fused(cell, x.clone(), false, start);
+            finals.push(last);
+            x = match &layer.backward {
+                None => out,
+                Some(backward) => {
+                    let start = initial.next().expect("one state per layer and direction");
+                    let (back, last) = backward.run_fused(cell, x, true, start);
+                    finals.push(last);
+                    Tensor::cat(vec![out, back], 1)
+                }
+            };
+        }
+        (x, finals)
+    }
+
+    /// The stack step by step on per-step tensors, on any backend and with masks: the
+    /// reference the fused path is tested against. Returns per-step outputs.
+    pub fn forward_steps<C: Cell>(
+        &self,
+        inputs: Vec<Tensor<2>>,
+        mask: Option<&[Tensor<2>]>,
+        initial: Vec<State>,
+    ) -> (Vec<Tensor<2>>, Vec<State>) {
+        let mut initial = initial.into_iter();
         let mut finals = Vec::new();
         let mut x = inputs;
         for (l, layer) in self.layers.iter().enumerate() {

@@ -118,7 +118,7 @@ pub fn classify_parity<C: Cell>(dir: &Path) {
     };
     let logits = model.forward_classify::<C>(Steps::Tokens(ids.clone()), mask.as_deref());
     let (outputs, states) = model.encode::<C>(Steps::Tokens(ids), mask.as_deref(), None);
-    let outputs: Vec<f32> = outputs.into_iter().flat_map(values).collect(); // [time, batch, 2h]
+    let outputs: Vec<f32> = values(outputs); // [time * batch, 2h]
     assert_close("per-step outputs", &outputs, &io["outputs"].1);
     assert_close("h_n", &stacked(&states, false), &io["h_n"].1);
     if C::CELL_STATE {
@@ -519,5 +519,108 @@ pub mod cli {
             path(&dir.path().join("none")),
         ]);
         assert!(err.contains("config.json"), "{err}");
+    }
+}
+
+/// The fused layers ([`crate::fused`]) against the step-by-step loop on the same weights,
+/// 2 layers, one- and bidirectional, from non-zero initial states: per-step outputs, final
+/// states, and the gradients of the inputs, the initial states and every weight and bias of a
+/// loss that reads all of them. Both paths run on Burn's default (CPU) device with autodiff.
+pub fn fused_matches_steps<C: Cell>() {
+    let device = Device::default().autodiff();
+    assert!(crate::fused::supported(&device) && C::FUSED.is_some());
+    let (steps, batch, input, hidden) = (7, 3, 4, 5);
+    let normal = burn::tensor::Distribution::Normal(0.0, 1.0);
+    let random = |shape: [usize; 2]| Tensor::<2>::random(shape, normal, &device);
+    for bidirectional in [false, true] {
+        let rnn = crate::Recurrent::new::<C>(input, hidden, 2, bidirectional, 0.0, &device);
+        let xs = Tensor::<3>::random([steps, batch, input], normal, &device).require_grad();
+        let initial: Vec<State> = rnn
+            .zero_states::<C>(batch, &device)
+            .into_iter()
+            .map(|s| State {
+                h: random([batch, hidden]).require_grad(),
+                c: s.c.map(|_| random([batch, hidden]).require_grad()),
+            })
+            .collect();
+        let width = if bidirectional { 2 * hidden } else { hidden };
+        let (out_weights, h_weights, c_weights) = (
+            random([steps * batch, width]),
+            random([batch, hidden]),
+            random([batch, hidden]),
+        );
+        let run = |fused: bool| {
+            let inputs: Vec<Tensor<2>> = (0..steps)
+                .map(|t| xs.clone().slice(t..t + 1).squeeze_dim(0))
+                .collect();
+            let (outputs, finals) = if fused {
+                rnn.forward::<C>(inputs, None, Some(initial.clone()))
+            } else {
+                let (per_step, finals) = rnn.forward_steps::<C>(inputs, None, initial.clone());
+                (Tensor::cat(per_step, 0), finals)
+            };
+            let mut loss = (outputs.clone() * out_weights.clone()).sum();
+            for state in &finals {
+                loss = loss + (state.h.clone() * h_weights.clone()).sum();
+                if let Some(c) = &state.c {
+                    loss = loss + (c.clone() * c_weights.clone()).sum();
+                }
+            }
+            let grads = loss.backward();
+            let mut named = vec![("outputs".to_string(), values(outputs))];
+            for (i, state) in finals.iter().enumerate() {
+                named.push((format!("h_n[{i}]"), values(state.h.clone())));
+                if let Some(c) = &state.c {
+                    named.push((format!("c_n[{i}]"), values(c.clone())));
+                }
+            }
+            let grad = |t: Tensor<2>| values(t.grad(&grads).expect("a gradient"));
+            named.push((
+                "d inputs".into(),
+                values(
+                    xs.grad(&grads)
+                        .expect("a gradient")
+                        .reshape([steps * batch, input]),
+                ),
+            ));
+            for (i, state) in initial.iter().enumerate() {
+                named.push((format!("d h0[{i}]"), grad(state.h.clone())));
+                if let Some(c) = &state.c {
+                    named.push((format!("d c0[{i}]"), grad(c.clone())));
+                }
+            }
+            for (l, layer) in rnn.layers.iter().enumerate() {
+                for (side, dir) in [
+                    ("forward", Some(&layer.forward)),
+                    ("backward", layer.backward.as_ref()),
+                ] {
+                    let Some(dir) = dir else { continue };
+                    for (name, linear) in [("ih", &dir.ih), ("hh", &dir.hh)] {
+                        named.push((
+                            format!("d {l}.{side}.{name}.weight"),
+                            grad(linear.weight.val()),
+                        ));
+                        let bias = linear.bias.as_ref().expect("a bias").val();
+                        let d_bias = bias.grad(&grads).expect("a gradient");
+                        named.push((
+                            format!("d {l}.{side}.{name}.bias"),
+                            values(d_bias.unsqueeze()),
+                        ));
+                    }
+                }
+            }
+            named
+        };
+        let (fused, reference) = (run(true), run(false));
+        assert_eq!(fused.len(), reference.len());
+        for ((name, a), (_, b)) in fused.iter().zip(&reference) {
+            assert_eq!(a.len(), b.len(), "{name}");
+            let diff = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max);
+            assert!(diff < 1e-4, "bidirectional={bidirectional} {name}: {diff}");
+        }
     }
 }

@@ -13,7 +13,7 @@
 
 use burn::prelude::*;
 use sequence::activation::{sigmoid, tanh};
-use sequence::{Cell, State};
+use sequence::{Cell, FusedCell, State};
 
 pub struct GruCell;
 
@@ -21,6 +21,7 @@ impl Cell for GruCell {
     const NAME: &'static str = "gru";
     const GATES: usize = 3;
     const CELL_STATE: bool = false;
+    const FUSED: Option<FusedCell> = Some(FusedCell::Gru);
 
     fn step(input: Tensor<2>, hidden: Tensor<2>, state: &State) -> State {
         // [batch, 3 * hidden] each; only the r and z blocks are summed before the nonlinearity.

@@ -14,7 +14,7 @@
 
 use burn::prelude::*;
 use sequence::activation::{sigmoid, tanh};
-use sequence::{Cell, State};
+use sequence::{Cell, FusedCell, State};
 
 pub struct LstmCell;
 
@@ -22,6 +22,7 @@ impl Cell for LstmCell {
     const NAME: &'static str = "lstm";
     const GATES: usize = 4;
     const CELL_STATE: bool = true;
+    const FUSED: Option<FusedCell> = Some(FusedCell::Lstm);
 
     fn step(input: Tensor<2>, hidden: Tensor<2>, state: &State) -> State {
         let gates = input + hidden; // [batch, 4 * hidden]

@@ -22,3 +22,8 @@ fn language_model_matches_pytorch_from_a_given_state() {
 fn eval_of_torch_trained_weights_gives_torchs_test_metrics() {
     testing::torch_trained_eval::<LstmCell>(&fixtures());
 }
+
+#[test]
+fn fused_layer_matches_the_step_by_step_loop_with_gradients() {
+    testing::fused_matches_steps::<LstmCell>();
+}
