@@ -38,8 +38,12 @@ pub enum FusedCell {
 }
 
 /// Whether `device` runs the fused layers: Burn's CPU backends compiled into this crate
-/// (`flex`, `ndarray`), with or without autodiff.
+/// (`flex`, `ndarray`), with or without autodiff, unless `ZOO_FUSED_RNN=0` asks for the
+/// step-by-step loop (to compare the two).
 pub fn supported(device: &Device) -> bool {
+    if std::env::var("ZOO_FUSED_RNN").is_ok_and(|v| v == "0") {
+        return false;
+    }
     #[allow(unused_imports)]
     use burn::backend::DispatchDevice;
     let inner = device.clone().inner();
