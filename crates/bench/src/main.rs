@@ -222,9 +222,14 @@ fn run_recurrent<C: sequence::Cell>(
             .into_data();
     };
     let inference = time(&mut infer, repeats);
+    // `ZOO_FUSED_RNN=0` (or a GPU backend) runs autodiff through the step loop instead.
+    let label = match sequence::fused::supported(device) {
+        true => device_name.to_string(),
+        false => format!("{device_name}, step loop"),
+    };
     print(
         C::NAME,
-        device_name,
+        &label,
         batch,
         repeats,
         [("train_step", train), ("inference", inference)],

@@ -14,8 +14,10 @@
 //!   gates·hidden]` product.
 //!
 //! The equations are PyTorch's (`torch.nn.LSTM` / `torch.nn.GRU`, gate blocks i, f, g, o and
-//! r, z, n) and the same as the cells' [`crate::Cell::step`]; `tests` check both against each
-//! other, forward and every gradient. GPU backends keep the step-by-step path.
+//! r, z, n) and the same as the cells' [`crate::Cell::step`], padding masks included (a padded
+//! step keeps the state and outputs zeros); [`crate::testing::fused_matches_steps`] checks the
+//! two paths against each other, forward and every gradient, and the parity tests check the
+//! fused one against PyTorch. GPU backends keep the step-by-step path.
 
 #![allow(deprecated)] // `NdArray`: deprecated in Burn 0.22 but still one of its CPU backends.
 
@@ -26,7 +28,7 @@ use burn::backend::autodiff::{
     ops::{Backward, Ops, OpsKind},
 };
 use burn::backend::{
-    Backend, Scalar, Slice, TensorMetadata, backend_extension, tensor::FloatTensor,
+    Backend, ExtensionType, Scalar, Slice, TensorMetadata, backend_extension, tensor::FloatTensor,
 };
 use burn::prelude::*;
 
@@ -58,175 +60,141 @@ pub fn supported(device: &Device) -> bool {
     }
 }
 
-/// One direction of one layer over a whole sequence.
-///
-/// - `gates_x`: `[steps * batch, gates * hidden]`, time-major, the input projection with its
-///   bias (for the LSTM also the recurrent bias, which enters the same sum);
-/// - `w_hh`: `[hidden, gates * hidden]`; `b_hh`: `[1, gates * hidden]` (GRU only: its n block
-///   is scaled by the reset gate, so it cannot be folded into `gates_x`);
-/// - `h0`, `c0`: `[batch, hidden]`.
-///
-/// Returns `[steps * batch, hidden]` hidden states in time order (for `reverse`, step `t`'s
-/// state is the one after reading steps `t..steps`), and for the LSTM `batch` more rows: the
-/// final cell state.
+/// The tensors of one direction of one layer over a whole sequence (time-major rows:
+/// step `t`'s batch is rows `t * batch .. (t + 1) * batch`).
+#[derive(ExtensionType)]
+pub struct LayerInputs<B: Backend> {
+    /// `[steps * batch, gates * hidden]`: `x W_ih + b_ih` for every step.
+    pub gates_x: FloatTensor<B>,
+    /// `[hidden, gates * hidden]` and `[1, gates * hidden]`.
+    pub w_hh: FloatTensor<B>,
+    pub b_hh: FloatTensor<B>,
+    /// `[batch, hidden]`; `c0` is the LSTM's cell state, `[0, hidden]` (empty) for the GRU.
+    pub h0: FloatTensor<B>,
+    pub c0: FloatTensor<B>,
+    /// `[steps * batch, 1]`, 1 where the step is real and 0 where it is padding; `[0, 1]`
+    /// (empty) when every step is real.
+    pub mask: FloatTensor<B>,
+}
+
+/// The fused layer as a Burn backend extension: the CPU backends run the forward loop, the
+/// autodiff decorator adds the hand-written backward.
 #[backend_extension(Autodiff, Flex: cfg(feature = "flex"), NdArray: cfg(feature = "ndarray"))]
 pub trait FusedRecurrentBackend: Backend {
-    fn lstm_sequence(
-        gates_x: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        c0: FloatTensor<Self>,
-        reverse: bool,
-    ) -> FloatTensor<Self>;
-
-    fn gru_sequence(
-        gates_x: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        b_hh: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
+    /// Runs `cell` over the sequence (backwards in time when `reverse`). Returns
+    /// `[steps * batch, hidden]` outputs in time order (zero at padded steps), then the final
+    /// hidden state (`batch` rows) and, for the LSTM, the final cell state (`batch` rows).
+    fn recurrent_layer(
+        #[extension_type] inputs: LayerInputs<Self>,
+        cell: FusedCell,
         reverse: bool,
     ) -> FloatTensor<Self>;
 }
 
-/// Runs `cell` over the whole sequence (see [`FusedRecurrentBackend`]); on any device for
-/// which [`supported`] holds.
-pub fn sequence(
+/// The output of one direction of one layer: per-step outputs and final state.
+pub struct LayerOutput {
+    /// `[steps * batch, hidden]`, time-major.
+    pub outputs: Tensor<2>,
+    pub h: Tensor<2>,
+    pub c: Option<Tensor<2>>,
+}
+
+/// Runs `cell` over a whole sequence (see [`LayerInputs`]) on a device for which
+/// [`supported`] holds. `mask` is `[steps * batch, 1]`.
+#[allow(clippy::too_many_arguments)]
+pub fn layer(
     cell: FusedCell,
     gates_x: Tensor<2>,
     w_hh: Tensor<2>,
     b_hh: Tensor<2>,
     h0: Tensor<2>,
     c0: Option<Tensor<2>>,
+    mask: Option<Tensor<2>>,
     reverse: bool,
-) -> Tensor<2> {
+) -> LayerOutput {
     use burn::backend::Dispatch;
-    let output = match cell {
-        FusedCell::Lstm => <Dispatch as FusedRecurrentBackend>::lstm_sequence(
-            (gates_x + b_hh).into_dispatch(),
-            w_hh.into_dispatch(),
-            h0.into_dispatch(),
-            c0.expect("an LSTM state has a cell").into_dispatch(),
-            reverse,
-        ),
-        FusedCell::Gru => <Dispatch as FusedRecurrentBackend>::gru_sequence(
-            gates_x.into_dispatch(),
-            w_hh.into_dispatch(),
-            b_hh.into_dispatch(),
-            h0.into_dispatch(),
-            reverse,
-        ),
+    let [batch, hidden] = h0.dims();
+    let rows = gates_x.dims()[0];
+    let device = gates_x.device();
+    let inputs = LayerInputs::<Dispatch> {
+        gates_x: gates_x.into_dispatch(),
+        w_hh: w_hh.into_dispatch(),
+        b_hh: b_hh.into_dispatch(),
+        h0: h0.into_dispatch(),
+        c0: c0
+            .unwrap_or_else(|| Tensor::zeros([0, hidden], &device))
+            .into_dispatch(),
+        mask: mask
+            .unwrap_or_else(|| Tensor::zeros([0, 1], &device))
+            .into_dispatch(),
     };
-    Tensor::from_dispatch(output)
+    let out: Tensor<2> = Tensor::from_dispatch(
+        <Dispatch as FusedRecurrentBackend>::recurrent_layer(inputs, cell, reverse),
+    );
+    LayerOutput {
+        outputs: out.clone().slice(0..rows),
+        h: out.clone().slice(rows..rows + batch),
+        c: (cell == FusedCell::Lstm).then(|| out.slice(rows + batch..rows + 2 * batch)),
+    }
 }
 
 #[cfg(feature = "flex")]
 impl FusedRecurrentBackend for burn::backend::Flex {
-    fn lstm_sequence(
-        gates_x: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        c0: FloatTensor<Self>,
+    fn recurrent_layer(
+        inputs: LayerInputs<Self>,
+        cell: FusedCell,
         reverse: bool,
     ) -> FloatTensor<Self> {
-        lstm_forward::<Self>(gates_x, w_hh, h0, c0, reverse).0
-    }
-
-    fn gru_sequence(
-        gates_x: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        b_hh: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        reverse: bool,
-    ) -> FloatTensor<Self> {
-        gru_forward::<Self>(gates_x, w_hh, b_hh, h0, reverse).0
+        forward::<Self>(inputs, cell, reverse).0
     }
 }
 
 #[cfg(feature = "ndarray")]
 impl FusedRecurrentBackend for burn::backend::NdArray {
-    fn lstm_sequence(
-        gates_x: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        c0: FloatTensor<Self>,
+    fn recurrent_layer(
+        inputs: LayerInputs<Self>,
+        cell: FusedCell,
         reverse: bool,
     ) -> FloatTensor<Self> {
-        lstm_forward::<Self>(gates_x, w_hh, h0, c0, reverse).0
-    }
-
-    fn gru_sequence(
-        gates_x: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        b_hh: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        reverse: bool,
-    ) -> FloatTensor<Self> {
-        gru_forward::<Self>(gates_x, w_hh, b_hh, h0, reverse).0
+        forward::<Self>(inputs, cell, reverse).0
     }
 }
 
 impl<B: Backend, C: CheckpointStrategy> FusedRecurrentBackend for Autodiff<B, C> {
-    fn lstm_sequence(
-        gates_x: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        c0: FloatTensor<Self>,
+    fn recurrent_layer(
+        inputs: LayerInputs<Self>,
+        cell: FusedCell,
         reverse: bool,
     ) -> FloatTensor<Self> {
-        let nodes = [gates_x.node(), w_hh.node(), h0.node(), c0.node()];
-        match LstmBackward.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let (output, tape) = lstm_forward::<B>(
-                    gates_x.into_primitive(),
-                    w_hh.into_primitive(),
-                    h0.into_primitive(),
-                    c0.into_primitive(),
-                    reverse,
-                );
-                prep.finish(tape, output)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(
-                lstm_forward::<B>(
-                    gates_x.into_primitive(),
-                    w_hh.into_primitive(),
-                    h0.into_primitive(),
-                    c0.into_primitive(),
-                    reverse,
-                )
-                .0,
-            ),
-        }
-    }
-
-    fn gru_sequence(
-        gates_x: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        b_hh: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        reverse: bool,
-    ) -> FloatTensor<Self> {
-        let nodes = [gates_x.node(), w_hh.node(), b_hh.node(), h0.node()];
-        match GruBackward.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let (output, tape) = gru_forward::<B>(
-                    gates_x.into_primitive(),
-                    w_hh.into_primitive(),
-                    b_hh.into_primitive(),
-                    h0.into_primitive(),
-                    reverse,
-                );
-                prep.finish(tape, output)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(
-                gru_forward::<B>(
-                    gates_x.into_primitive(),
-                    w_hh.into_primitive(),
-                    b_hh.into_primitive(),
-                    h0.into_primitive(),
-                    reverse,
-                )
-                .0,
-            ),
+        let LayerInputs {
+            gates_x,
+            w_hh,
+            b_hh,
+            h0,
+            c0,
+            mask,
+        } = inputs;
+        let nodes = [
+            gates_x.node(),
+            w_hh.node(),
+            b_hh.node(),
+            h0.node(),
+            c0.node(),
+            mask.node(),
+        ];
+        let prep = LayerBackward.prepare::<C>(nodes).compute_bound().stateful();
+        let inputs = LayerInputs::<B> {
+            gates_x: gates_x.into_primitive(),
+            w_hh: w_hh.into_primitive(),
+            b_hh: b_hh.into_primitive(),
+            h0: h0.into_primitive(),
+            c0: c0.into_primitive(),
+            mask: mask.into_primitive(),
+        };
+        let (output, tape) = forward::<B>(inputs, cell, reverse);
+        match prep {
+            OpsKind::Tracked(prep) => prep.finish(tape, output),
+            OpsKind::UnTracked(prep) => prep.finish(output),
         }
     }
 }
@@ -324,272 +292,279 @@ fn in_time_order<B: Backend>(mut per_step: Vec<FloatTensor<B>>, reverse: bool) -
     B::float_cat(per_step, 0)
 }
 
-/// The incoming gradient of the step at time `t` (`[batch, hidden]`).
-fn step_grad<B: Backend>(grad: &FloatTensor<B>, t: usize, batch: usize) -> FloatTensor<B> {
-    rows::<B>(grad, t * batch, (t + 1) * batch)
-}
-
 // ---------------------------------------------------------------------------------------------
-// LSTM: i, f, g, o = σ, σ, tanh, σ of (x W_ih + b_ih + h W_hh + b_hh);
-// c' = f c + i g; h' = o tanh(c').
+// The equations.
+// LSTM: i, f, g, o = σ, σ, tanh, σ of (x W_ih + b_ih + h W_hh + b_hh); c' = f c + i g;
+//       h' = o tanh(c').
+// GRU:  r, z = σ of the same sums on their blocks; n = tanh(x_n + r (h W_hn + b_hn));
+//       h' = (1 - z) n + z h.
+// Masked step (m = 0 at padding): state = old + m (new - old), output = m h'.
 
-/// What the LSTM backward needs from the forward pass, per step in processing order.
+/// What one step keeps for the backward pass.
 #[derive(Clone, Debug)]
-struct LstmTape<B: Backend> {
-    /// Gate activations i, f, g, o: `[batch, 4 * hidden]`.
-    gates: Vec<FloatTensor<B>>,
-    /// Cell state before the step and `tanh` of the one after it: `[batch, hidden]`.
-    c_prev: Vec<FloatTensor<B>>,
-    tanh_c: Vec<FloatTensor<B>>,
-    /// Hidden state before each step, stacked in processing order: `[steps * batch, hidden]`.
-    h_prev: FloatTensor<B>,
-    w_hh: FloatTensor<B>,
-    reverse: bool,
+enum StepTape<B: Backend> {
+    Lstm {
+        /// Gate activations i, f, g, o: `[batch, 4 * hidden]`.
+        gates: FloatTensor<B>,
+        /// The cell state before the step and `tanh` of the new one: `[batch, hidden]`.
+        c_prev: FloatTensor<B>,
+        tanh_c: FloatTensor<B>,
+    },
+    Gru {
+        /// r and z `[batch, 2 * hidden]`; n and the recurrent n block `h W_hn + b_hn`.
+        rz: FloatTensor<B>,
+        n: FloatTensor<B>,
+        hn: FloatTensor<B>,
+    },
 }
 
-fn lstm_forward<B: Backend>(
-    gates_x: FloatTensor<B>,
-    w_hh: FloatTensor<B>,
-    h0: FloatTensor<B>,
-    c0: FloatTensor<B>,
+/// What the backward pass needs from the forward pass.
+#[derive(Clone, Debug)]
+struct Tape<B: Backend> {
+    cell: FusedCell,
     reverse: bool,
-) -> (FloatTensor<B>, LstmTape<B>) {
+    batch: usize,
+    w_hh: FloatTensor<B>,
+    mask: Option<FloatTensor<B>>,
+    /// The hidden state before each step, stacked in processing order: `[steps * batch, hidden]`.
+    h_prev: FloatTensor<B>,
+    /// One per step, in processing order.
+    steps: Vec<StepTape<B>>,
+}
+
+fn forward<B: Backend>(
+    inputs: LayerInputs<B>,
+    cell: FusedCell,
+    reverse: bool,
+) -> (FloatTensor<B>, Tape<B>) {
+    let LayerInputs {
+        gates_x,
+        w_hh,
+        b_hh,
+        h0,
+        c0,
+        mask,
+    } = inputs;
     let [batch, hidden] = h0.shape().dims();
     let steps = gates_x.shape()[0] / batch;
-    // tanh(x) = 2σ(2x) - 1: one sigmoid over all four blocks, the g block scaled by 2 in and
-    // out and shifted by -1.
+    let mask = (mask.shape()[0] > 0).then_some(mask);
+    // tanh(x) = 2σ(2x) - 1: one sigmoid over all four LSTM blocks, the g block scaled by 2 in
+    // and out and shifted by -1.
     let device = gates_x.device();
     let scale = g_block_row::<B>(hidden, 1.0, 2.0, &device);
     let shift = g_block_row::<B>(hidden, 0.0, -1.0, &device);
+
     let (mut h, mut c) = (h0, c0);
     let mut outputs = Vec::with_capacity(steps);
-    let mut tape = LstmTape {
-        gates: Vec::with_capacity(steps),
-        c_prev: Vec::with_capacity(steps),
-        tanh_c: Vec::with_capacity(steps),
-        h_prev: h.clone(),
-        w_hh: w_hh.clone(),
-        reverse,
-    };
     let mut h_prev = Vec::with_capacity(steps);
+    let mut tape_steps = Vec::with_capacity(steps);
     for t in order(steps, reverse) {
-        let pre = add::<B>(
-            rows::<B>(&gates_x, t * batch, (t + 1) * batch),
-            B::float_matmul(h.clone(), w_hh.clone()),
-        ); // [batch, 4 * hidden]
-        let gates = add::<B>(
-            mul::<B>(sigmoid::<B>(mul::<B>(pre, scale.clone())), scale.clone()),
-            shift.clone(),
-        );
-        let block = |k: usize| cols::<B>(&gates, k * hidden, (k + 1) * hidden);
-        let (i, f, g, o) = (block(0), block(1), block(2), block(3));
-        let c_next = add::<B>(mul::<B>(f, c.clone()), mul::<B>(i, g));
-        let tanh_c = tanh::<B>(c_next.clone());
-        let h_next = mul::<B>(o, tanh_c.clone());
-        h_prev.push(h);
-        tape.gates.push(gates);
-        tape.c_prev.push(c);
-        tape.tanh_c.push(tanh_c);
-        outputs.push(h_next.clone());
-        (h, c) = (h_next, c_next);
+        let gx = rows::<B>(&gates_x, t * batch, (t + 1) * batch); // [batch, gates * hidden]
+        let gh = add::<B>(B::float_matmul(h.clone(), w_hh.clone()), b_hh.clone());
+        let (h_new, c_new, step) = match cell {
+            FusedCell::Lstm => {
+                let pre = add::<B>(gx, gh); // [batch, 4 * hidden]
+                let gates = add::<B>(
+                    mul::<B>(sigmoid::<B>(mul::<B>(pre, scale.clone())), scale.clone()),
+                    shift.clone(),
+                );
+                let block = |k: usize| cols::<B>(&gates, k * hidden, (k + 1) * hidden);
+                let (i, f, g, o) = (block(0), block(1), block(2), block(3));
+                let c_new = add::<B>(mul::<B>(f, c.clone()), mul::<B>(i, g));
+                let tanh_c = tanh::<B>(c_new.clone());
+                let h_new = mul::<B>(o, tanh_c.clone());
+                let c_prev = c.clone();
+                (
+                    h_new,
+                    Some(c_new),
+                    StepTape::Lstm {
+                        gates,
+                        c_prev,
+                        tanh_c,
+                    },
+                )
+            }
+            FusedCell::Gru => {
+                let rz = sigmoid::<B>(add::<B>(
+                    cols::<B>(&gx, 0, 2 * hidden),
+                    cols::<B>(&gh, 0, 2 * hidden),
+                ));
+                let (r, z) = (
+                    cols::<B>(&rz, 0, hidden),
+                    cols::<B>(&rz, hidden, 2 * hidden),
+                );
+                let hn = cols::<B>(&gh, 2 * hidden, 3 * hidden);
+                let n = tanh::<B>(add::<B>(
+                    cols::<B>(&gx, 2 * hidden, 3 * hidden),
+                    mul::<B>(r, hn.clone()),
+                ));
+                // (1 - z) n + z h = n + z (h - n)
+                let h_new = add::<B>(n.clone(), mul::<B>(z, sub::<B>(h.clone(), n.clone())));
+                (h_new, None, StepTape::Gru { rz, n, hn })
+            }
+        };
+        h_prev.push(h.clone());
+        tape_steps.push(step);
+        match &mask {
+            None => {
+                outputs.push(h_new.clone());
+                h = h_new;
+                c = c_new.unwrap_or(c);
+            }
+            Some(mask) => {
+                let m = rows::<B>(mask, t * batch, (t + 1) * batch); // [batch, 1]
+                outputs.push(mul::<B>(h_new.clone(), m.clone()));
+                let keep = |old: FloatTensor<B>, new| {
+                    add::<B>(old.clone(), mul::<B>(m.clone(), sub::<B>(new, old)))
+                };
+                h = keep(h, h_new);
+                if let Some(c_new) = c_new {
+                    c = keep(c, c_new);
+                }
+            }
+        }
     }
-    tape.h_prev = B::float_cat(h_prev, 0);
-    let mut output = in_time_order::<B>(outputs, reverse);
-    output = B::float_cat(vec![output, c], 0);
-    (output, tape)
+    let mut output = vec![in_time_order::<B>(outputs, reverse), h];
+    if cell == FusedCell::Lstm {
+        output.push(c);
+    }
+    let tape = Tape {
+        cell,
+        reverse,
+        batch,
+        w_hh,
+        mask,
+        h_prev: B::float_cat(h_prev, 0),
+        steps: tape_steps,
+    };
+    (B::float_cat(output, 0), tape)
 }
 
 #[derive(Debug)]
-struct LstmBackward;
+struct LayerBackward;
 
-impl<B: Backend> Backward<B, 4> for LstmBackward {
-    type State = LstmTape<B>;
+impl<B: Backend> Backward<B, 6> for LayerBackward {
+    type State = Tape<B>;
 
-    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x, node_w, node_h0, node_c0] = ops.parents;
-        let grad = grads.consume::<B>(&ops.node); // [(steps + 1) * batch, hidden]
-        let tape = ops.state;
-        let [batch, hidden] = tape.c_prev[0].shape().dims();
-        let steps = tape.gates.len();
-
+    fn backward(self, ops: Ops<Self::State, 6>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w, node_b, node_h0, node_c0, _mask] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node); // rows: outputs, final h, final c
+        let Tape {
+            cell,
+            reverse,
+            batch,
+            w_hh,
+            mask,
+            h_prev,
+            steps: tape,
+        } = ops.state;
+        let steps = tape.len();
+        let end = steps * batch;
+        let device = grad.device();
+        let hidden = grad.shape()[1];
         // g's derivative is 1 - g², the sigmoids' a (1 - a): both (a + [g]) (1 - a), where
         // [g] is 1 on the g block and 0 elsewhere.
-        let device = grad.device();
         let g_block = g_block_row::<B>(hidden, 0.0, 1.0, &device);
 
-        let mut dh_next: Option<FloatTensor<B>> = None;
-        let mut dc = rows::<B>(&grad, steps * batch, (steps + 1) * batch);
-        let mut dgates_all = Vec::with_capacity(steps);
-        for (k, t) in order(steps, tape.reverse).into_iter().enumerate().rev() {
-            let gates = &tape.gates[k];
-            let block = |k: usize| cols::<B>(gates, k * hidden, (k + 1) * hidden);
-            let (i, f, g, o) = (block(0), block(1), block(2), block(3));
-            let tanh_c = tape.tanh_c[k].clone();
-            let mut dh = step_grad::<B>(&grad, t, batch);
-            if let Some(next) = dh_next {
-                dh = add::<B>(dh, next);
-            }
-            // dc += dh o (1 - tanh²(c))
-            let dtanh = one_minus::<B>(mul::<B>(tanh_c.clone(), tanh_c.clone()));
-            dc = add::<B>(dc, mul::<B>(mul::<B>(dh.clone(), o), dtanh));
-            let d_o = mul::<B>(dh, tanh_c);
-            let d_i = mul::<B>(dc.clone(), g);
-            let d_f = mul::<B>(dc.clone(), tape.c_prev[k].clone());
-            let d_g = mul::<B>(dc.clone(), i);
-            let dgates = B::float_cat(vec![d_i, d_f, d_g, d_o], 1);
-            let slope = mul::<B>(
-                add::<B>(gates.clone(), g_block.clone()),
-                one_minus::<B>(gates.clone()),
-            );
-            let dpre = mul::<B>(dgates, slope); // [batch, 4 * hidden]
-            dh_next = Some(matmul_t::<B>(dpre.clone(), tape.w_hh.clone()));
-            dc = mul::<B>(dc, f);
-            dgates_all.push(dpre);
+        // Gradients reaching the state after the step being undone.
+        let mut d_h = rows::<B>(&grad, end, end + batch);
+        let mut d_c =
+            (cell == FusedCell::Lstm).then(|| rows::<B>(&grad, end + batch, end + 2 * batch));
+        // Per step in reverse processing order: the gradient of the input-side and of the
+        // recurrent-side pre-activations (the same for the LSTM).
+        let (mut d_gx, mut d_gh) = (Vec::with_capacity(steps), Vec::with_capacity(steps));
+        for (k, t) in order(steps, reverse).into_iter().enumerate().rev() {
+            let m = mask
+                .as_ref()
+                .map(|m| rows::<B>(m, t * batch, (t + 1) * batch));
+            let d_out = rows::<B>(&grad, t * batch, (t + 1) * batch);
+            // A padded step keeps the state (state = old + m (new - old)) and outputs m h':
+            // the state gradient splits into m d (to the new value) and (1 - m) d (kept).
+            let split = |d: FloatTensor<B>| match &m {
+                None => (d, None),
+                Some(m) => (
+                    mul::<B>(d.clone(), m.clone()),
+                    Some(mul::<B>(d, one_minus::<B>(m.clone()))),
+                ),
+            };
+            let (d_h_new, h_kept) = split(d_h);
+            let d_h_new = match &m {
+                None => add::<B>(d_h_new, d_out),
+                Some(m) => add::<B>(d_h_new, mul::<B>(d_out, m.clone())),
+            };
+            let d_h_prev = match &tape[k] {
+                StepTape::Lstm {
+                    gates,
+                    c_prev,
+                    tanh_c,
+                } => {
+                    let block = |k: usize| cols::<B>(gates, k * hidden, (k + 1) * hidden);
+                    let (i, f, g, o) = (block(0), block(1), block(2), block(3));
+                    let (d_c_new, c_kept) = split(d_c.take().expect("an LSTM cell gradient"));
+                    // d c' += d h' o (1 - tanh²(c'))
+                    let d_tanh = one_minus::<B>(mul::<B>(tanh_c.clone(), tanh_c.clone()));
+                    let d_c_new = add::<B>(d_c_new, mul::<B>(mul::<B>(d_h_new.clone(), o), d_tanh));
+                    let d_o = mul::<B>(d_h_new, tanh_c.clone());
+                    let d_i = mul::<B>(d_c_new.clone(), g);
+                    let d_f = mul::<B>(d_c_new.clone(), c_prev.clone());
+                    let d_g = mul::<B>(d_c_new.clone(), i);
+                    let slope = mul::<B>(
+                        add::<B>(gates.clone(), g_block.clone()),
+                        one_minus::<B>(gates.clone()),
+                    );
+                    let d_pre = mul::<B>(B::float_cat(vec![d_i, d_f, d_g, d_o], 1), slope);
+                    let d_c_prev = mul::<B>(d_c_new, f);
+                    d_c = Some(match c_kept {
+                        Some(kept) => add::<B>(d_c_prev, kept),
+                        None => d_c_prev,
+                    });
+                    d_gx.push(d_pre.clone());
+                    matmul_t::<B>(d_pre, w_hh.clone())
+                }
+                StepTape::Gru { rz, n, hn } => {
+                    let (r, z) = (cols::<B>(rz, 0, hidden), cols::<B>(rz, hidden, 2 * hidden));
+                    let h_before = rows::<B>(&h_prev, k * batch, (k + 1) * batch);
+                    let d_n = mul::<B>(d_h_new.clone(), one_minus::<B>(z.clone()));
+                    let d_z = mul::<B>(d_h_new.clone(), sub::<B>(h_before, n.clone()));
+                    let d_n_pre = mul::<B>(d_n, one_minus::<B>(mul::<B>(n.clone(), n.clone())));
+                    let d_r = mul::<B>(d_n_pre.clone(), hn.clone());
+                    let d_hn = mul::<B>(d_n_pre.clone(), r);
+                    let d_rz = mul::<B>(
+                        B::float_cat(vec![d_r, d_z], 1),
+                        mul::<B>(rz.clone(), one_minus::<B>(rz.clone())),
+                    ); // [batch, 2 * hidden]
+                    let d_gh_step = B::float_cat(vec![d_rz.clone(), d_hn], 1);
+                    d_gx.push(B::float_cat(vec![d_rz, d_n_pre], 1));
+                    d_gh.push(d_gh_step.clone());
+                    add::<B>(mul::<B>(d_h_new, z), matmul_t::<B>(d_gh_step, w_hh.clone()))
+                }
+            };
+            d_h = match h_kept {
+                Some(kept) => add::<B>(d_h_prev, kept),
+                None => d_h_prev,
+            };
         }
-        dgates_all.reverse(); // processing order
-        let dpre = B::float_cat(dgates_all.clone(), 0); // [steps * batch, 4 * hidden]
+        d_gx.reverse(); // processing order
+        d_gh.reverse();
+        let d_gh = match cell {
+            FusedCell::Lstm => B::float_cat(d_gx.clone(), 0),
+            FusedCell::Gru => B::float_cat(d_gh, 0),
+        }; // [steps * batch, gates * hidden], processing order
 
         if let Some(node) = node_x {
-            let dx = match tape.reverse {
-                true => in_time_order::<B>(dgates_all, true),
-                false => dpre.clone(),
-            };
-            grads.register::<B>(node.id, dx);
+            grads.register::<B>(node.id, in_time_order::<B>(d_gx, reverse));
         }
         if let Some(node) = node_w {
-            grads.register::<B>(node.id, t_matmul::<B>(tape.h_prev, dpre));
-        }
-        if let Some(node) = node_h0 {
-            let dh0 = dh_next.expect("at least one step");
-            grads.register::<B>(node.id, dh0);
-        }
-        if let Some(node) = node_c0 {
-            grads.register::<B>(node.id, dc);
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// GRU: r, z = σ(x W_ih + b_ih + h W_hh + b_hh) on their blocks;
-// n = tanh(x_n + r (h W_hn + b_hn)); h' = (1 - z) n + z h.
-
-#[derive(Clone, Debug)]
-struct GruTape<B: Backend> {
-    /// r and z: `[batch, 2 * hidden]`; n and the recurrent n block `h W_hn + b_hn`:
-    /// `[batch, hidden]`, per step in processing order.
-    rz: Vec<FloatTensor<B>>,
-    n: Vec<FloatTensor<B>>,
-    hn: Vec<FloatTensor<B>>,
-    /// Hidden state before each step, stacked in processing order: `[steps * batch, hidden]`.
-    h_prev: FloatTensor<B>,
-    w_hh: FloatTensor<B>,
-    reverse: bool,
-}
-
-fn gru_forward<B: Backend>(
-    gates_x: FloatTensor<B>,
-    w_hh: FloatTensor<B>,
-    b_hh: FloatTensor<B>,
-    h0: FloatTensor<B>,
-    reverse: bool,
-) -> (FloatTensor<B>, GruTape<B>) {
-    let [batch, hidden] = h0.shape().dims();
-    let steps = gates_x.shape()[0] / batch;
-    let mut h = h0;
-    let mut outputs = Vec::with_capacity(steps);
-    let mut tape = GruTape {
-        rz: Vec::with_capacity(steps),
-        n: Vec::with_capacity(steps),
-        hn: Vec::with_capacity(steps),
-        h_prev: h.clone(),
-        w_hh: w_hh.clone(),
-        reverse,
-    };
-    let mut h_prev = Vec::with_capacity(steps);
-    for t in order(steps, reverse) {
-        let gx = rows::<B>(&gates_x, t * batch, (t + 1) * batch); // [batch, 3 * hidden]
-        let gh = add::<B>(B::float_matmul(h.clone(), w_hh.clone()), b_hh.clone());
-        let rz = sigmoid::<B>(add::<B>(
-            cols::<B>(&gx, 0, 2 * hidden),
-            cols::<B>(&gh, 0, 2 * hidden),
-        ));
-        let r = cols::<B>(&rz, 0, hidden);
-        let z = cols::<B>(&rz, hidden, 2 * hidden);
-        let hn = cols::<B>(&gh, 2 * hidden, 3 * hidden);
-        let n = tanh::<B>(add::<B>(
-            cols::<B>(&gx, 2 * hidden, 3 * hidden),
-            mul::<B>(r, hn.clone()),
-        ));
-        // (1 - z) n + z h = n + z (h - n)
-        let h_next = add::<B>(n.clone(), mul::<B>(z, sub::<B>(h.clone(), n.clone())));
-        h_prev.push(h);
-        tape.rz.push(rz);
-        tape.n.push(n);
-        tape.hn.push(hn);
-        outputs.push(h_next.clone());
-        h = h_next;
-    }
-    tape.h_prev = B::float_cat(h_prev, 0);
-    (in_time_order::<B>(outputs, reverse), tape)
-}
-
-#[derive(Debug)]
-struct GruBackward;
-
-impl<B: Backend> Backward<B, 4> for GruBackward {
-    type State = GruTape<B>;
-
-    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x, node_w, node_b, node_h0] = ops.parents;
-        let grad = grads.consume::<B>(&ops.node); // [steps * batch, hidden]
-        let tape = ops.state;
-        let [batch, hidden] = tape.n[0].shape().dims();
-        let steps = tape.n.len();
-
-        let mut dh_next: Option<FloatTensor<B>> = None;
-        let (mut dx_all, mut dh_all) = (Vec::with_capacity(steps), Vec::with_capacity(steps));
-        for (k, t) in order(steps, tape.reverse).into_iter().enumerate().rev() {
-            let rz = &tape.rz[k];
-            let (r, z) = (cols::<B>(rz, 0, hidden), cols::<B>(rz, hidden, 2 * hidden));
-            let n = tape.n[k].clone();
-            let h_prev = rows::<B>(&tape.h_prev, k * batch, (k + 1) * batch);
-            let mut dh = step_grad::<B>(&grad, t, batch);
-            if let Some(next) = dh_next {
-                dh = add::<B>(dh, next);
-            }
-            let dn = mul::<B>(dh.clone(), one_minus::<B>(z.clone()));
-            let dz = mul::<B>(dh.clone(), sub::<B>(h_prev, n.clone()));
-            let dn_pre = mul::<B>(dn, one_minus::<B>(mul::<B>(n.clone(), n)));
-            let dr = mul::<B>(dn_pre.clone(), tape.hn[k].clone());
-            let dhn = mul::<B>(dn_pre.clone(), r);
-            let drz = mul::<B>(
-                B::float_cat(vec![dr, dz], 1),
-                mul::<B>(rz.clone(), one_minus::<B>(rz.clone())),
-            ); // [batch, 2 * hidden]
-            let dgh = B::float_cat(vec![drz.clone(), dhn], 1); // [batch, 3 * hidden]
-            let dgx = B::float_cat(vec![drz, dn_pre], 1);
-            dh_next = Some(add::<B>(
-                mul::<B>(dh, z),
-                matmul_t::<B>(dgh.clone(), tape.w_hh.clone()),
-            ));
-            dx_all.push(dgx);
-            dh_all.push(dgh);
-        }
-        dx_all.reverse();
-        dh_all.reverse(); // processing order
-        let dgh = B::float_cat(dh_all, 0); // [steps * batch, 3 * hidden]
-
-        if let Some(node) = node_w {
-            grads.register::<B>(node.id, t_matmul::<B>(tape.h_prev, dgh.clone()));
+            grads.register::<B>(node.id, t_matmul::<B>(h_prev, d_gh.clone()));
         }
         if let Some(node) = node_b {
-            grads.register::<B>(node.id, B::float_sum_dim(dgh, 0));
-        }
-        if let Some(node) = node_x {
-            grads.register::<B>(node.id, in_time_order::<B>(dx_all, tape.reverse));
+            grads.register::<B>(node.id, B::float_sum_dim(d_gh, 0));
         }
         if let Some(node) = node_h0 {
-            grads.register::<B>(node.id, dh_next.expect("at least one step"));
+            grads.register::<B>(node.id, d_h);
+        }
+        if let (Some(node), Some(d_c)) = (node_c0, d_c) {
+            grads.register::<B>(node.id, d_c);
         }
     }
 }

@@ -4,7 +4,7 @@
 //! Two paths compute the same function. On Burn's CPU backends, a cell with a fused layer
 //! ([`crate::fused`]: LSTM, GRU) runs each layer and direction as one autodiff node with a
 //! hand-written backward through time, on whole `[steps * batch, features]` tensors. Otherwise
-//! (GPU backends, masked batches, other cells) the loop runs one time step at a time on per-step
+//! (GPU backends, other cells) the loop runs one time step at a time on per-step
 //! tensors (`Vec` of `[batch, features]`): slicing a step out of a `[time, batch, features]`
 //! tensor would cost a full-size gradient buffer per step in backward (Burn's slice backward is
 //! zeros + slice-assign), which dominates at 128 steps; per-step inputs and one `cat` at the end
@@ -82,30 +82,25 @@ impl Direction {
         (outputs, state)
     }
 
-    /// [`Direction::run`] over the whole `[steps * batch, input]` sequence at once with the
-    /// fused layer; returns `[steps * batch, hidden]` and the final state.
+    /// [`Direction::run`] over the whole sequence at once with the fused layer: inputs
+    /// `[steps * batch, input]` and masks `[steps * batch, 1]`; returns `[steps * batch, hidden]`
+    /// and the final state.
     fn run_fused(
         &self,
         cell: FusedCell,
         inputs: Tensor<2>,
+        mask: Option<Tensor<2>>,
         reverse: bool,
         state: State,
     ) -> (Tensor<2>, State) {
-        let [batch, hidden] = state.h.dims();
-        let steps = inputs.dims()[0] / batch;
         let gates_x = self.ih.forward(inputs); // [steps * batch, gates * hidden]
         let w_hh = self.hh.weight.val(); // [hidden, gates * hidden]
         let b_hh = match &self.hh.bias {
             Some(bias) => bias.val().unsqueeze_dim::<2>(0), // [1, gates * hidden]
             None => Tensor::zeros([1, w_hh.dims()[1]], &w_hh.device()),
         };
-        let out = fused::sequence(cell, gates_x, w_hh, b_hh, state.h, state.c, reverse);
-        let outputs = out.clone().slice(0..steps * batch); // [steps * batch, hidden]
-        let last = if reverse { 0 } else { steps - 1 };
-        let h = outputs.clone().slice(last * batch..(last + 1) * batch);
-        let c = (cell == FusedCell::Lstm).then(|| out.slice(steps * batch..(steps + 1) * batch));
-        debug_assert_eq!(h.dims(), [batch, hidden]);
-        (outputs, State { h, c })
+        let out = fused::layer(cell, gates_x, w_hh, b_hh, state.h, state.c, mask, reverse);
+        (out.outputs, State { h: out.h, c: out.c })
     }
 }
 
@@ -179,8 +174,11 @@ impl Recurrent {
         let device = inputs[0].device();
         let batch = inputs[0].dims()[0];
         let initial = initial.unwrap_or_else(|| self.zero_states::<C>(batch, &device));
-        match C::FUSED.filter(|_| mask.is_none() && fused::supported(&device)) {
-            Some(cell) => self.forward_fused(cell, Tensor::cat(inputs, 0), initial),
+        match C::FUSED.filter(|_| fused::supported(&device)) {
+            Some(cell) => {
+                let mask = mask.map(|m| Tensor::cat(m.to_vec(), 0)); // [steps * batch, 1]
+                self.forward_fused(cell, Tensor::cat(inputs, 0), mask, initial)
+            }
             None => {
                 let (outputs, states) = self.forward_steps::<C>(inputs, mask, initial);
                 (Tensor::cat(outputs, 0), states)
@@ -193,6 +191,7 @@ impl Recurrent {
         &self,
         cell: FusedCell,
         inputs: Tensor<2>,
+        mask: Option<Tensor<2>>,
         initial: Vec<State>,
     ) -> (Tensor<2>, Vec<State>) {
         let mut initial = initial.into_iter();
@@ -203,13 +202,15 @@ impl Recurrent {
                 x = self.dropout.forward(x);
             }
             let start = initial.next().expect("one state per layer and direction");
-            let (out, last) = layer.forward.run_fused(cell, x.clone(), false, start);
+            let (out, last) = layer
+                .forward
+                .run_fused(cell, x.clone(), mask.clone(), false, start);
             finals.push(last);
             x = match &layer.backward {
                 None => out,
                 Some(backward) => {
                     let start = initial.next().expect("one state per layer and direction");
-                    let (back, last) = backward.run_fused(cell, x, true, start);
+                    let (back, last) = backward.run_fused(cell, x, mask.clone(), true, start);
                     finals.push(last);
                     Tensor::cat(vec![out, back], 1)
                 }

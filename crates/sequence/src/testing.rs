@@ -523,16 +523,25 @@ pub mod cli {
 }
 
 /// The fused layers ([`crate::fused`]) against the step-by-step loop on the same weights,
-/// 2 layers, one- and bidirectional, from non-zero initial states: per-step outputs, final
-/// states, and the gradients of the inputs, the initial states and every weight and bias of a
-/// loss that reads all of them. Both paths run on Burn's default (CPU) device with autodiff.
+/// 2 layers, one- and bidirectional, with and without padding (lengths 7, 4, 1), from non-zero
+/// initial states: per-step outputs, final states, and the gradients of the inputs, the initial
+/// states and every weight and bias of a loss that reads all of them. Both paths run on Burn's
+/// default (CPU) device with autodiff.
 pub fn fused_matches_steps<C: Cell>() {
     let device = Device::default().autodiff();
     assert!(crate::fused::supported(&device) && C::FUSED.is_some());
     let (steps, batch, input, hidden) = (7, 3, 4, 5);
     let normal = burn::tensor::Distribution::Normal(0.0, 1.0);
     let random = |shape: [usize; 2]| Tensor::<2>::random(shape, normal, &device);
-    for bidirectional in [false, true] {
+    let lengths = [7, 4, 1];
+    let masks: Vec<Tensor<2>> = (0..steps)
+        .map(|t| {
+            let real: Vec<f32> = lengths.iter().map(|&n| (t < n) as u8 as f32).collect();
+            Tensor::from_data(TensorData::new(real, [batch, 1]), &device)
+        })
+        .collect();
+    for (bidirectional, masked) in [(false, false), (true, false), (false, true), (true, true)] {
+        let mask = masked.then_some(masks.as_slice());
         let rnn = crate::Recurrent::new::<C>(input, hidden, 2, bidirectional, 0.0, &device);
         let xs = Tensor::<3>::random([steps, batch, input], normal, &device).require_grad();
         let initial: Vec<State> = rnn
@@ -554,9 +563,9 @@ pub fn fused_matches_steps<C: Cell>() {
                 .map(|t| xs.clone().slice(t..t + 1).squeeze_dim(0))
                 .collect();
             let (outputs, finals) = if fused {
-                rnn.forward::<C>(inputs, None, Some(initial.clone()))
+                rnn.forward::<C>(inputs, mask, Some(initial.clone()))
             } else {
-                let (per_step, finals) = rnn.forward_steps::<C>(inputs, None, initial.clone());
+                let (per_step, finals) = rnn.forward_steps::<C>(inputs, mask, initial.clone());
                 (Tensor::cat(per_step, 0), finals)
             };
             let mut loss = (outputs.clone() * out_weights.clone()).sum();
@@ -620,7 +629,10 @@ pub fn fused_matches_steps<C: Cell>() {
                 .zip(b)
                 .map(|(x, y)| (x - y).abs())
                 .fold(0.0f32, f32::max);
-            assert!(diff < 1e-4, "bidirectional={bidirectional} {name}: {diff}");
+            assert!(
+                diff < 1e-4,
+                "bidirectional={bidirectional} masked={masked} {name}: {diff}"
+            );
         }
     }
 }
