@@ -81,6 +81,11 @@ def measured(lines, meta):
                 out.append(
                     f"| {names[w]} | {phase.replace('_', ' ')} | {k[3]} | {b_med:.2f} ({b_rng}) | {t_med:.2f} ({t_rng}) | {sps:,.0f} | **{t_med / b_med:.2f}×** |"
                 )
+    if any(k[3] == "ndarray" for k in runs):
+        out.append("")
+        out.append("ndarray rows: Burn's other CPU backend. Its convolutions run ~50× slower than flex's, so the run gives")
+        out.append("the seed CNN and DCGAN 3 repeats, ResNet-20 one (after one warm-up step) and skips ResNet-18 (about")
+        out.append("5 minutes a step); `repeats_on` in `scripts/bench/run` says so.")
     if any(k[0] in ("gcn", "sage", "gat") for k in runs):
         out.append("")
         out.append("Graph rows: the real Cora graph (row-normalised features, the 140 Planetoid training nodes; \"samples/s\"")

@@ -4,7 +4,9 @@
 //! language model with truncated backpropagation through time, text classification, and seed
 //! 003's sequence exercise.
 //!
-//! A model crate supplies only its [`Cell`]: the gate count and the step equations.
+//! A model crate supplies only its [`Cell`]: the gate count and the step equations. On Burn's
+//! CPU backends the LSTM and GRU run each layer as one autodiff node with a hand-written
+//! backward through time ([`fused`]), tested against autodiff through the cells' step loop.
 //!
 //! ```no_run
 //! use sequence::{Cell, ModelConfig, SequenceModel, State};

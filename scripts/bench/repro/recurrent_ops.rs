@@ -5,11 +5,13 @@
 //!     python scripts/bench/repro/recurrent_ops.py       # the same ops in PyTorch
 //!
 //! 1. Matmul throughput at the shapes of one LSTM step (batch 64, hidden 512): the forward
-//!    products `[64, 512] x [512, 2048]` and the per-step weight gradients `[512, 64] x [64, 2048]`.
+//!    products `[64, 512] x [512, 2048]`, the per-step weight gradients `[512, 64] x [64, 2048]`
+//!    autodiff forms through the step loop, the one product over all steps the fused layer
+//!    (`sequence::fused`) forms instead, and its backward product by `W_hhᵀ`.
 //! 2. Backward of slicing: taking T steps out of one `[T, 64, 2048]` tensor costs a full-size
 //!    zero tensor plus a slice-assign per slice in backward, so backward grows as T²; per-step
-//!    tensors joined with `cat` stay linear. This is why `sequence::Recurrent` keeps per-step
-//!    tensors and cannot project all steps' inputs with one large matmul.
+//!    tensors joined with `cat` stay linear. This is why the step loop of `sequence::Recurrent`
+//!    keeps per-step tensors, and why the fused layer slices steps outside autodiff.
 //! 3. Elementwise activations on `[64, 2048]`: sigmoid and tanh against a multiply.
 
 use burn::prelude::*;
@@ -35,6 +37,8 @@ fn main() {
         (64, 512, 2048, "step forward  [64,512]x[512,2048]"),
         (512, 64, 2048, "weight grad   [512,64]x[64,2048] "),
         (8192, 512, 2048, "all steps     [8192,512]x[512,2048]"),
+        (2048, 512, 64, "transposed    [2048,512]x[512,64] "),
+        (64, 2048, 512, "step backward [64,2048]x[2048,512]"),
     ] {
         let (a, b) = (rand([m, k]), rand([k, n]));
         let s = seconds(20, || {
@@ -46,6 +50,17 @@ fn main() {
             2.0 * (m * k * n) as f64 / s / 1e9
         );
     }
+
+    // The fused layer's backward multiplies by W_hh^T: a transposed view, not a copy.
+    let (d, w) = (rand([64, 2048]), rand([512, 2048]));
+    let s = seconds(20, || {
+        let _ = d.clone().matmul(w.clone().transpose()).into_data();
+    });
+    println!(
+        "   step backward [64,2048]x[512,2048]^T: {:7.3} ms  {:6.1} GFLOP/s",
+        s * 1e3,
+        2.0 * (64 * 2048 * 512) as f64 / s / 1e9
+    );
 
     println!("2. backward of T slices of [T, 64, 2048] against T per-step tensors + cat");
     let ad = device.clone().autodiff();
