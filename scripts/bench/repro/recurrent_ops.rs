@@ -62,6 +62,25 @@ fn main() {
         2.0 * (64 * 2048 * 512) as f64 / s / 1e9
     );
 
+    // The same products as transposed views: (W_hh^T h^T)^T and (W_hh d^T)^T.
+    let (h, w) = (rand([64, 512]), rand([512, 2048]));
+    let s = seconds(20, || {
+        let _ = w.clone().transpose().matmul(h.clone().transpose()).into_data();
+    });
+    println!(
+        "   step forward as (W^T h^T)^T  :   {:7.3} ms  {:6.1} GFLOP/s",
+        s * 1e3,
+        2.0 * (64 * 2048 * 512) as f64 / s / 1e9
+    );
+    let s = seconds(20, || {
+        let _ = w.clone().matmul(d.clone().transpose()).into_data();
+    });
+    println!(
+        "   step backward as (W d^T)^T   :   {:7.3} ms  {:6.1} GFLOP/s",
+        s * 1e3,
+        2.0 * (64 * 2048 * 512) as f64 / s / 1e9
+    );
+
     println!("2. backward of T slices of [T, 64, 2048] against T per-step tensors + cat");
     let ad = device.clone().autodiff();
     for steps in [16, 32, 64, 128] {
