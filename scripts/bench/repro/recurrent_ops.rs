@@ -65,7 +65,11 @@ fn main() {
     // The same products as transposed views: (W_hh^T h^T)^T and (W_hh d^T)^T.
     let (h, w) = (rand([64, 512]), rand([512, 2048]));
     let s = seconds(20, || {
-        let _ = w.clone().transpose().matmul(h.clone().transpose()).into_data();
+        let _ = w
+            .clone()
+            .transpose()
+            .matmul(h.clone().transpose())
+            .into_data();
     });
     println!(
         "   step forward as (W^T h^T)^T  :   {:7.3} ms  {:6.1} GFLOP/s",
