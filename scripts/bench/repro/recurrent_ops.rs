@@ -85,6 +85,17 @@ fn main() {
         2.0 * (64 * 2048 * 512) as f64 / s / 1e9
     );
 
+    // Which operand's layout matters: W_hh^T stored contiguous, the state as a view.
+    let wt = rand([2048, 512]);
+    let s = seconds(20, || {
+        let _ = wt.clone().matmul(h.clone().transpose()).into_data();
+    });
+    println!(
+        "   contiguous W^T x view h^T    :   {:7.3} ms  {:6.1} GFLOP/s",
+        s * 1e3,
+        2.0 * (64 * 2048 * 512) as f64 / s / 1e9
+    );
+
     println!("2. backward of T slices of [T, 64, 2048] against T per-step tensors + cat");
     let ad = device.clone().autodiff();
     for steps in [16, 32, 64, 128] {
