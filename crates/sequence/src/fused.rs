@@ -166,30 +166,22 @@ impl<B: Backend, C: CheckpointStrategy> FusedRecurrentBackend for Autodiff<B, C>
         cell: FusedCell,
         reverse: bool,
     ) -> FloatTensor<Self> {
-        let LayerInputs {
-            gates_x,
-            w_hh,
-            b_hh,
-            h0,
-            c0,
-            mask,
-        } = inputs;
         let nodes = [
-            gates_x.node(),
-            w_hh.node(),
-            b_hh.node(),
-            h0.node(),
-            c0.node(),
-            mask.node(),
+            inputs.gates_x.node(),
+            inputs.w_hh.node(),
+            inputs.b_hh.node(),
+            inputs.h0.node(),
+            inputs.c0.node(),
+            inputs.mask.node(),
         ];
         let prep = LayerBackward.prepare::<C>(nodes).compute_bound().stateful();
         let inputs = LayerInputs::<B> {
-            gates_x: gates_x.into_primitive(),
-            w_hh: w_hh.into_primitive(),
-            b_hh: b_hh.into_primitive(),
-            h0: h0.into_primitive(),
-            c0: c0.into_primitive(),
-            mask: mask.into_primitive(),
+            gates_x: inputs.gates_x.into_primitive(),
+            w_hh: inputs.w_hh.into_primitive(),
+            b_hh: inputs.b_hh.into_primitive(),
+            h0: inputs.h0.into_primitive(),
+            c0: inputs.c0.into_primitive(),
+            mask: inputs.mask.into_primitive(),
         };
         let (output, tape) = forward::<B>(inputs, cell, reverse);
         match prep {

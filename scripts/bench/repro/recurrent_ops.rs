@@ -51,50 +51,45 @@ fn main() {
         );
     }
 
-    // The fused layer's backward multiplies by W_hh^T: a transposed view, not a copy.
-    let (d, w) = (rand([64, 2048]), rand([512, 2048]));
-    let s = seconds(20, || {
-        let _ = d.clone().matmul(w.clone().transpose()).into_data();
-    });
-    println!(
-        "   step backward [64,2048]x[512,2048]^T: {:7.3} ms  {:6.1} GFLOP/s",
-        s * 1e3,
-        2.0 * (64 * 2048 * 512) as f64 / s / 1e9
+    // The products of the fused layer, the same 64 x 512 x 2048 multiply-adds in other layouts:
+    // its backward multiplies by W_hh^T (a view, not a copy); (W_hh^T h^T)^T and (W_hh d^T)^T
+    // through views; W_hh^T stored row-major times the state as a view (what it runs).
+    let (d, w, h, wt) = (
+        rand([64, 2048]),
+        rand([512, 2048]),
+        rand([64, 512]),
+        rand([2048, 512]),
     );
-
-    // The same products as transposed views: (W_hh^T h^T)^T and (W_hh d^T)^T.
-    let (h, w) = (rand([64, 512]), rand([512, 2048]));
-    let s = seconds(20, || {
-        let _ = w
-            .clone()
-            .transpose()
-            .matmul(h.clone().transpose())
-            .into_data();
-    });
-    println!(
-        "   step forward as (W^T h^T)^T  :   {:7.3} ms  {:6.1} GFLOP/s",
-        s * 1e3,
-        2.0 * (64 * 2048 * 512) as f64 / s / 1e9
-    );
-    let s = seconds(20, || {
-        let _ = w.clone().matmul(d.clone().transpose()).into_data();
-    });
-    println!(
-        "   step backward as (W d^T)^T   :   {:7.3} ms  {:6.1} GFLOP/s",
-        s * 1e3,
-        2.0 * (64 * 2048 * 512) as f64 / s / 1e9
-    );
-
-    // Which operand's layout matters: W_hh^T stored contiguous, the state as a view.
-    let wt = rand([2048, 512]);
-    let s = seconds(20, || {
-        let _ = wt.clone().matmul(h.clone().transpose()).into_data();
-    });
-    println!(
-        "   contiguous W^T x view h^T    :   {:7.3} ms  {:6.1} GFLOP/s",
-        s * 1e3,
-        2.0 * (64 * 2048 * 512) as f64 / s / 1e9
-    );
+    let step_flops = 2.0 * (64 * 2048 * 512) as f64;
+    type Product<'a> = Box<dyn Fn() -> Tensor<2> + 'a>;
+    let layouts: [(&str, Product); 4] = [
+        (
+            "step backward [64,2048]x[512,2048]^T",
+            Box::new(|| d.clone().matmul(w.clone().transpose())),
+        ),
+        (
+            "step forward as (W^T h^T)^T        ",
+            Box::new(|| w.clone().transpose().matmul(h.clone().transpose())),
+        ),
+        (
+            "step backward as (W d^T)^T         ",
+            Box::new(|| w.clone().matmul(d.clone().transpose())),
+        ),
+        (
+            "contiguous W^T x view h^T          ",
+            Box::new(|| wt.clone().matmul(h.clone().transpose())),
+        ),
+    ];
+    for (what, product) in layouts {
+        let s = seconds(20, || {
+            let _ = product().into_data();
+        });
+        println!(
+            "   {what}: {:7.3} ms  {:6.1} GFLOP/s",
+            s * 1e3,
+            step_flops / s / 1e9
+        );
+    }
 
     println!("2. backward of T slices of [T, 64, 2048] against T per-step tensors + cat");
     let ad = device.clone().autodiff();
