@@ -126,7 +126,7 @@ fn run_gnn(
     };
     let recipe = gnn::config::Recipe::of(arch);
     let mut model = gnn::Gnn::new(&config, graph.num_features, graph.num_classes(), &ad);
-    let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
+    let mut optim = trainer::optim::adam();
     let tensors = gnn::GraphTensors::new(&graph, &ad);
     let nodes: Vec<i64> = graph.splits.train.iter().map(|&n| n as i64).collect();
     let labels: Vec<i64> = graph
@@ -270,7 +270,7 @@ fn run_generative(
             beta: 1.0,
         };
         let mut model = vae::Vae::new(&config, shape, &ad)?;
-        let mut optim: ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init();
+        let mut optim: ModuleOptimizer = trainer::optim::adam();
         let x = images(&ad);
         let mut step = || {
             let (loss, _) = model.objective(x.clone(), &config);
@@ -295,8 +295,7 @@ fn run_generative(
         };
         let mut generator = gan::Generator::new(&config, shape, 10, &ad)?;
         let mut discriminator = gan::Discriminator::new(&config, shape, 10, &ad)?;
-        let adam =
-            || -> ModuleOptimizer { AdamConfig::new().with_beta_1(0.5).with_epsilon(1e-8).init() };
+        let adam = || -> ModuleOptimizer { trainer::optim::adam_config().with_beta_1(0.5).init() };
         let (mut optim_g, mut optim_d) = (adam(), adam());
         let real = gan::model::from_unit(images(&ad));
         let mut step = || {
@@ -338,7 +337,7 @@ fn run_bert(device_name: &str, device: &Device, repeats: usize) -> anyhow::Resul
     let config = bert_mini::BertConfig::mini(vocab);
     let ad = device.clone().autodiff();
     let mut model = bert_mini::BertForPreTraining::new(&config, false, &ad);
-    let mut optim = bert_mini::training::optimizer(0.01);
+    let mut optim = bert_mini::training::optimizer(0.01, 1.0);
     let mut rng = datasets::rng::SplitMix64::new(0);
     let rows: Vec<(Vec<u32>, Vec<u32>)> = (0..batch)
         .map(|_| {
@@ -396,7 +395,7 @@ fn main() -> anyhow::Result<()> {
     let repeats: usize = args.get(3).map(|r| r.parse()).transpose()?.unwrap_or(20);
     device.seed(0);
     let ad = device.clone().autodiff();
-    let adam = || AdamConfig::new().with_epsilon(1e-8).init();
+    let adam = || trainer::optim::adam();
     let sgd = || SgdConfig::new().init();
     match workload {
         "mlp" => {

@@ -4,7 +4,7 @@
 
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Linear, LinearConfig};
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 
 /// Codes of a set of images: `rows × dim` values, one label per row.
@@ -92,7 +92,7 @@ pub fn linear_probe(
     let x_train = train.tensor(&mean, &std, &autodiff);
     let y_train = train.label_tensor(&autodiff);
     let mut probe: Linear = LinearConfig::new(dim, classes).init(&autodiff);
-    let mut optim: ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let mut optim: ModuleOptimizer = trainer::optim::adam();
     let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
     for epoch in 0..config.epochs {
         for batch in crate::pixels::epoch_batches(train.len(), 256, config.seed, epoch) {

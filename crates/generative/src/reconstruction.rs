@@ -6,7 +6,7 @@
 
 use crate::pixels::{ImageDataArgs, epoch_batches, pixel_batch};
 use crate::probe::{Codes, ProbeConfig, linear_probe};
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use clap::{Args, Subcommand};
 use datasets::{ImageSet, ImageShape, Split};
@@ -17,10 +17,11 @@ use std::fmt::Debug;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use trainer::cli::{DeviceArgs, WeightsArgs};
-use trainer::custom_loop::{
-    LoopArgs, LoopRun, load_module, load_optimizer, save_module, save_optimizer,
-};
 use trainer::device::select_device;
+use trainer::driver::{
+    EpochResult, Plan, RunFlags, RunFolder, Select, Training, Validation, check_finite, fit,
+    load_module, load_optimizer, save_module, save_optimizer,
+};
 use trainer::model::{DataSpec, ScheduleKind};
 use trainer::report::{git_commit, peak_rss_mib, rss_note};
 use trainer::schedule::WarmupSchedule;
@@ -118,7 +119,7 @@ pub enum SplitArg {
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs<C: Args> {
     #[command(flatten)]
-    pub run: LoopArgs,
+    pub run: RunFlags,
     #[command(flatten)]
     pub data: ImageDataArgs,
     /// Images per optimizer step [default: the model's recipe]
@@ -227,6 +228,8 @@ pub fn run_command<M: Reconstruction>(command: Command<M::Config>) -> anyhow::Re
     }
 }
 
+const EVALUATION_SEED: u64 = 0x5eed_e7a1;
+
 /// Per-image means of `terms` over `set`, in batches of `batch_size`, with an inference copy.
 pub fn evaluate_set<M: Reconstruction>(
     model: &M,
@@ -235,6 +238,9 @@ pub fn evaluate_set<M: Reconstruction>(
     batch_size: usize,
     device: &Device,
 ) -> anyhow::Result<BTreeMap<String, f64>> {
+    // Stochastic terms (a VAE's sampled code) draw from a fixed seed, so the figures a run
+    // reports are the ones `eval` gives for its saved weights.
+    device.seed(EVALUATION_SEED);
     let mut sums: BTreeMap<String, f64> = BTreeMap::new();
     let indices: Vec<usize> = (0..set.len()).collect();
     for batch in indices.chunks(batch_size.max(1)) {
@@ -256,12 +262,117 @@ fn summary(terms: &BTreeMap<String, f64>) -> String {
         .join("  ")
 }
 
+/// One network, one optimizer, shuffled minibatches; the last epoch's model is the result.
+struct Minibatches<'a, M: Reconstruction> {
+    model: M,
+    optim: ModuleOptimizer,
+    config: &'a M::Config,
+    settings: &'a Settings,
+    train: &'a ImageSet,
+    valid: &'a ImageSet,
+    schedule: WarmupSchedule,
+    /// The model's per-image terms, in the order they first appeared (one curve each).
+    plotted: Vec<&'static str>,
+    device: &'a Device,
+}
+
+impl<M: Reconstruction> Training for Minibatches<'_, M> {
+    type State = ();
+
+    fn train_epoch(&mut self, epoch: usize, run: &mut RunFolder) -> anyhow::Result<EpochResult> {
+        let settings = self.settings;
+        // Each epoch draws its noise from (seed, epoch): validation reseeds the device, and a
+        // resumed run continues with the same draws.
+        self.device
+            .seed(settings.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut sums: BTreeMap<&'static str, f64> = BTreeMap::new();
+        let mut loss_sum = 0.0;
+        let batches = epoch_batches(self.train.len(), settings.batch_size, settings.seed, epoch);
+        let first_step = (epoch - 1) * self.train.len().div_ceil(settings.batch_size);
+        let mut lr = settings.lr;
+        let autodiff = self.device.clone().autodiff();
+        for (step, batch) in batches.iter().enumerate() {
+            lr = self.schedule.lr_at(first_step + step);
+            let images = pixel_batch(self.train, batch, &autodiff);
+            let (loss, terms) = self.model.objective(images, self.config);
+            for (name, values) in terms {
+                if !self.plotted.contains(&name) {
+                    self.plotted.push(name);
+                }
+                *sums.entry(name).or_default() += values.sum().into_scalar::<f64>();
+            }
+            let step_loss = loss.clone().into_scalar::<f64>();
+            check_finite(run, step_loss, epoch, Some(step + 1))?;
+            loss_sum += step_loss * batch.len() as f64;
+            let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+            self.model = self.optim.step(lr, self.model.clone(), grads);
+        }
+        run.record(epoch, "train", "lr", lr);
+        let mut summary = String::from("train");
+        for (name, sum) in &sums {
+            let mean = sum / self.train.len() as f64;
+            run.record(epoch, "train", name, mean);
+            summary.push_str(&format!(" {name} {mean:.2}"));
+        }
+        Ok(EpochResult {
+            loss: loss_sum / self.train.len() as f64,
+            summary,
+        })
+    }
+
+    fn validate(
+        &mut self,
+        epoch: usize,
+        run: &mut RunFolder,
+    ) -> anyhow::Result<Option<Validation>> {
+        if self.valid.is_empty() {
+            return Ok(None);
+        }
+        let scores = evaluate_set(
+            &self.model.valid(),
+            self.config,
+            self.valid,
+            self.settings.batch_size.max(256),
+            self.device,
+        )?;
+        for (name, value) in &scores {
+            run.record(epoch, "valid", name, *value);
+        }
+        // The model's first term is its training objective (the loss or the negative ELBO).
+        let loss = self
+            .plotted
+            .first()
+            .and_then(|n| scores.get(*n))
+            .copied()
+            .unwrap_or(f64::NAN);
+        Ok(Some(Validation {
+            loss,
+            score: None,
+            summary: format!("valid {}", summary(&scores)),
+        }))
+    }
+
+    fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        save_module(&self.model, dir, "model")?;
+        save_optimizer(&self.optim, dir, "optim")
+    }
+
+    fn state(&self) {}
+
+    fn load(&mut self, dir: &Path, (): ()) -> anyhow::Result<()> {
+        let model = load_module(self.model.clone(), dir, "model")?;
+        let optim = load_optimizer(trainer::optim::adam(), dir, "optim")?;
+        (self.model, self.optim) = (model, optim);
+        Ok(())
+    }
+}
+
 /// Trains as the flags say; returns the report it also writes.
 pub fn train<M: Reconstruction>(args: TrainArgs<M::Config>) -> anyhow::Result<GenerativeReport> {
     let run_args = &args.run;
     let out = run_args.out_dir(M::NAME);
     let (settings, config, data) = if run_args.resume {
-        let saved: RunConfig<M::Config> = LoopRun::read_config(&out.join("config.json"))?;
+        let saved: RunConfig<M::Config> = RunFolder::read_config(&out.join("config.json"))?;
         let mut settings = saved.settings;
         if let Some(epochs) = run_args.epochs {
             settings.epochs = epochs;
@@ -281,11 +392,11 @@ pub fn train<M: Reconstruction>(args: TrainArgs<M::Config>) -> anyhow::Result<Ge
         };
         (settings, args.model.clone(), args.data.clone())
     };
-    anyhow::ensure!(
-        run_args.early_stop.is_none() && run_args.weight_decay.is_none(),
-        "--early-stop and --weight-decay are not used by {}: it trains for --epochs without decay",
-        M::NAME
-    );
+    run_args.refuse(
+        M::NAME,
+        "it trains with plain Adam (no decay, no clipping)",
+        &["--weight-decay", "--grad-clip"],
+    )?;
     anyhow::ensure!(settings.epochs > 0, "--epochs must be at least 1");
     anyhow::ensure!(settings.batch_size > 0, "--batch-size must be at least 1");
     anyhow::ensure!(
@@ -310,27 +421,8 @@ pub fn train<M: Reconstruction>(args: TrainArgs<M::Config>) -> anyhow::Result<Ge
         input: DataSpec::new(shape, full.num_classes()),
         settings: settings.clone(),
     };
-    let mut run = LoopRun::open(&out, settings.epochs, run_args.resume, &run_config)?;
-    let mut model = M::new(&config, shape, &autodiff)?;
-    let new_optim = || -> ModuleOptimizer { AdamConfig::new().with_epsilon(1e-8).init() };
-    let mut optim = new_optim();
-    let mut start = 0;
-    if run_args.resume {
-        let (epoch, restored) = run.resume(|dir, (): ()| {
-            Ok((
-                load_module(model.clone(), dir, "model")?,
-                load_optimizer(new_optim(), dir, "optim")?,
-            ))
-        })?;
-        anyhow::ensure!(
-            epoch < settings.epochs,
-            "--resume: the run in {} already finished {epoch} of {} epochs; pass a larger --epochs to continue",
-            out.display(),
-            settings.epochs
-        );
-        (model, optim) = restored;
-        start = epoch;
-    }
+    let mut run = RunFolder::open(&out, settings.epochs, run_args.resume, &run_config)?;
+    let model = M::new(&config, shape, &autodiff)?;
     println!(
         "training {} on {}: {} train / {} valid / {} test images; {} parameters; {device_name}, {} epochs of batch {}, Adam {} ({:?}); output in {}",
         M::NAME,
@@ -348,67 +440,32 @@ pub fn train<M: Reconstruction>(args: TrainArgs<M::Config>) -> anyhow::Result<Ge
     let _ = std::io::stdout().flush();
 
     let steps_per_epoch = train.len().div_ceil(settings.batch_size);
-    let schedule = WarmupSchedule::new(
-        settings.schedule,
-        settings.lr,
-        0,
-        settings.epochs * steps_per_epoch,
-        1,
-        1.0,
+    let mut training = Minibatches {
+        model,
+        optim: trainer::optim::adam(),
+        config: &config,
+        settings: &settings,
+        train: &train,
+        valid: &valid,
+        schedule: WarmupSchedule::new(
+            settings.schedule,
+            settings.lr,
+            0,
+            settings.epochs * steps_per_epoch,
+            1,
+            1.0,
+        ),
+        plotted: Vec::new(),
+        device: &device,
+    };
+    let plan = Plan::new(settings.epochs, run_args, Select::Last, None);
+    let fitted = fit(&mut run, &plan, &mut training)?;
+    let (start, wall_seconds, plotted, model) = (
+        fitted.start,
+        run.elapsed(),
+        training.plotted,
+        training.model,
     );
-    let mut plotted: Vec<&'static str> = Vec::new();
-    for epoch in start + 1..=settings.epochs {
-        let mut sums: BTreeMap<&'static str, f64> = BTreeMap::new();
-        let batches = epoch_batches(train.len(), settings.batch_size, settings.seed, epoch);
-        let first_step = (epoch - 1) * steps_per_epoch;
-        let mut lr = settings.lr;
-        for (step, batch) in batches.iter().enumerate() {
-            lr = schedule.lr_at(first_step + step);
-            let images = pixel_batch(&train, batch, &autodiff);
-            let (loss, terms) = model.objective(images, &config);
-            for (name, values) in terms {
-                if !plotted.contains(&name) {
-                    plotted.push(name);
-                }
-                *sums.entry(name).or_default() += values.sum().into_scalar::<f64>();
-            }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr, model, grads);
-        }
-        run.record(epoch, "train", "lr", lr);
-        let mut line = String::from("train");
-        for (name, sum) in &sums {
-            let mean = sum / train.len() as f64;
-            anyhow::ensure!(
-                mean.is_finite(),
-                "epoch {epoch}: the training {name} is {mean}; lower --lr"
-            );
-            run.record(epoch, "train", name, mean);
-            line.push_str(&format!(" {name} {mean:.2}"));
-        }
-        if !valid.is_empty() {
-            let scores = evaluate_set(
-                &model.valid(),
-                &config,
-                &valid,
-                settings.batch_size.max(256),
-                &device,
-            )?;
-            line.push_str("  valid");
-            for (name, value) in &scores {
-                run.record(epoch, "valid", name, *value);
-                line.push_str(&format!(" {name} {value:.2}"));
-            }
-        }
-        if epoch % settings.checkpoint_every == 0 || epoch == settings.epochs {
-            run.save_checkpoint(epoch, &(), |dir| {
-                save_module(&model, dir, "model")?;
-                save_optimizer(&optim, dir, "optim")
-            })?;
-        }
-        run.finish_epoch(epoch, &line)?;
-    }
-    let wall_seconds = run.elapsed();
 
     let model = model.valid();
     save_module(&model, &out, "model")?;
@@ -423,7 +480,7 @@ pub fn train<M: Reconstruction>(args: TrainArgs<M::Config>) -> anyhow::Result<Ge
         dataset: data.dataset.name().into(),
         device: device_name,
         seed: settings.seed,
-        epochs_completed: settings.epochs,
+        epochs_completed: fitted.last_epoch,
         epochs_requested: settings.epochs,
         resumed_from_epoch: (start > 0).then_some(start),
         train_images: train.len(),
@@ -459,7 +516,7 @@ pub fn load<M: Reconstruction>(
     let (_, device) = select_device(saved.device.device.as_deref())?;
     let (config, data) = match saved.weights.run_config() {
         Some(path) => {
-            let run: RunConfig<M::Config> = LoopRun::read_config(&path)?;
+            let run: RunConfig<M::Config> = RunFolder::read_config(&path)?;
             let data = ImageDataArgs {
                 data_dir: saved.data.data_dir.clone(),
                 limit_train: saved.data.limit_train,

@@ -17,7 +17,7 @@ use burn::tensor::activation::softmax;
 use datasets::rng::SplitMix64;
 use datasets::{DataSource, SeqToy, TextSet, TokenVocab};
 use trainer::TestMetrics;
-use trainer::custom_loop::{LoopRun, save_module};
+use trainer::driver::{RunFolder, save_module};
 use trainer::evaluate::ClassificationScores;
 
 /// Labelled sequences, ready to batch.
@@ -283,7 +283,7 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
         class_names: prepared.class_names.clone(),
         settings: settings.clone(),
     };
-    let mut run = LoopRun::open(&out, settings.epochs, args.run.resume, &run_config)?;
+    let mut run = RunFolder::open(&out, settings.epochs, args.run.resume, &run_config)?;
 
     let TrainState {
         mut model,

@@ -18,7 +18,7 @@ use datasets::rng::SplitMix64;
 use datasets::{Corpus, DataSource, LmStreams};
 use std::io::Write;
 use trainer::TestMetrics;
-use trainer::custom_loop::{LoopRun, save_module};
+use trainer::driver::{RunFolder, save_module};
 use trainer::evaluate::ClassificationScores;
 
 /// The corpus the flags name: `--text FILE`, else Shakespeare from the data roots.
@@ -115,7 +115,7 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
         class_names: Vec::new(),
         settings: settings.clone(),
     };
-    let mut run = LoopRun::open(&out, settings.epochs, args.run.resume, &run_config)?;
+    let mut run = RunFolder::open(&out, settings.epochs, args.run.resume, &run_config)?;
 
     let TrainState {
         mut model,
@@ -169,7 +169,7 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
             let loss = loss.into_scalar::<f64>();
             anyhow::ensure!(
                 loss.is_finite(),
-                "the training loss became {loss} at step {}; lower --lr or keep --clip on",
+                "the training loss became {loss} at step {}; lower --lr or keep --grad-clip on",
                 selection.steps
             );
             loss_sum += loss;

@@ -10,12 +10,12 @@ use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use datasets::{CharVocab, TokenVocab, Tokenization};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use trainer::cli::{DeviceArgs, WeightsArgs};
-use trainer::custom_loop::LoopArgs;
+use trainer::driver::RunFlags;
 use trainer::report::Report;
 
 #[derive(Parser, Debug)]
@@ -62,11 +62,8 @@ pub struct TrainArgs {
     /// Sequences per batch [default: 64 char-lm and seq-toy, 32 classify]
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Clip each gradient tensor to this L2 norm, 0 = off [default: 5]
-    #[arg(long)]
-    pub clip: Option<f64>,
     #[command(flatten)]
-    pub run: LoopArgs,
+    pub run: RunFlags,
     #[command(flatten)]
     pub data: TextArgs,
     #[command(flatten)]
@@ -141,7 +138,7 @@ impl Settings {
             batch_size: args.batch_size.unwrap_or(recipe.batch_size),
             lr: args.run.lr.unwrap_or(recipe.lr),
             weight_decay: args.run.weight_decay.unwrap_or(0.0),
-            clip: args.clip.unwrap_or(recipe.clip),
+            clip: args.run.grad_clip.unwrap_or(recipe.clip),
             seed: args.run.seed,
             early_stop: args.run.early_stop,
             checkpoint_every: args.run.checkpoint_every.max(1),
@@ -162,7 +159,7 @@ impl Settings {
         );
         anyhow::ensure!(
             self.clip >= 0.0 && self.clip.is_finite(),
-            "--clip must be 0 (off) or a positive number"
+            "--grad-clip must be 0 (off) or a positive number"
         );
         Ok(())
     }
@@ -231,7 +228,7 @@ pub struct RunConfig {
 
 impl RunConfig {
     pub fn read(path: &Path) -> anyhow::Result<Self> {
-        let mut config: RunConfig = trainer::custom_loop::LoopRun::read_config(path)?;
+        let mut config: RunConfig = trainer::driver::RunFolder::read_config(path)?;
         if let Vocabulary::Tokens(vocab) = config.vocabulary {
             config.vocabulary = Vocabulary::Tokens(vocab.reindexed());
         }
@@ -256,21 +253,35 @@ pub struct SequenceReport {
     pub f1_per_class: Vec<(String, f64)>,
 }
 
-/// Parses the command line (named after the cell) and runs it.
-pub fn main<C: Cell>() -> std::process::ExitCode {
-    let matches = Cli::command().name(C::NAME).bin_name(C::NAME).get_matches();
-    let cli = match Cli::from_arg_matches(&matches) {
-        Ok(cli) => cli,
-        Err(e) => e.exit(),
-    };
-    match run::<C>(cli) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+/// Runs the command line of the model of cell `C` (`args[0]` is the program name).
+pub fn cli<C: Cell>(args: Vec<std::ffi::OsString>) -> std::process::ExitCode {
+    trainer::entry::run_parsed::<Cli>(C::NAME, args, run::<C>)
 }
+
+/// The command line of the model of cell `C`, as [`cli`] parses it.
+pub fn command<C: Cell>() -> clap::Command {
+    trainer::entry::named_command::<Cli>(C::NAME)
+}
+
+/// The arguments of a one-epoch char-LM run of two steps on Shakespeare with a tiny network,
+/// for the registry-wide checks.
+pub const SMOKE_TRAIN: &[&str] = &[
+    "train",
+    "--epochs",
+    "1",
+    "--layers",
+    "1",
+    "--hidden",
+    "16",
+    "--embedding",
+    "8",
+    "--batch-size",
+    "4",
+    "--seq-len",
+    "16",
+    "--epoch-steps",
+    "2",
+];
 
 /// Runs one parsed command.
 pub fn run<C: Cell>(cli: Cli) -> anyhow::Result<()> {
@@ -492,13 +503,13 @@ pub struct TrainState {
 impl TrainState {
     /// A fresh model on `device` (an autodiff device), or the newest checkpoint of `run`.
     pub fn new<C: Cell>(
-        run: &mut trainer::custom_loop::LoopRun,
+        run: &mut trainer::driver::RunFolder,
         config: &ModelConfig,
         settings: &Settings,
         device: &Device,
         resume: bool,
     ) -> anyhow::Result<Self> {
-        use trainer::custom_loop::{load_module, load_optimizer};
+        use trainer::driver::{load_module, load_optimizer};
         let model = SequenceModel::new::<C>(config, device);
         let best = model.valid();
         if !resume {
@@ -537,12 +548,12 @@ impl TrainState {
 
 /// Saves checkpoint `epoch` of a training loop when `--checkpoint-every` or the last epoch says so.
 pub fn save_checkpoint(
-    run: &trainer::custom_loop::LoopRun,
+    run: &trainer::driver::RunFolder,
     epoch: usize,
     settings: &Settings,
     (model, best, optim, selection): (&SequenceModel, &SequenceModel, &ModuleOptimizer, &Selection),
 ) -> anyhow::Result<()> {
-    use trainer::custom_loop::{save_module, save_optimizer};
+    use trainer::driver::{save_module, save_optimizer};
     if !epoch.is_multiple_of(settings.checkpoint_every) && epoch != settings.epochs {
         return Ok(());
     }
@@ -577,7 +588,7 @@ pub struct Finished<'a> {
 
 /// Writes `report.json` of a finished run and returns it.
 pub fn write_report<C: Cell>(
-    run: &trainer::custom_loop::LoopRun,
+    run: &trainer::driver::RunFolder,
     finished: Finished,
 ) -> anyhow::Result<SequenceReport> {
     let seconds_per_epoch = median_epoch_seconds(run.rows(), finished.start);

@@ -1,16 +1,19 @@
 //! burn-zoo's trainer: the one CLI every model binary shares, devices, Burn's training API,
 //! checkpoints and resume, weights in and out, and run reports.
 //!
-//! A model crate implements [`ImageClassifier`] and its `main` is
-//! `fn main() -> std::process::ExitCode { trainer::run::<Mlp>() }`.
+//! A model crate implements [`ImageClassifier`] (or [`driver::Training`] for a loop of its
+//! own), describes itself in a [`entry::ModelEntry`], and its `main` is
+//! `fn main() -> std::process::ExitCode { mlp::ENTRY.main() }`.
 
 pub mod checkpoint;
 pub mod cli;
-pub mod custom_loop;
 pub mod data;
 pub mod device;
+pub mod driver;
+pub mod entry;
 pub mod evaluate;
 pub mod model;
+pub mod optim;
 pub mod quiet;
 pub mod report;
 pub mod schedule;
@@ -34,22 +37,51 @@ use cli::{Cli, Command, DataArgs, EvalArgs, ExportArgs, InfoArgs, PredictArgs, W
 use datasets::{ImageBatcher, Split};
 use std::process::ExitCode;
 
-/// Parses the command line and runs the subcommand; errors print with their causes.
-pub fn run<M: ImageClassifier>() -> ExitCode {
-    let matches = Cli::<M::Config>::command()
+/// Runs an image classifier's command line (`args[0]` is the program name); errors print with
+/// their causes.
+pub fn run<M: ImageClassifier>(args: Vec<std::ffi::OsString>) -> ExitCode {
+    let cli = Cli::<M::Config>::command()
         .name(M::NAME)
         .bin_name(M::NAME)
         .about(M::ABOUT)
-        .get_matches();
-    let cli = match Cli::<M::Config>::from_arg_matches(&matches) {
-        Ok(cli) => cli,
-        Err(e) => e.exit(),
-    };
-    match run_command::<M>(cli.command) {
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::<M::Config>::from_arg_matches(&m));
+    match cli {
+        Ok(cli) => exit_code(run_command::<M>(cli.command)),
+        Err(e) => {
+            let _ = e.print();
+            ExitCode::from(e.exit_code().clamp(0, 255) as u8)
+        }
+    }
+}
+
+/// An image classifier's command line, as [`run`] parses it.
+pub fn command<M: ImageClassifier>() -> clap::Command {
+    Cli::<M::Config>::command()
+        .name(M::NAME)
+        .bin_name(M::NAME)
+        .about(M::ABOUT)
+}
+
+/// A command line that asks for something the model cannot do (a flag it cannot honour, a
+/// combination that makes no sense). Binaries exit with 2 on it, as clap does for its own
+/// usage errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The exit status of a finished command: 0, 2 for a [`UsageError`], else 1; errors print with
+/// their causes.
+pub fn exit_code(result: anyhow::Result<()>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            if e.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

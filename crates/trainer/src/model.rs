@@ -52,6 +52,18 @@ pub enum OptimizerKind {
     Rmsprop,
 }
 
+impl OptimizerKind {
+    /// The name `--optimizer` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sgd => "sgd",
+            Self::Adam => "adam",
+            Self::Adamw => "adamw",
+            Self::Rmsprop => "rmsprop",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScheduleKind {

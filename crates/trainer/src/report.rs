@@ -1,6 +1,7 @@
 //! What a run leaves on disk: `metrics.csv` (one row per epoch, split and metric), one readable
 //! line per epoch, curve PNGs, and `report.json`.
 
+use burn::train::Interrupter;
 use burn::train::logger::MetricLogger;
 use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
@@ -51,6 +52,8 @@ pub fn metric_key(burn_name: &str) -> String {
 #[derive(Debug, Default)]
 pub struct EpochLog {
     pub rows: Vec<MetricRow>,
+    /// Where the training loss stopped being finite: epoch, step within it, value.
+    pub diverged: Option<(usize, usize, f64)>,
 }
 
 impl EpochLog {
@@ -79,6 +82,10 @@ pub struct EpochLogger {
     split_started: Option<Instant>,
     train_seconds: f64,
     print: bool,
+    /// Stops the Learner when the training loss is not finite.
+    interrupter: Option<Interrupter>,
+    /// Training steps logged in the current epoch.
+    step: (usize, usize),
 }
 
 impl EpochLogger {
@@ -98,7 +105,16 @@ impl EpochLogger {
             split_started: None,
             train_seconds: 0.0,
             print: !std::io::stdout().is_terminal(),
+            interrupter: None,
+            step: (0, 0),
         }
+    }
+
+    /// Checks every training step's loss; a non-finite one is recorded in the log's `diverged`
+    /// and stops the Learner through `interrupter` before that epoch's checkpoint is written.
+    pub fn stop_on_divergence(mut self, interrupter: Interrupter) -> Self {
+        self.interrupter = Some(interrupter);
+        self
     }
 
     fn split_name(split: &Split) -> &'static str {
@@ -139,11 +155,18 @@ impl EpochLogger {
 }
 
 impl MetricLogger for EpochLogger {
-    fn log(&mut self, update: MetricsUpdate, _epoch: usize, split: &Split) {
+    fn log(&mut self, update: MetricsUpdate, epoch: usize, split: &Split) {
         if self.split_started.is_none() {
             self.split_started = Some(Instant::now());
         }
         let split = Self::split_name(split).to_string();
+        if split == "train" {
+            self.step = if self.step.0 == epoch {
+                (epoch, self.step.1 + 1)
+            } else {
+                (epoch, 1)
+            };
+        }
         for numeric in update.entries_numeric {
             let Some(name) = self.names.get(&numeric.entry.metric_id) else {
                 continue;
@@ -154,6 +177,16 @@ impl MetricLogger for EpochLogger {
                 (Some(entry), None) => entry.current(),
                 (None, None) => continue,
             };
+            if split == "train" && name == "loss" && !value.is_finite() {
+                let step = self.step.1;
+                let mut log = self.log.lock().expect("epoch log lock");
+                if log.diverged.is_none() {
+                    log.diverged = Some((epoch, step, value));
+                }
+                if let Some(interrupter) = &self.interrupter {
+                    interrupter.stop(Some("the training loss is not finite"));
+                }
+            }
             if value.is_finite() {
                 self.current.insert((split.clone(), name.clone()), value);
             }

@@ -13,17 +13,15 @@ use crate::quiet::QuietRenderer;
 use crate::report::{EpochLog, EpochLogger, Report, git_commit, plot_metric, read_metrics_csv};
 use crate::schedule::WarmupSchedule;
 use crate::weights::load_weights;
-use burn::grad_clipping::GradientClippingConfig;
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
 use burn::train::logger::FileMetricLogger;
 use burn::train::metric::store::{Aggregate, Direction, Split as MetricSplit};
 use burn::train::metric::{
     AccuracyMetric, ClassReduction, FBetaScoreMetric, LearningRateMetric, LossMetric,
     PrecisionMetric, RecallMetric, TopKAccuracyMetric,
 };
-use burn::train::{Learner, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining};
+use burn::train::{
+    Interrupter, Learner, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining,
+};
 use datasets::{ImageBatcher, Split};
 use serde::{Deserialize, Serialize};
 use std::io::IsTerminal;
@@ -102,44 +100,6 @@ fn settings_from<C: clap::Args>(args: &TrainArgs<C>, recipe: &crate::model::Reci
     }
 }
 
-/// The optimizer the settings name, with PyTorch's defaults where Burn's differ.
-pub fn optimizer(s: &Settings) -> ModuleOptimizer {
-    let decay = (s.weight_decay > 0.0).then(|| WeightDecayConfig::new(s.weight_decay as f32));
-    let clip = s.grad_clip.map(|c| GradientClippingConfig::Norm(c as f32));
-    match s.optimizer {
-        // PyTorch: eps 1e-8 (Burn: 1e-5).
-        OptimizerKind::Adam => AdamConfig::new()
-            .with_epsilon(1e-8)
-            .with_weight_decay(decay)
-            .with_grad_clipping(clip)
-            .init(),
-        OptimizerKind::Adamw => AdamWConfig::new()
-            .with_epsilon(1e-8)
-            .with_weight_decay(s.weight_decay as f32)
-            .with_grad_clipping(clip)
-            .init(),
-        // PyTorch: dampening 0 (Burn: 0.1).
-        OptimizerKind::Sgd => SgdConfig::new()
-            .with_momentum((s.momentum > 0.0).then(|| {
-                MomentumConfig::new()
-                    .with_momentum(s.momentum)
-                    .with_dampening(0.0)
-                    .with_nesterov(s.nesterov)
-            }))
-            .with_weight_decay(decay)
-            .with_gradient_clipping(clip)
-            .init(),
-        // PyTorch: alpha 0.99, eps 1e-8, momentum 0 (Burn: eps 1e-5, momentum 0.9).
-        OptimizerKind::Rmsprop => RmsPropConfig::new()
-            .with_alpha(0.99)
-            .with_epsilon(1e-8)
-            .with_momentum(s.momentum as f32)
-            .with_weight_decay(decay)
-            .with_grad_clipping(clip)
-            .init(),
-    }
-}
-
 pub(crate) fn utc_timestamp() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -197,10 +157,9 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
                 out.display()
             );
         }
-        (
-            settings_from(&args, &M::recipe(&args.model, args.data.dataset)),
-            args.model.clone(),
-        )
+        let settings = settings_from(&args, &M::recipe(&args.model, args.data.dataset));
+        crate::optim::check_flags(settings.optimizer, args.momentum, args.nesterov)?;
+        (settings, args.model.clone())
     };
     anyhow::ensure!(settings.epochs > 0, "--epochs must be at least 1");
     anyhow::ensure!(settings.batch_size > 0, "--batch-size must be at least 1");
@@ -305,7 +264,9 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
     }
     let history = Arc::new(Mutex::new(history));
 
+    let interrupter = Interrupter::new();
     let mut training = SupervisedTraining::new(&out, dl_train, dl_valid)
+        .with_interrupter(interrupter.clone())
         .metrics((AccuracyMetric::new(), LossMetric::new()))
         .metrics((
             PrecisionMetric::multiclass(1, ClassReduction::Macro),
@@ -313,12 +274,15 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
             FBetaScoreMetric::multiclass(1.0, 1, ClassReduction::Macro),
         ))
         .metric_train_numeric(LearningRateMetric::new())
-        .with_metric_logger(EpochLogger::new(
-            history.clone(),
-            csv_path.clone(),
-            settings.epochs,
-            train_set.len(),
-        ))
+        .with_metric_logger(
+            EpochLogger::new(
+                history.clone(),
+                csv_path.clone(),
+                settings.epochs,
+                train_set.len(),
+            )
+            .stop_on_divergence(interrupter),
+        )
         .with_metric_logger(FileMetricLogger::new(&out))
         .with_default_checkpointers()
         .num_epochs(settings.epochs);
@@ -349,16 +313,29 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
         settings.epochs,
         out.display()
     );
-    let result = training.launch(Learner::new(model, optimizer(&settings), schedule));
+    let result = training.launch(Learner::new(
+        model,
+        crate::optim::build(&settings),
+        schedule,
+    ));
     if let Some(error) = result.error {
         anyhow::bail!("training failed: {error}");
+    }
+    if let Some((epoch, step, value)) = history.lock().expect("history lock").diverged {
+        let last_good = crate::checkpoint::checkpoint_epochs(&out).first().copied();
+        return Err(crate::driver::Diverged {
+            epoch,
+            step: Some(step),
+            value,
+            last_good: last_good.map(|e| (e, out.join("checkpoint"))),
+        }
+        .into());
     }
     let model = result.model;
     let train_seconds = started.elapsed().as_secs_f64();
 
     let weights_path = out.join("model");
-    model
-        .clone()
+    crate::driver::sync_running_state(&model)
         .save_file(&weights_path)
         .map_err(|e| anyhow::anyhow!("cannot write {}.bpk: {e}", weights_path.display()))?;
 

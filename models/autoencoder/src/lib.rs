@@ -22,3 +22,4 @@ pub mod task;
 
 pub use config::{AutoencoderConfig, Noise};
 pub use model::Autoencoder;
+pub use task::ENTRY;

@@ -18,7 +18,10 @@ use burn::prelude::*;
 use datasets::rng::SplitMix64;
 use datasets::text::TextSet;
 use serde::{Deserialize, Serialize};
-use trainer::custom_loop::{LoopRun, load_module, load_optimizer, save_module, save_optimizer};
+use trainer::driver::{
+    EpochResult, Plan, RunFolder, Select, Training, Validation, check_finite, fit, load_module,
+    load_optimizer, save_module, save_optimizer,
+};
 use trainer::evaluate::ClassificationScores;
 use trainer::report::{Report, TestMetrics, git_commit, peak_rss_mib, rss_note};
 
@@ -38,15 +41,6 @@ pub struct FinetuneReport {
     pub valid_accuracy: f64,
     pub seconds_per_step: f64,
     pub class_names: Vec<String>,
-}
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct State {
-    epoch: usize,
-    step: usize,
-    best_epoch: usize,
-    best_accuracy: f64,
-    best_loss: f64,
 }
 
 /// Encoded texts and their labels.
@@ -102,6 +96,113 @@ pub fn evaluate(
     scores.finish()
 }
 
+/// One epoch: shuffled minibatches through the classifier, AdamW with BERT's schedule; the
+/// epoch with the best validation accuracy (ties: lower loss) is kept.
+struct Finetuning<'a> {
+    model: BertForSequenceClassification,
+    best: BertForSequenceClassification,
+    optim: burn::optim::ModuleOptimizer,
+    schedule: trainer::schedule::WarmupSchedule,
+    /// Optimizer steps so far (the schedule's position); checkpointed.
+    step: usize,
+    train: &'a Examples,
+    valid: &'a Examples,
+    pad: u32,
+    batch_size: usize,
+    seed: u64,
+    log_every: usize,
+    weight_decay: f64,
+    grad_clip: f64,
+    step_seconds: Vec<f64>,
+    device: &'a Device,
+}
+
+impl Training for Finetuning<'_> {
+    type State = usize;
+
+    fn train_epoch(&mut self, epoch: usize, run: &mut RunFolder) -> anyhow::Result<EpochResult> {
+        let autodiff = self.device.clone().autodiff();
+        let ce = CrossEntropyLossConfig::new().init(&autodiff);
+        let mut rng = SplitMix64::for_item(self.seed, 3, epoch as u64);
+        let mut order: Vec<usize> = (0..self.train.rows.len()).collect();
+        rng.shuffle(&mut order);
+        let steps = order.len().div_ceil(self.batch_size);
+        let mut meter = EpochMeter::new(steps, self.log_every);
+        for (i, chunk) in order.chunks(self.batch_size).enumerate() {
+            let (input, labels) = self.train.batch(chunk, self.pad, &autodiff);
+            let (logits, _) = self.model.forward(&input);
+            let loss = ce.forward(logits.clone(), labels.clone());
+            let step_lr = self.schedule.lr_at(self.step);
+            let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+            self.model = self.optim.step(step_lr, self.model.clone(), grads);
+            self.step += 1;
+            let right = crate::pretrain::hits(logits.inner(), labels.inner())?;
+            let value = loss.into_scalar::<f32>() as f64;
+            check_finite(run, value, epoch, Some(i + 1))?;
+            meter.step(value, right, chunk.len(), step_lr);
+        }
+        self.step_seconds.extend(meter.step_seconds.iter().copied());
+        run.record(epoch, "train", "loss", meter.loss());
+        run.record(epoch, "train", "accuracy", meter.accuracy());
+        Ok(EpochResult {
+            loss: meter.loss(),
+            summary: format!(
+                "train loss {:.4} acc {:.2}%  ({:.2} s/step)",
+                meter.loss(),
+                meter.accuracy(),
+                meter.median_step_seconds()
+            ),
+        })
+    }
+
+    fn validate(
+        &mut self,
+        epoch: usize,
+        run: &mut RunFolder,
+    ) -> anyhow::Result<Option<Validation>> {
+        let scores = evaluate(
+            &self.model.valid(),
+            self.valid,
+            self.pad,
+            self.batch_size,
+            self.device,
+        )?;
+        run.record(epoch, "valid", "loss", scores.loss);
+        run.record(epoch, "valid", "accuracy", scores.accuracy);
+        run.record(epoch, "valid", "f1", scores.f1_macro);
+        Ok(Some(Validation {
+            loss: scores.loss,
+            score: Some(scores.accuracy),
+            summary: format!(
+                "valid loss {:.4} acc {:.2}% F1 {:.2}",
+                scores.loss, scores.accuracy, scores.f1_macro
+            ),
+        }))
+    }
+
+    fn keep_best(&mut self) {
+        self.best = self.model.valid();
+    }
+
+    fn save(&self, dir: &std::path::Path) -> anyhow::Result<()> {
+        save_module(&self.model, dir, "model")?;
+        save_module(&self.best, dir, "best")?;
+        save_optimizer(&self.optim, dir, "optim")
+    }
+
+    fn state(&self) -> usize {
+        self.step
+    }
+
+    fn load(&mut self, dir: &std::path::Path, step: usize) -> anyhow::Result<()> {
+        let model = load_module(self.model.clone(), dir, "model")?;
+        let best = load_module(self.best.clone(), dir, "best")?;
+        let optim = load_optimizer(optimizer(self.weight_decay, self.grad_clip), dir, "optim")?;
+        (self.model, self.best, self.optim, self.step) = (model, best, optim, step);
+        Ok(())
+    }
+}
+
 pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
     let Setup {
         device_name,
@@ -113,6 +214,7 @@ pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
         weight_decay,
         seed,
         batch_size,
+        grad_clip,
     } = Setup::new(&args.run, &args.batch, (EPOCHS, LR, WEIGHT_DECAY))?;
 
     let (mut train_set, mut test_set) = args.data.text_sets()?;
@@ -183,30 +285,13 @@ pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
     let test = Examples::new(&test_set, &tokenizer, args.batch.max_len)?;
     anyhow::ensure!(!train.rows.is_empty(), "no training examples");
 
-    let mut run = LoopRun::open(&out, epochs, args.run.resume, &config)?;
+    let mut run = RunFolder::open(&out, epochs, args.run.resume, &config)?;
     tokenizer.save(&out)?;
     run.write_json("run.json", &args)?;
     let steps_per_epoch = train.rows.len().div_ceil(batch_size);
-    let schedule = schedule(&args.batch, lr, epochs * steps_per_epoch)?;
     let num_labels = classes.len();
-    let fresh = || BertForSequenceClassification::new(&config, num_labels, &autodiff);
-
-    let mut model =
+    let model =
         BertForSequenceClassification::from_encoder(encoder, &config, num_labels, &autodiff);
-    let mut optim = optimizer(weight_decay);
-    let mut best = model.valid();
-    let mut state = State::default();
-    let mut resumed_from = None;
-    if args.run.resume {
-        let (epoch, (m, b, o, s)) = run.resume(|dir, s: State| {
-            let m = load_module(fresh(), dir, "model")?;
-            let b = load_module(fresh().valid(), dir, "best")?;
-            let o = load_optimizer(optimizer(weight_decay), dir, "optim")?;
-            Ok((m, b, o, s))
-        })?;
-        (model, best, optim, state) = (m, b, o, s);
-        resumed_from = Some(epoch);
-    }
     println!(
         "{NAME} classify ({init}): {} parameters; {} train / {} valid / {} test texts, classes {}; {} steps/epoch on {device_name}",
         model.num_params(),
@@ -216,69 +301,31 @@ pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
         classes.join(", "),
         steps_per_epoch
     );
-
-    let ce = CrossEntropyLossConfig::new().init(&autodiff);
-    let mut step_seconds = Vec::new();
-    for epoch in state.epoch + 1..=epochs {
-        let mut rng = SplitMix64::for_item(seed, 3, epoch as u64);
-        let mut order: Vec<usize> = (0..train.rows.len()).collect();
-        rng.shuffle(&mut order);
-        let mut meter = EpochMeter::new(steps_per_epoch, args.batch.log_every);
-        for chunk in order.chunks(batch_size) {
-            let (input, labels) = train.batch(chunk, pad, &autodiff);
-            let (logits, _) = model.forward(&input);
-            let loss = ce.forward(logits.clone(), labels.clone());
-            let step_lr = schedule.lr_at(state.step);
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(step_lr, model, grads);
-            state.step += 1;
-            let right = crate::pretrain::hits(logits.inner(), labels.inner())?;
-            let value = loss.into_scalar::<f32>() as f64;
-            anyhow::ensure!(
-                value.is_finite(),
-                "the loss diverged at step {} (lower --lr)",
-                state.step
-            );
-            meter.step(value, right, chunk.len(), step_lr);
-        }
-        step_seconds.extend(meter.step_seconds.iter().copied());
-        let current = model.valid();
-        let scores = evaluate(&current, &valid, pad, batch_size, &device)?;
-        run.record(epoch, "train", "loss", meter.loss());
-        run.record(epoch, "train", "accuracy", meter.accuracy());
-        run.record(epoch, "valid", "loss", scores.loss);
-        run.record(epoch, "valid", "accuracy", scores.accuracy);
-        run.record(epoch, "valid", "f1", scores.f1_macro);
-        let improved = state.best_epoch == 0
-            || scores.accuracy > state.best_accuracy
-            || (scores.accuracy == state.best_accuracy && scores.loss < state.best_loss);
-        if improved {
-            (state.best_epoch, state.best_accuracy, state.best_loss) =
-                (epoch, scores.accuracy, scores.loss);
-            best = current;
-        }
-        state.epoch = epoch;
-        run.finish_epoch(
-            epoch,
-            &format!(
-                "train loss {:.4} acc {:.2}%  valid loss {:.4} acc {:.2}% F1 {:.2}{}  {:.2} s/step",
-                meter.loss(),
-                meter.accuracy(),
-                scores.loss,
-                scores.accuracy,
-                scores.f1_macro,
-                if improved { " *" } else { "" },
-                meter.median_step_seconds()
-            ),
-        )?;
-        if epoch.is_multiple_of(args.run.checkpoint_every.max(1)) || epoch == epochs {
-            run.save_checkpoint(epoch, &state, |dir| {
-                save_module(&model, dir, "model")?;
-                save_module(&best, dir, "best")?;
-                save_optimizer(&optim, dir, "optim")
-            })?;
-        }
-    }
+    let mut training = Finetuning {
+        best: model.valid(),
+        model,
+        optim: optimizer(weight_decay, grad_clip),
+        schedule: schedule(&args.batch, lr, epochs * steps_per_epoch)?,
+        step: 0,
+        train: &train,
+        valid: &valid,
+        pad,
+        batch_size,
+        seed,
+        log_every: args.batch.log_every,
+        weight_decay,
+        grad_clip,
+        step_seconds: Vec::new(),
+        device: &device,
+    };
+    let plan = Plan::new(epochs, &args.run, Select::HighestScore, None);
+    let fitted = fit(&mut run, &plan, &mut training)?;
+    let (best, step_seconds) = (training.best, training.step_seconds);
+    let resumed_from = (fitted.start > 0).then_some(fitted.start);
+    let state_best_epoch = fitted.best_epoch;
+    let best_accuracy = run
+        .value(state_best_epoch, "valid", "accuracy")
+        .unwrap_or_default();
     save_module(&best, &out, "model")?;
     let test_metrics = evaluate(&best, &test, pad, batch_size, &device)?;
     run.plot("Classification loss", "loss");
@@ -290,13 +337,15 @@ pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
             dataset: train_set.path.display().to_string(),
             device: device_name,
             seed,
-            epochs_completed: epochs,
+            epochs_completed: fitted.last_epoch,
             epochs_requested: epochs,
             resumed_from_epoch: resumed_from,
             train_samples: train.rows.len(),
             valid_samples: valid.rows.len(),
             wall_seconds: wall,
-            train_samples_per_second: train.rows.len() as f64 * epochs as f64 / wall.max(1e-9),
+            train_samples_per_second: train.rows.len() as f64
+                * (fitted.last_epoch - fitted.start) as f64
+                / wall.max(1e-9),
             parameters: best.num_params(),
             test: test_metrics.clone(),
             git_commit: git_commit(),
@@ -304,8 +353,8 @@ pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
             peak_rss_mib: peak_rss_mib(),
         },
         init,
-        best_epoch: state.best_epoch,
-        valid_accuracy: state.best_accuracy,
+        best_epoch: state_best_epoch,
+        valid_accuracy: best_accuracy,
         seconds_per_step: median(&step_seconds),
         class_names: classes.clone(),
     };
@@ -320,7 +369,7 @@ pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
         test_metrics.accuracy,
         test_metrics.f1_macro,
         per_class.join(", "),
-        state.best_epoch,
+        state_best_epoch,
         wall,
         rss_note(report.report.peak_rss_mib),
         out.display()

@@ -33,4 +33,4 @@ pub mod pretrain;
 pub mod task;
 pub mod training;
 
-pub use task::{Cli, Command, run};
+pub use task::{Cli, Command, ENTRY, run};

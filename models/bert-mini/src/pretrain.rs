@@ -16,7 +16,10 @@ use datasets::rng::SplitMix64;
 use datasets::text::{CsvLayout, TextSet, read_text};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use trainer::custom_loop::{LoopRun, load_module, load_optimizer, save_module, save_optimizer};
+use trainer::driver::{
+    EpochResult, Plan, RunFolder, Select, Training, Validation, check_finite, fit, load_module,
+    load_optimizer, save_module, save_optimizer,
+};
 use trainer::report::{git_commit, peak_rss_mib, rss_note};
 
 /// Pretraining recipe: ~900 steps on a 2-core CPU, so a peak rate 10× BERT's 1e-4 (which is
@@ -54,12 +57,6 @@ pub struct PretrainReport {
     pub peak_rss_mib: Option<f64>,
     pub git_commit: Option<String>,
     pub burn_version: String,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct State {
-    epoch: usize,
-    step: usize,
 }
 
 /// Held-out scores.
@@ -202,6 +199,148 @@ pub fn hits(logits: Tensor<2>, targets: Tensor<1, Int>) -> anyhow::Result<usize>
     Ok(right.into_scalar::<i64>() as usize)
 }
 
+/// One epoch of masked-LM (and NSP) pretraining over shuffled windows; the last model is kept.
+struct Pretraining<'a> {
+    model: BertForPreTraining,
+    optim: burn::optim::ModuleOptimizer,
+    schedule: trainer::schedule::WarmupSchedule,
+    /// Optimizer steps so far (the schedule's position); checkpointed.
+    step: usize,
+    args: &'a PretrainArgs,
+    tokenizer: &'a WordPieceTokenizer,
+    train_ids: &'a [u32],
+    /// The first epoch's windows (every epoch's without NSP).
+    first_windows: &'a [Window],
+    valid_windows: &'a [Window],
+    vocab: usize,
+    batch_size: usize,
+    seed: u64,
+    weight_decay: f64,
+    grad_clip: f64,
+    step_seconds: Vec<f64>,
+    /// The last validation.
+    scores: Option<MlmScores>,
+    device: &'a Device,
+}
+
+impl Training for Pretraining<'_> {
+    type State = usize;
+
+    fn train_epoch(&mut self, epoch: usize, run: &mut RunFolder) -> anyhow::Result<EpochResult> {
+        let (args, tokenizer) = (self.args, self.tokenizer);
+        let autodiff = self.device.clone().autodiff();
+        let ce = CrossEntropyLossConfig::new().init(&autodiff);
+        // NSP pairs are redrawn every epoch; plain windows are the same text in a new order.
+        let epoch_windows = if epoch == 1 || !args.nsp {
+            self.first_windows.to_vec()
+        } else {
+            let mut w = windows(
+                self.train_ids,
+                args.batch.max_len,
+                true,
+                &mut SplitMix64::for_item(self.seed, 1, epoch as u64),
+            );
+            if let Some(n) = args.limit_train {
+                w.truncate(n);
+            }
+            w
+        };
+        let mut rng = SplitMix64::for_item(self.seed, 2, epoch as u64);
+        let mut order: Vec<usize> = (0..epoch_windows.len()).collect();
+        rng.shuffle(&mut order);
+        let steps = order.len().div_ceil(self.batch_size);
+        let mut meter = EpochMeter::new(steps, args.batch.log_every);
+        let mut nsp_right = 0;
+        for (i, chunk) in order.chunks(self.batch_size).enumerate() {
+            let refs: Vec<&Window> = chunk.iter().map(|&i| &epoch_windows[i]).collect();
+            let batch = MaskedBatch::from_tokenizer(&refs, tokenizer, self.vocab, &mut rng);
+            let (input, positions, targets, next) =
+                batch.to_device(tokenizer.special.pad, &autodiff);
+            let (logits, nsp, _) = self.model.forward(&input, positions);
+            let mlm_loss = ce.forward(logits.clone(), targets.clone());
+            let loss = match &nsp {
+                Some(nsp) => mlm_loss.clone() + ce.forward(nsp.clone(), next.clone()),
+                None => mlm_loss.clone(),
+            };
+            let step_lr = self.schedule.lr_at(self.step);
+            let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+            self.model = self.optim.step(step_lr, self.model.clone(), grads);
+            self.step += 1;
+            if let Some(nsp) = nsp {
+                nsp_right += hits(nsp.inner(), next.inner())?;
+            }
+            let right = hits(logits.inner(), targets.inner())?;
+            let value = mlm_loss.into_scalar::<f32>() as f64;
+            check_finite(run, value, epoch, Some(i + 1))?;
+            meter.step(value, right, batch.targets.len(), step_lr);
+        }
+        self.step_seconds.extend(meter.step_seconds.iter().copied());
+        run.record(epoch, "train", "loss", meter.loss());
+        run.record(epoch, "train", "mlm_accuracy", meter.accuracy());
+        let mut summary = format!(
+            "train loss {:.4} mlm acc {:.2}%",
+            meter.loss(),
+            meter.accuracy()
+        );
+        if args.nsp {
+            let train_nsp = 100.0 * nsp_right as f64 / epoch_windows.len() as f64;
+            run.record(epoch, "train", "nsp_accuracy", train_nsp);
+            summary += &format!(" nsp {train_nsp:.1}%");
+        }
+        summary += &format!("  ({:.2} s/step)", meter.median_step_seconds());
+        Ok(EpochResult {
+            loss: meter.loss(),
+            summary,
+        })
+    }
+
+    fn validate(
+        &mut self,
+        epoch: usize,
+        run: &mut RunFolder,
+    ) -> anyhow::Result<Option<Validation>> {
+        let valid = evaluate(
+            &self.model.valid(),
+            self.valid_windows,
+            self.tokenizer,
+            self.batch_size,
+            self.device,
+        )?;
+        run.record(epoch, "valid", "loss", valid.loss);
+        run.record(epoch, "valid", "mlm_accuracy", valid.accuracy);
+        let mut summary = format!(
+            "valid loss {:.4} mlm acc {:.2}%",
+            valid.loss, valid.accuracy
+        );
+        if let Some(nsp) = valid.nsp_accuracy {
+            run.record(epoch, "valid", "nsp_accuracy", nsp);
+            summary += &format!(" nsp {nsp:.1}%");
+        }
+        self.scores = Some(valid);
+        Ok(Some(Validation {
+            loss: valid.loss,
+            score: Some(valid.accuracy),
+            summary,
+        }))
+    }
+
+    fn save(&self, dir: &std::path::Path) -> anyhow::Result<()> {
+        save_module(&self.model, dir, "model")?;
+        save_optimizer(&self.optim, dir, "optim")
+    }
+
+    fn state(&self) -> usize {
+        self.step
+    }
+
+    fn load(&mut self, dir: &std::path::Path, step: usize) -> anyhow::Result<()> {
+        let model = load_module(self.model.clone(), dir, "model")?;
+        let optim = load_optimizer(optimizer(self.weight_decay, self.grad_clip), dir, "optim")?;
+        (self.model, self.optim, self.step) = (model, optim, step);
+        Ok(())
+    }
+}
+
 pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
     let Setup {
         device_name,
@@ -213,6 +352,7 @@ pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
         weight_decay,
         seed,
         batch_size,
+        grad_clip,
     } = Setup::new(&args.run, &args.batch, (EPOCHS, LR, WEIGHT_DECAY))?;
 
     let corpus = Corpus::load(&args.data)?;
@@ -251,7 +391,7 @@ pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
     };
     config.architectures = vec![architecture.name().into()];
 
-    let mut run = LoopRun::open(&out, epochs, args.run.resume, &config)?;
+    let mut run = RunFolder::open(&out, epochs, args.run.resume, &config)?;
     tokenizer.save(&out)?;
     run.write_json("run.json", &args)?;
 
@@ -304,25 +444,7 @@ pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
     );
 
     autodiff.seed(seed);
-    let mut model = BertForPreTraining::new(&config, args.nsp, &autodiff);
-    let mut optim = optimizer(weight_decay);
-    let mut start_epoch = 1;
-    let mut step = 0;
-    let mut resumed_from = None;
-    if args.run.resume {
-        let (epoch, (m, o, state)) = run.resume(|dir, state: State| {
-            let m = load_module(
-                BertForPreTraining::new(&config, args.nsp, &autodiff),
-                dir,
-                "model",
-            )?;
-            let o = load_optimizer(optimizer(weight_decay), dir, "optim")?;
-            Ok((m, o, state))
-        })?;
-        (model, optim, step) = (m, o, state.step);
-        start_epoch = epoch + 1;
-        resumed_from = Some(epoch);
-    }
+    let model = BertForPreTraining::new(&config, args.nsp, &autodiff);
     println!(
         "{NAME}: {} parameters, {} layers × {} hidden, {} on {device_name}",
         model.num_params(),
@@ -330,94 +452,32 @@ pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
         config.hidden_size,
         if args.nsp { "MLM + NSP" } else { "MLM" }
     );
-
-    let ce = CrossEntropyLossConfig::new().init(&autodiff);
-    let vocab = config.vocab_size;
-    let mut step_seconds = Vec::new();
-    let mut scores = None;
-    for epoch in start_epoch..=epochs {
-        // NSP pairs are redrawn every epoch; plain windows are the same text in a new order.
-        let epoch_windows = if epoch == 1 || !args.nsp {
-            first_windows.clone()
-        } else {
-            limit(
-                windows(
-                    &train_ids,
-                    args.batch.max_len,
-                    true,
-                    &mut SplitMix64::for_item(seed, 1, epoch as u64),
-                ),
-                args.limit_train,
-            )
-        };
-        let mut rng = SplitMix64::for_item(seed, 2, epoch as u64);
-        let mut order: Vec<usize> = (0..epoch_windows.len()).collect();
-        rng.shuffle(&mut order);
-        let mut meter = EpochMeter::new(steps_per_epoch, args.batch.log_every);
-        let mut nsp_right = 0;
-        for chunk in order.chunks(batch_size) {
-            let refs: Vec<&Window> = chunk.iter().map(|&i| &epoch_windows[i]).collect();
-            let batch = MaskedBatch::from_tokenizer(&refs, &tokenizer, vocab, &mut rng);
-            let (input, positions, targets, next) =
-                batch.to_device(tokenizer.special.pad, &autodiff);
-            let (logits, nsp, _) = model.forward(&input, positions);
-            let mlm_loss = ce.forward(logits.clone(), targets.clone());
-            let loss = match &nsp {
-                Some(nsp) => mlm_loss.clone() + ce.forward(nsp.clone(), next.clone()),
-                None => mlm_loss.clone(),
-            };
-            let step_lr = schedule.lr_at(step);
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(step_lr, model, grads);
-            step += 1;
-            if let Some(nsp) = nsp {
-                nsp_right += hits(nsp.inner(), next.inner())?;
-            }
-            let right = hits(logits.inner(), targets.inner())?;
-            let value = mlm_loss.into_scalar::<f32>() as f64;
-            anyhow::ensure!(
-                value.is_finite(),
-                "the MLM loss diverged at step {step} (lower --lr)"
-            );
-            meter.step(value, right, batch.targets.len(), step_lr);
-        }
-        step_seconds.extend(meter.step_seconds.iter().copied());
-        let valid = evaluate(
-            &model.valid(),
-            &valid_windows,
-            &tokenizer,
-            batch_size,
-            &device,
-        )?;
-        run.record(epoch, "train", "loss", meter.loss());
-        run.record(epoch, "train", "mlm_accuracy", meter.accuracy());
-        run.record(epoch, "valid", "loss", valid.loss);
-        run.record(epoch, "valid", "mlm_accuracy", valid.accuracy);
-        let mut summary = format!(
-            "train loss {:.4} mlm acc {:.2}%  valid loss {:.4} mlm acc {:.2}%",
-            meter.loss(),
-            meter.accuracy(),
-            valid.loss,
-            valid.accuracy
-        );
-        if let Some(nsp) = valid.nsp_accuracy {
-            let train_nsp = 100.0 * nsp_right as f64 / epoch_windows.len() as f64;
-            run.record(epoch, "train", "nsp_accuracy", train_nsp);
-            run.record(epoch, "valid", "nsp_accuracy", nsp);
-            summary += &format!("  nsp {train_nsp:.1}% / {nsp:.1}%");
-        }
-        summary += &format!("  {:.2} s/step", meter.median_step_seconds());
-        run.finish_epoch(epoch, &summary)?;
-        if epoch.is_multiple_of(args.run.checkpoint_every.max(1)) || epoch == epochs {
-            run.save_checkpoint(epoch, &State { epoch, step }, |dir| {
-                save_module(&model, dir, "model")?;
-                save_optimizer(&optim, dir, "optim")
-            })?;
-        }
-        scores = Some(valid);
-    }
-    let model = model.valid();
-    let scores = match scores {
+    let mut training = Pretraining {
+        model,
+        optim: optimizer(weight_decay, grad_clip),
+        schedule,
+        step: 0,
+        args: &args,
+        tokenizer: &tokenizer,
+        train_ids: &train_ids,
+        first_windows: &first_windows,
+        valid_windows: &valid_windows,
+        vocab: config.vocab_size,
+        batch_size,
+        seed,
+        weight_decay,
+        grad_clip,
+        step_seconds: Vec::new(),
+        scores: None,
+        device: &device,
+    };
+    // Pretraining keeps its last model; --early-stop watches the held-out MLM loss.
+    let plan = Plan::new(epochs, &args.run, Select::Last, None);
+    let fitted = fit(&mut run, &plan, &mut training)?;
+    let resumed_from = (fitted.start > 0).then_some(fitted.start);
+    let (step, step_seconds) = (training.step, training.step_seconds);
+    let model = training.model.valid();
+    let scores = match training.scores {
         Some(s) => s,
         None => evaluate(&model, &valid_windows, &tokenizer, batch_size, &device)?,
     };
@@ -438,7 +498,7 @@ pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
         valid_windows: valid_windows.len(),
         max_len: args.batch.max_len,
         batch_size,
-        epochs_completed: epochs,
+        epochs_completed: fitted.last_epoch,
         steps: step,
         resumed_from_epoch: resumed_from,
         valid_mlm_accuracy: scores.accuracy,

@@ -12,7 +12,7 @@ use datasets::text::{CsvLayout, SHAKESPEARE, TextSet};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use trainer::cli::DeviceArgs;
-use trainer::custom_loop::LoopArgs;
+use trainer::driver::RunFlags;
 
 pub const NAME: &str = "bert-mini";
 
@@ -162,7 +162,7 @@ pub struct BatchArgs {
 #[derive(Args, Debug, Clone, Serialize, Deserialize)]
 pub struct PretrainArgs {
     #[command(flatten)]
-    pub run: LoopArgs,
+    pub run: RunFlags,
     #[command(flatten)]
     pub batch: BatchArgs,
     #[command(flatten)]
@@ -243,7 +243,7 @@ pub struct FinetuneArgs {
     #[arg(long, value_enum, default_value_t = FinetuneTask::Classify)]
     pub task: FinetuneTask,
     #[command(flatten)]
-    pub run: LoopArgs,
+    pub run: RunFlags,
     #[command(flatten)]
     pub batch: BatchArgs,
     /// Pretrained model folder (a `pretrain` run, or HF BertForMaskedLM / BertForPreTraining)
@@ -294,3 +294,52 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Info { model } => crate::inference::info(&model),
     }
 }
+
+/// `bert-mini` in the zoo's registry: what it is, and its command line.
+pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
+    name: "bert-mini",
+    task: "masked-LM pretraining, text classification, fill-mask",
+    datasets: &["shakespeare", "spam"],
+    paper: "Devlin et al. 2019, arXiv:1810.04805 (BERT); Turc et al. 2019, arXiv:1908.08962 (BERT-Mini)",
+    crate_dir: "models/bert-mini",
+    command: || trainer::entry::named_command::<Cli>("bert-mini"),
+    run: |args| trainer::entry::run_parsed::<Cli>("bert-mini", args, run),
+    smoke: trainer::entry::Smoke {
+        train: &[
+            "pretrain",
+            "--epochs",
+            "1",
+            "--layers",
+            "1",
+            "--hidden",
+            "32",
+            "--heads",
+            "2",
+            "--max-len",
+            "32",
+            "--batch-size",
+            "8",
+            "--vocab-size",
+            "500",
+            "--limit-train",
+            "16",
+            "--limit-valid",
+            "8",
+            "--log-every",
+            "0",
+        ],
+        info: &["info", "--model", "{out}"],
+        weights: "model.bpk",
+        eval: Some(&[
+            "eval",
+            "--model",
+            "{out}",
+            "--max-len",
+            "32",
+            "--limit-test",
+            "8",
+        ]),
+        figure: "/valid_mlm_loss",
+        export: None,
+    },
+};

@@ -8,7 +8,7 @@ use burn::prelude::Device;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
-use trainer::custom_loop::LoopArgs;
+use trainer::driver::RunFlags;
 use trainer::model::ScheduleKind;
 use trainer::schedule::WarmupSchedule;
 
@@ -24,12 +24,14 @@ pub struct Setup {
     pub weight_decay: f64,
     pub seed: u64,
     pub batch_size: usize,
+    /// Per-tensor gradient norm clip (BERT: 1.0); 0 = off.
+    pub grad_clip: f64,
 }
 
 impl Setup {
     /// `recipe`: (epochs, learning rate, weight decay) when the flags leave them out.
     pub fn new(
-        run: &LoopArgs,
+        run: &RunFlags,
         batch: &BatchArgs,
         recipe: (usize, f64, f64),
     ) -> anyhow::Result<Self> {
@@ -49,21 +51,24 @@ impl Setup {
             weight_decay: run.weight_decay.unwrap_or(recipe.2),
             seed: run.seed,
             batch_size: batch.batch_size.max(1),
+            grad_clip: run.grad_clip.unwrap_or(1.0),
         })
     }
 }
 
 /// AdamW as BERT trains (β 0.9/0.999, ε 1e-6, decoupled weight decay), gradients clipped to
-/// norm 1. Two differences from the reference: Burn clips each parameter tensor to norm 1
-/// (BERT clips the global norm), and decay applies to every parameter (BERT spares biases and
-/// LayerNorm).
-pub fn optimizer(weight_decay: f64) -> ModuleOptimizer {
+/// norm `grad_clip` (BERT: 1; 0 = off). Two differences from the reference: Burn clips each
+/// parameter tensor (BERT clips the global norm), and decay applies to every parameter (BERT
+/// spares biases and LayerNorm).
+pub fn optimizer(weight_decay: f64, grad_clip: f64) -> ModuleOptimizer {
     AdamWConfig::new()
         .with_beta_1(0.9)
         .with_beta_2(0.999)
         .with_epsilon(1e-6)
         .with_weight_decay(weight_decay as f32)
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
+        .with_grad_clipping(
+            (grad_clip > 0.0).then(|| GradientClippingConfig::Norm(grad_clip as f32)),
+        )
         .init()
 }
 

@@ -16,3 +16,4 @@ pub mod task;
 
 pub use config::{CnnArch, CnnConfig};
 pub use model::{Cnn, LeNet, SeedCifarCnn};
+pub use task::ENTRY;

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    trainer::run::<cnn::Cnn>()
+    cnn::ENTRY.main()
 }

@@ -20,3 +20,4 @@ pub mod task;
 
 pub use config::{GanArch, GanConfig};
 pub use model::{Discriminator, Generator};
+pub use task::ENTRY;

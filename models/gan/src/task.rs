@@ -7,7 +7,7 @@
 use crate::config::GanConfig;
 use crate::fid::{Gaussian, Judge, frechet_distance};
 use crate::model::{Discriminator, Generator, from_unit, to_unit};
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::activation::{sigmoid, softplus};
@@ -21,10 +21,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use trainer::cli::DeviceArgs;
-use trainer::custom_loop::{
-    LoopArgs, LoopRun, load_module, load_optimizer, save_module, save_optimizer,
-};
 use trainer::device::select_device;
+use trainer::driver::{
+    RunFlags, RunFolder, load_module, load_optimizer, save_module, save_optimizer,
+};
 use trainer::model::DataSpec;
 use trainer::report::{git_commit, peak_rss_mib, rss_note};
 
@@ -79,7 +79,7 @@ pub enum Command {
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
     #[command(flatten)]
-    pub run: LoopArgs,
+    pub run: RunFlags,
     #[command(flatten)]
     pub data: ImageDataArgs,
     /// Images per step (real and fake batches are this size each)
@@ -306,12 +306,13 @@ fn mean(sum: f64, count: usize) -> f64 {
 /// Trains as the flags say; returns the report it also writes.
 pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
     let out = args.run.out_dir(NAME);
-    anyhow::ensure!(
-        args.run.early_stop.is_none() && args.run.weight_decay.is_none(),
-        "--early-stop and --weight-decay are not used by the GAN: it trains for --epochs without decay"
-    );
+    args.run.refuse(
+        NAME,
+        "a GAN has no validation loss to stop on, and trains with plain Adam (no decay, no clipping)",
+        &["--early-stop", "--weight-decay", "--grad-clip"],
+    )?;
     let (settings, config, data) = if args.run.resume {
-        let saved: RunConfig = LoopRun::read_config(&out.join("config.json"))?;
+        let saved: RunConfig = RunFolder::read_config(&out.join("config.json"))?;
         let mut settings = saved.settings;
         if let Some(epochs) = args.run.epochs {
             settings.epochs = epochs;
@@ -355,11 +356,10 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
         input: DataSpec::new(shape, train.num_classes()),
         settings: settings.clone(),
     };
-    let mut run = LoopRun::open(&out, settings.epochs, args.run.resume, &run_config)?;
+    let mut run = RunFolder::open(&out, settings.epochs, args.run.resume, &run_config)?;
     let new_optim = || -> ModuleOptimizer {
-        AdamConfig::new()
+        trainer::optim::adam_config()
             .with_beta_1(settings.beta1 as f32)
-            .with_epsilon(1e-8)
             .init()
     };
     let classes = train.num_classes();
@@ -598,7 +598,7 @@ pub fn load_generator(weights: &Path, device: &Device) -> anyhow::Result<(Genera
                 weights.display()
             )
         })?;
-    let run: RunConfig = LoopRun::read_config(&config_path)?;
+    let run: RunConfig = RunFolder::read_config(&config_path)?;
     let shape = datasets::ImageShape {
         channels: run.input.channels,
         height: run.input.height,
@@ -686,3 +686,34 @@ pub fn fid(args: &FidArgs) -> anyhow::Result<FidScore> {
     }
     Ok(scored)
 }
+
+/// `gan` in the zoo's registry: what it is, and its command line.
+pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
+    name: "gan",
+    task: "image generation (DCGAN, MLP GAN, conditional), FID",
+    datasets: &["mnist", "fashion-mnist"],
+    paper: "Goodfellow et al. 2014, arXiv:1406.2661; Radford, Metz & Chintala 2016, arXiv:1511.06434 (DCGAN); Heusel et al. 2017, arXiv:1706.08500 (FID)",
+    crate_dir: "models/gan",
+    command: || trainer::entry::named_command::<Cli>("gan"),
+    run: |args| trainer::entry::run_parsed::<Cli>("gan", args, run),
+    smoke: trainer::entry::Smoke {
+        train: &[
+            "train",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "32",
+            "--limit-train",
+            "128",
+            "--limit-test",
+            "64",
+            "--width",
+            "8",
+        ],
+        info: &["info"],
+        weights: "generator.bpk",
+        eval: None,
+        figure: "",
+        export: None,
+    },
+};

@@ -24,4 +24,4 @@ pub use gcn::{GcnConv, GcnConvConfig};
 pub use message::{EdgeIndex, NodeFeatures, dense_adjacency, segment_softmax};
 pub use model::{Gnn, GraphConv, GraphTensors};
 pub use sage::{SageConv, SageConvConfig};
-pub use task::{Cli, Command, run};
+pub use task::{Cli, Command, ENTRY, run};

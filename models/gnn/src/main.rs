@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    trainer::custom_loop::run_cli(gnn::run)
+    gnn::ENTRY.main()
 }

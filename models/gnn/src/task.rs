@@ -5,17 +5,18 @@
 
 use crate::config::{Arch, GnnConfig, GraphDataArgs, Recipe};
 use crate::model::{Gnn, GraphTensors};
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use clap::{Args, Parser, Subcommand};
 use datasets::Graph;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use trainer::custom_loop::{
-    LoopArgs, LoopRun, load_module, load_optimizer, save_module, save_optimizer,
-};
 use trainer::device::select_device;
+use trainer::driver::{
+    EpochResult, Plan, RunFlags, RunFolder, Select, Training, Validation, fit, load_module,
+    load_optimizer, save_module, save_optimizer,
+};
 use trainer::evaluate::ClassificationScores;
 use trainer::report::{Report, TestMetrics, git_commit, pca_2d, plot_scatter};
 
@@ -37,7 +38,7 @@ pub enum Command {
     /// Train full-batch, validate every epoch, keep the best epoch, evaluate on the test nodes.
     Train {
         #[command(flatten)]
-        run: LoopArgs,
+        run: RunFlags,
         #[command(flatten)]
         data: GraphDataArgs,
         #[command(flatten)]
@@ -118,49 +119,6 @@ pub struct GnnReport {
     pub seconds_per_epoch: f64,
 }
 
-/// Model selection and patience, as in the GAT authors' code: the model is kept when validation
-/// accuracy and loss are both at their best so far; patience resets when either is. (Selecting
-/// on accuracy alone keeps lucky early epochs whose loss is still high.)
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct Selection {
-    /// 0 until the first validation.
-    best_epoch: usize,
-    /// Validation accuracy and loss of the kept epoch.
-    best_accuracy: f64,
-    best_loss: f64,
-    /// Best validation accuracy and loss seen, each on its own.
-    max_accuracy: f64,
-    min_loss: f64,
-    epochs_without_improvement: usize,
-}
-
-impl Selection {
-    /// Records a validation result; true when this epoch's model is to be kept.
-    fn update(&mut self, epoch: usize, accuracy: f64, loss: f64) -> bool {
-        let first = self.best_epoch == 0;
-        let accuracy_best = first || accuracy >= self.max_accuracy;
-        let loss_best = first || loss <= self.min_loss;
-        if accuracy_best || loss_best {
-            self.epochs_without_improvement = 0;
-        } else {
-            self.epochs_without_improvement += 1;
-        }
-        if accuracy_best {
-            self.max_accuracy = accuracy;
-        }
-        if loss_best {
-            self.min_loss = loss;
-        }
-        let keep = accuracy_best && loss_best;
-        if keep {
-            self.best_epoch = epoch;
-            self.best_accuracy = accuracy;
-            self.best_loss = loss;
-        }
-        keep
-    }
-}
-
 /// Runs one parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -200,11 +158,104 @@ fn score(
     scores.finish()
 }
 
+/// Full-batch training: one optimizer step on the whole graph per epoch, the loss on the
+/// training nodes only, validation on the validation nodes.
+struct FullBatch<'a> {
+    model: Gnn,
+    /// Inference copy of the kept model.
+    best: Gnn,
+    optim: ModuleOptimizer,
+    graph: &'a Graph,
+    train_graph: GraphTensors,
+    eval_graph: &'a GraphTensors,
+    train_nodes: Tensor<1, Int>,
+    train_labels: Tensor<1, Int>,
+    loss_fn: CrossEntropyLoss,
+    settings: &'a Settings,
+    device: &'a Device,
+}
+
+impl Training for FullBatch<'_> {
+    type State = ();
+
+    fn train_epoch(&mut self, epoch: usize, run: &mut RunFolder) -> anyhow::Result<EpochResult> {
+        let logits = self.model.forward(&self.train_graph); // [nodes, classes]
+        let train_logits = logits.select(0, self.train_nodes.clone()); // [train, classes]
+        let cross_entropy = self
+            .loss_fn
+            .forward(train_logits.clone(), self.train_labels.clone());
+        let loss = cross_entropy.clone()
+            + self.model.l2_penalty(self.settings.decay_first_layer_only)
+                * self.settings.weight_decay;
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        let hits = train_logits
+            .argmax(1)
+            .squeeze_dim::<1>(1)
+            .equal(self.train_labels.clone())
+            .int()
+            .sum()
+            .into_scalar::<i64>();
+        let accuracy = 100.0 * hits as f64 / self.train_labels.dims()[0] as f64;
+        self.model = self.optim.step(self.settings.lr, self.model.clone(), grads);
+        let loss = cross_entropy.into_scalar::<f64>();
+        run.record(epoch, "train", "loss", loss);
+        run.record(epoch, "train", "accuracy", accuracy);
+        Ok(EpochResult {
+            loss,
+            summary: format!("train loss {loss:.4} acc {accuracy:.1}%"),
+        })
+    }
+
+    fn validate(
+        &mut self,
+        epoch: usize,
+        run: &mut RunFolder,
+    ) -> anyhow::Result<Option<Validation>> {
+        let nodes = &self.graph.splits.valid;
+        if nodes.is_empty() {
+            return Ok(None);
+        }
+        let valid = score(
+            self.model.valid().forward(self.eval_graph),
+            self.graph,
+            nodes,
+            self.device,
+        )?;
+        run.record(epoch, "valid", "loss", valid.loss);
+        run.record(epoch, "valid", "accuracy", valid.accuracy);
+        Ok(Some(Validation {
+            loss: valid.loss,
+            score: Some(valid.accuracy),
+            summary: format!("valid loss {:.4} acc {:.1}%", valid.loss, valid.accuracy),
+        }))
+    }
+
+    fn keep_best(&mut self) {
+        self.best = self.model.valid();
+    }
+
+    fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        save_module(&self.model, dir, "model")?;
+        save_module(&self.best, dir, "best")?;
+        save_optimizer(&self.optim, dir, "optim")
+    }
+
+    fn state(&self) {}
+
+    fn load(&mut self, dir: &Path, (): ()) -> anyhow::Result<()> {
+        let model = load_module(self.model.clone(), dir, "model")?;
+        let best = load_module(self.best.clone(), dir, "best")?;
+        let optim = load_optimizer(trainer::optim::adam(), dir, "optim")?;
+        (self.model, self.best, self.optim) = (model, best, optim);
+        Ok(())
+    }
+}
+
 /// Trains as the flags say; returns the report it also writes.
-pub fn train(args: LoopArgs, data: GraphDataArgs, config: GnnConfig) -> anyhow::Result<GnnReport> {
+pub fn train(args: RunFlags, data: GraphDataArgs, config: GnnConfig) -> anyhow::Result<GnnReport> {
     let out = args.out_dir(NAME);
     let (settings, config, data) = if args.resume {
-        let saved: RunConfig = LoopRun::read_config(&out.join("config.json"))?;
+        let saved: RunConfig = RunFolder::read_config(&out.join("config.json"))?;
         let mut settings = saved.settings;
         if let Some(epochs) = args.epochs {
             settings.epochs = epochs;
@@ -227,6 +278,11 @@ pub fn train(args: LoopArgs, data: GraphDataArgs, config: GnnConfig) -> anyhow::
         };
         (settings, config.resolved(), data)
     };
+    args.refuse(
+        NAME,
+        "the papers' full-batch Adam has no clipping (its L2 penalty is --weight-decay)",
+        &["--grad-clip"],
+    )?;
     anyhow::ensure!(settings.epochs > 0, "--epochs must be at least 1");
     anyhow::ensure!(
         settings.lr > 0.0 && settings.lr.is_finite(),
@@ -238,10 +294,7 @@ pub fn train(args: LoopArgs, data: GraphDataArgs, config: GnnConfig) -> anyhow::
 
     let graph = data.load(settings.seed)?;
     let splits = graph.splits.clone();
-    let train_graph = GraphTensors::new(&graph, &autodiff);
     let eval_graph = GraphTensors::new(&graph, &device);
-    let train_nodes = node_tensor(&splits.train, &autodiff);
-    let train_labels = label_tensor(&graph, &splits.train, &autodiff);
 
     let run_config = RunConfig {
         model: NAME.into(),
@@ -251,31 +304,8 @@ pub fn train(args: LoopArgs, data: GraphDataArgs, config: GnnConfig) -> anyhow::
         class_names: graph.class_names.clone(),
         settings: settings.clone(),
     };
-    let mut run = LoopRun::open(&out, settings.epochs, args.resume, &run_config)?;
+    let mut run = RunFolder::open(&out, settings.epochs, args.resume, &run_config)?;
     run.print_every = 10;
-
-    let mut model = Gnn::new(&config, graph.num_features, graph.num_classes(), &autodiff);
-    // The L2 penalty is part of the loss (as in both papers' code), so Adam has no decay.
-    let mut optim: ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init();
-    let mut best = model.clone();
-    let mut selection = Selection::default();
-    let mut start = 0;
-    if args.resume {
-        let (epoch, restored) = run.resume(|dir, state: Selection| {
-            let model = load_module(model.clone(), dir, "model")?;
-            let best = load_module(model.clone(), dir, "best")?;
-            let optim = load_optimizer(AdamConfig::new().with_epsilon(1e-8).init(), dir, "optim")?;
-            Ok((model, best, optim, state))
-        })?;
-        anyhow::ensure!(
-            epoch < settings.epochs,
-            "--resume: the run in {} already finished {epoch} of {} epochs; pass a larger --epochs to continue",
-            out.display(),
-            settings.epochs
-        );
-        (model, best, optim, selection) = restored;
-        start = epoch;
-    }
     println!(
         "training {} ({}) on {}: {} nodes, {} edges, {} features, {} classes; {} train / {} valid / {} test nodes; {device_name}, {} epochs, output in {}",
         NAME,
@@ -292,77 +322,32 @@ pub fn train(args: LoopArgs, data: GraphDataArgs, config: GnnConfig) -> anyhow::
         out.display()
     );
 
-    let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
-    let mut stopped_early = false;
-    let mut last_epoch = start;
-    for epoch in start + 1..=settings.epochs {
-        let logits = model.forward(&train_graph); // [nodes, classes]
-        let train_logits = logits.select(0, train_nodes.clone()); // [train, classes]
-        let cross_entropy = loss_fn.forward(train_logits.clone(), train_labels.clone());
-        let loss = cross_entropy.clone()
-            + model.l2_penalty(settings.decay_first_layer_only) * settings.weight_decay;
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let train_accuracy = {
-            let hits = train_logits
-                .argmax(1)
-                .squeeze_dim::<1>(1)
-                .equal(train_labels.clone())
-                .int()
-                .sum()
-                .into_scalar::<i64>();
-            100.0 * hits as f64 / splits.train.len() as f64
-        };
-        model = optim.step(settings.lr, model, grads);
-        run.record(epoch, "train", "loss", cross_entropy.into_scalar::<f64>());
-        run.record(epoch, "train", "accuracy", train_accuracy);
+    let model = Gnn::new(&config, graph.num_features, graph.num_classes(), &autodiff);
+    let mut training = FullBatch {
+        best: model.valid(),
+        model,
+        // The L2 penalty is part of the loss (as in both papers' code), so Adam has no decay.
+        optim: trainer::optim::adam(),
+        graph: &graph,
+        train_graph: GraphTensors::new(&graph, &autodiff),
+        eval_graph: &eval_graph,
+        train_nodes: node_tensor(&splits.train, &autodiff),
+        train_labels: label_tensor(&graph, &splits.train, &autodiff),
+        loss_fn: CrossEntropyLossConfig::new().init(&autodiff),
+        settings: &settings,
+        device: &device,
+    };
+    let plan = Plan {
+        epochs: settings.epochs,
+        resume: args.resume,
+        checkpoint_every: settings.checkpoint_every,
+        early_stop: settings.early_stop,
+        select: Select::ScoreAndLoss,
+    };
+    let fitted = fit(&mut run, &plan, &mut training)?;
+    let (start, wall_seconds) = (fitted.start, run.elapsed());
 
-        let mut summary = format!(
-            "train loss {:.4} acc {train_accuracy:.1}%",
-            run.value(epoch, "train", "loss").unwrap_or_default()
-        );
-        let improved = if splits.valid.is_empty() {
-            selection.best_epoch = epoch;
-            true
-        } else {
-            let valid = score(
-                model.valid().forward(&eval_graph),
-                &graph,
-                &splits.valid,
-                &device,
-            )?;
-            run.record(epoch, "valid", "loss", valid.loss);
-            run.record(epoch, "valid", "accuracy", valid.accuracy);
-            summary.push_str(&format!(
-                "  valid loss {:.4} acc {:.1}%",
-                valid.loss, valid.accuracy
-            ));
-            selection.update(epoch, valid.accuracy, valid.loss)
-        };
-        if improved {
-            best = model.clone();
-        }
-        if epoch % settings.checkpoint_every == 0 || epoch == settings.epochs {
-            run.save_checkpoint(epoch, &selection, |dir| {
-                save_module(&model, dir, "model")?;
-                save_module(&best, dir, "best")?;
-                save_optimizer(&optim, dir, "optim")
-            })?;
-        }
-        run.finish_epoch(epoch, &summary)?;
-        last_epoch = epoch;
-        if let Some(patience) = settings.early_stop
-            && selection.epochs_without_improvement >= patience
-        {
-            println!(
-                "early stop at epoch {epoch}: no better validation accuracy or loss for {patience} epochs"
-            );
-            stopped_early = true;
-            break;
-        }
-    }
-    let wall_seconds = run.elapsed();
-
-    let best = best.valid();
+    let best = training.best;
     save_module(&best, &out, "model")?;
     let logits = best.forward(&eval_graph);
     let test = score(logits.clone(), &graph, &splits.test, &device)?;
@@ -381,7 +366,7 @@ pub fn train(args: LoopArgs, data: GraphDataArgs, config: GnnConfig) -> anyhow::
             dataset: data.name(),
             device: device_name,
             seed: settings.seed,
-            epochs_completed: last_epoch,
+            epochs_completed: fitted.last_epoch,
             epochs_requested: settings.epochs,
             resumed_from_epoch: (start > 0).then_some(start),
             train_samples: splits.train.len(),
@@ -399,9 +384,9 @@ pub fn train(args: LoopArgs, data: GraphDataArgs, config: GnnConfig) -> anyhow::
             peak_rss_mib: trainer::report::peak_rss_mib(),
         },
         arch: config.arch,
-        best_epoch: selection.best_epoch,
+        best_epoch: fitted.best_epoch,
         valid_accuracy,
-        stopped_early,
+        stopped_early: fitted.stopped_early,
         seconds_per_epoch,
     };
     run.write_json("report.json", &report)?;
@@ -428,7 +413,7 @@ pub fn train(args: LoopArgs, data: GraphDataArgs, config: GnnConfig) -> anyhow::
 fn saved_or_flags(args: &SavedModelArgs) -> anyhow::Result<(GnnConfig, GraphDataArgs)> {
     match args.saved.run_config() {
         Some(path) => {
-            let saved: RunConfig = LoopRun::read_config(&path)?;
+            let saved: RunConfig = RunFolder::read_config(&path)?;
             let data = GraphDataArgs {
                 data_dir: args.data.data_dir.clone(),
                 ..saved.data
@@ -567,23 +552,45 @@ pub fn info(data: GraphDataArgs, config: GnnConfig) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Cli, Selection};
+    use super::Cli;
 
     #[test]
     fn command_line_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
     }
-
-    #[test]
-    fn keeps_epochs_best_in_both_accuracy_and_loss_and_counts_patience() {
-        let mut s = Selection::default();
-        assert!(s.update(1, 50.0, 1.5));
-        assert!(!s.update(2, 60.0, 1.6), "accuracy up but loss up: not kept");
-        assert_eq!(s.epochs_without_improvement, 0, "accuracy improved");
-        assert!(!s.update(3, 55.0, 1.55));
-        assert_eq!(s.epochs_without_improvement, 1);
-        assert!(s.update(4, 60.0, 1.4), "both at their best");
-        assert_eq!((s.best_epoch, s.epochs_without_improvement), (4, 0));
-    }
 }
+
+/// `gnn` in the zoo's registry: what it is, and its command line.
+pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
+    name: "gnn",
+    task: "node classification",
+    datasets: &["cora", "karate"],
+    paper: "Kipf & Welling 2017, arXiv:1609.02907 (GCN); Hamilton, Ying & Leskovec 2017, arXiv:1706.02216 (GraphSAGE); Veličković et al. 2018, arXiv:1710.10903 (GAT)",
+    crate_dir: "models/gnn",
+    command: || trainer::entry::named_command::<Cli>("gnn"),
+    run: |args| trainer::entry::run_parsed::<Cli>("gnn", args, run),
+    smoke: trainer::entry::Smoke {
+        train: &["train", "--epochs", "2"],
+        info: &["info"],
+        weights: "model.bpk",
+        eval: Some(&["eval", "--weights", "{out}/model.bpk"]),
+        figure: "/test/loss",
+        export: Some((
+            &[
+                "export",
+                "--weights",
+                "{out}/model.bpk",
+                "--output",
+                "{export}",
+            ],
+            &[
+                "eval",
+                "--weights",
+                "{export}",
+                "--config",
+                "{out}/config.json",
+            ],
+        )),
+    },
+};

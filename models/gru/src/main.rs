@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    sequence::main::<gru::GruCell>()
+    gru::ENTRY.main()
 }

@@ -13,3 +13,4 @@ pub mod task;
 
 pub use config::{Activation, MlpConfig};
 pub use model::Mlp;
+pub use task::ENTRY;

@@ -16,3 +16,4 @@ pub mod task;
 
 pub use config::{ResNetArch, ResNetConfig, Shortcut};
 pub use resnet::ResNet;
+pub use task::ENTRY;

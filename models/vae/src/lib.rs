@@ -21,3 +21,4 @@ pub mod task;
 
 pub use config::VaeConfig;
 pub use model::Vae;
+pub use task::ENTRY;

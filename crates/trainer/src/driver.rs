@@ -1,0 +1,810 @@
+//! The run driver: one lifecycle for every training loop in the zoo.
+//!
+//! A model supplies only what is its own through [`Training`]: one epoch of training, a
+//! validation pass, what "keep the best model" means for it, and what its checkpoints hold.
+//! [`fit`] owns the rest: resuming from the newest loadable checkpoint (and refusing a run that
+//! already finished), the epoch loop, the non-finite-loss check, model selection, the
+//! checkpoint policy (`--checkpoint-every`, the last two kept), early stopping, `metrics.csv`
+//! and the per-epoch line. [`RunFolder`] is the run's folder: `config.json`, the metric
+//! history, checkpoints, curves and `report.json`.
+//!
+//! Supervised image classifiers train through burn-train's `Learner` instead
+//! (`crate::supervised`), with the same flags, folder layout, resume and divergence check.
+//!
+//! A checkpoint is a folder `checkpoint/epoch-N/` holding whatever the model saves (modules,
+//! optimizers) and a `state.json` (the driver's selection state plus the model's own). It is
+//! written under a temporary name and renamed into place when complete, so a run killed
+//! mid-write leaves the previous checkpoint intact.
+
+use crate::cli::DeviceArgs;
+use crate::report::{MetricRow, plot_metric, read_metrics_csv, write_metrics_csv};
+use burn::module::Module;
+use burn::optim::ModuleOptimizer;
+use clap::Args;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Flags shared by every binary that trains through [`fit`]; the names mean what they mean for
+/// the Learner's `train`.
+/// Data flags (`--data-dir`, the data set) belong to the model, which knows its data.
+#[derive(Args, Debug, Clone, Serialize, Deserialize)]
+pub struct RunFlags {
+    /// Epochs to train [default: the model's recipe]
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Learning rate [default: the model's recipe]
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Weight decay (L2) [default: the model's recipe]
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Clip each parameter tensor's gradient to this L2 norm, 0 = off [default: the model's
+    /// recipe]
+    #[arg(long, visible_alias = "clip", value_name = "NORM")]
+    pub grad_clip: Option<f64>,
+    /// Seed for initialisation, dropout and sampling
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Output folder [default: models/<name>/runs/<UTC timestamp>]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in --out from its newest complete checkpoint
+    #[arg(long, requires = "out")]
+    pub resume: bool,
+    /// Stop when the validation score has not improved for N epochs [default: the model's recipe]
+    #[arg(long, value_name = "N")]
+    pub early_stop: Option<usize>,
+    /// Save a checkpoint every N epochs (an interrupted run loses at most N epochs)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub checkpoint_every: usize,
+}
+
+impl RunFlags {
+    /// Refuses the common flags this model cannot honour, naming them, with exit status 2.
+    pub fn refuse(&self, model: &str, why: &str, flags: &[&str]) -> Result<(), crate::UsageError> {
+        let given: Vec<&str> = flags
+            .iter()
+            .copied()
+            .filter(|f| match *f {
+                "--weight-decay" => self.weight_decay.is_some(),
+                "--grad-clip" => self.grad_clip.is_some(),
+                "--early-stop" => self.early_stop.is_some(),
+                "--lr" => self.lr.is_some(),
+                other => unreachable!("RunFlags has no {other}"),
+            })
+            .collect();
+        match given.as_slice() {
+            [] => Ok(()),
+            [flag] => Err(crate::UsageError(format!(
+                "{flag} is not used by {model}: {why}"
+            ))),
+            flags => Err(crate::UsageError(format!(
+                "{} are not used by {model}: {why}",
+                flags.join(" and ")
+            ))),
+        }
+    }
+
+    /// `--out`, or a fresh timestamped folder for `name`.
+    pub fn out_dir(&self, name: &str) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| crate::supervised::default_out(name))
+    }
+}
+
+/// One run's folder: its config, metric history and checkpoints.
+pub struct RunFolder {
+    pub dir: PathBuf,
+    rows: Vec<MetricRow>,
+    total_epochs: usize,
+    started: Instant,
+    epoch_started: Instant,
+    /// Print the epoch line every this many epochs (and on the first and last).
+    pub print_every: usize,
+}
+
+impl RunFolder {
+    /// Opens `dir` for a new run (refusing a folder that already holds checkpoints unless
+    /// `resume`) and writes `config` as `config.json`.
+    pub fn open(
+        dir: &Path,
+        total_epochs: usize,
+        resume: bool,
+        config: &impl Serialize,
+    ) -> anyhow::Result<Self> {
+        if !resume && dir.join("checkpoint").is_dir() {
+            anyhow::bail!(
+                "--out {} already holds a run: add --resume to continue it, or choose another --out",
+                dir.display()
+            );
+        }
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create --out {}: {e}", dir.display()))?;
+        std::fs::write(
+            dir.join("config.json"),
+            serde_json::to_string_pretty(config)?,
+        )?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            rows: Vec::new(),
+            total_epochs,
+            started: Instant::now(),
+            epoch_started: Instant::now(),
+            print_every: 1,
+        })
+    }
+
+    /// Reads a saved run config (a run's `config.json`).
+    pub fn read_config<C: DeserializeOwned>(path: &Path) -> anyhow::Result<C> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{} is not a config of this model: {e}", path.display()))
+    }
+
+    pub fn record(&mut self, epoch: usize, split: &str, metric: &str, value: f64) {
+        self.rows.push(MetricRow {
+            epoch,
+            split: split.into(),
+            metric: metric.into(),
+            value,
+        });
+    }
+
+    pub fn value(&self, epoch: usize, split: &str, metric: &str) -> Option<f64> {
+        self.rows
+            .iter()
+            .find(|r| r.epoch == epoch && r.split == split && r.metric == metric)
+            .map(|r| r.value)
+    }
+
+    pub fn rows(&self) -> &[MetricRow] {
+        &self.rows
+    }
+
+    /// Median wall time of the epochs after `after` (those this process trained), 0 if none.
+    pub fn median_epoch_seconds(&self, after: usize) -> f64 {
+        let mut seconds: Vec<f64> = self
+            .rows
+            .iter()
+            .filter(|r| r.metric == "epoch_seconds" && r.epoch > after)
+            .map(|r| r.value)
+            .collect();
+        seconds.sort_by(f64::total_cmp);
+        seconds.get(seconds.len() / 2).copied().unwrap_or(0.0)
+    }
+
+    /// Seconds since the run (or its resumption) started.
+    pub fn elapsed(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// Rewrites `metrics.csv` and prints `epoch N/T  <summary>  (seconds)` when due.
+    pub fn finish_epoch(&mut self, epoch: usize, summary: &str) -> anyhow::Result<()> {
+        let seconds = self.epoch_started.elapsed().as_secs_f64();
+        self.record(epoch, "train", "epoch_seconds", seconds);
+        self.epoch_started = Instant::now();
+        let csv = self.dir.join("metrics.csv");
+        write_metrics_csv(&csv, &self.rows)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", csv.display()))?;
+        let every = self.print_every.max(1);
+        if epoch == 1 || epoch.is_multiple_of(every) || epoch == self.total_epochs {
+            println!(
+                "epoch {epoch}/{}  {summary}  ({:.1} s)",
+                self.total_epochs,
+                self.elapsed()
+            );
+            let _ = std::io::stdout().flush();
+        }
+        Ok(())
+    }
+
+    fn checkpoint_root(&self) -> PathBuf {
+        self.dir.join("checkpoint")
+    }
+
+    /// Complete checkpoints, newest first.
+    pub fn checkpoints(&self) -> Vec<(usize, PathBuf)> {
+        let Ok(entries) = std::fs::read_dir(self.checkpoint_root()) else {
+            return Vec::new();
+        };
+        let mut found: Vec<(usize, PathBuf)> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let epoch = name.strip_prefix("epoch-")?.parse().ok()?;
+                e.path()
+                    .join("state.json")
+                    .is_file()
+                    .then(|| (epoch, e.path()))
+            })
+            .collect();
+        found.sort_by_key(|c| std::cmp::Reverse(c.0));
+        found
+    }
+
+    /// Saves checkpoint `epoch`: `write` fills the folder, then `state` goes to `state.json`
+    /// and the folder is renamed into place. Older checkpoints beyond the newest two are removed.
+    pub fn save_checkpoint(
+        &self,
+        epoch: usize,
+        state: &impl Serialize,
+        write: impl FnOnce(&Path) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let root = self.checkpoint_root();
+        let partial = root.join(format!(".epoch-{epoch}.partial"));
+        let done = root.join(format!("epoch-{epoch}"));
+        let _ = std::fs::remove_dir_all(&partial);
+        std::fs::create_dir_all(&partial)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", partial.display()))?;
+        write(&partial)?;
+        std::fs::write(
+            partial.join("state.json"),
+            serde_json::to_string_pretty(state)?,
+        )?;
+        let _ = std::fs::remove_dir_all(&done);
+        std::fs::rename(&partial, &done)
+            .map_err(|e| anyhow::anyhow!("cannot move {} into place: {e}", done.display()))?;
+        for (_, old) in self.checkpoints().into_iter().skip(2) {
+            let _ = std::fs::remove_dir_all(old);
+        }
+        Ok(())
+    }
+
+    /// Restores the newest checkpoint that `load` accepts: `load` gets the folder and its
+    /// state. The metric history is cut back to that epoch. Broken newer checkpoints are
+    /// reported and skipped; none at all is an error saying what was found.
+    pub fn resume<S: DeserializeOwned, T>(
+        &mut self,
+        mut load: impl FnMut(&Path, S) -> anyhow::Result<T>,
+    ) -> anyhow::Result<(usize, T)> {
+        let mut problems = Vec::new();
+        for (epoch, dir) in self.checkpoints() {
+            let attempt = (|| {
+                let path = dir.join("state.json");
+                let text = std::fs::read_to_string(&path)?;
+                let state: S = serde_json::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                load(&dir, state)
+            })();
+            match attempt {
+                Ok(value) => {
+                    for p in &problems {
+                        eprintln!("warning: skipping a broken checkpoint: {p}");
+                    }
+                    let csv = self.dir.join("metrics.csv");
+                    if csv.is_file() {
+                        self.rows = read_metrics_csv(&csv)?;
+                        self.rows.retain(|r| r.epoch <= epoch);
+                    }
+                    println!("resuming {} from epoch {epoch}", self.dir.display());
+                    return Ok((epoch, value));
+                }
+                Err(e) => problems.push(format!("{}: {e:#}", dir.display())),
+            }
+        }
+        if problems.is_empty() {
+            anyhow::bail!(
+                "--resume: no complete checkpoint in {} (expected epoch-N/ folders with a \
+                 state.json); start a new run without --resume",
+                self.checkpoint_root().display()
+            )
+        }
+        anyhow::bail!(
+            "--resume: every checkpoint in {} is unreadable:\n  {}\nDelete the folder and start again",
+            self.checkpoint_root().display(),
+            problems.join("\n  ")
+        )
+    }
+
+    /// Draws `metric` (train and valid) to `<metric>.png`; failures are warnings.
+    pub fn plot(&self, title: &str, metric: &str) {
+        let png = self.dir.join(format!("{metric}.png"));
+        if let Err(e) = plot_metric(&self.rows, metric, title, &png) {
+            eprintln!("warning: cannot draw {}: {e}", png.display());
+        }
+    }
+
+    /// Writes `value` as pretty JSON to `<dir>/<name>`.
+    pub fn write_json(&self, name: &str, value: &impl Serialize) -> anyhow::Result<()> {
+        let path = self.dir.join(name);
+        std::fs::write(&path, serde_json::to_string_pretty(value)?)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+    }
+}
+
+/// How the driver picks the model a run returns, and what counts as an improvement for
+/// `--early-stop`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Select {
+    /// The epoch with the lowest validation loss.
+    LowestLoss,
+    /// The epoch with the highest validation score (accuracy, or whatever the model reports).
+    HighestScore,
+    /// The last epoch whose validation score and loss were both the best so far, as in the GAT
+    /// authors' code; patience resets when either improves. Selecting on accuracy alone keeps
+    /// lucky early epochs whose loss is still high.
+    ScoreAndLoss,
+    /// No selection: the last epoch's model is the result (generative models). Early stopping
+    /// watches the validation loss.
+    Last,
+}
+
+/// What one validation pass measured.
+#[derive(Clone, Debug, Default)]
+pub struct Validation {
+    /// Lower is better.
+    pub loss: f64,
+    /// Higher is better (accuracy in percent for classifiers); [`Select::HighestScore`] and
+    /// [`Select::ScoreAndLoss`] need it.
+    pub score: Option<f64>,
+    /// Appended to the epoch line, e.g. `valid loss 0.31 acc 91.2%`.
+    pub summary: String,
+}
+
+/// What one training epoch measured.
+#[derive(Clone, Debug, Default)]
+pub struct EpochResult {
+    /// The epoch's mean training loss; the driver stops the run when it is not finite.
+    pub loss: f64,
+    /// The start of the epoch line, e.g. `train loss 0.42 acc 88.1%`.
+    pub summary: String,
+}
+
+/// The driver's part of a checkpoint's `state.json`: model selection and patience.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Selection {
+    /// 0 until the first validation.
+    pub best_epoch: usize,
+    /// Validation score and loss of the kept epoch.
+    pub best_score: f64,
+    pub best_loss: f64,
+    /// Best validation score and loss seen, each on its own.
+    pub max_score: f64,
+    pub min_loss: f64,
+    pub epochs_without_improvement: usize,
+}
+
+impl Selection {
+    /// Records a validation result; true when this epoch's model is to be kept.
+    pub fn update(&mut self, rule: Select, epoch: usize, valid: &Validation) -> bool {
+        let first = self.best_epoch == 0;
+        let score = valid.score.unwrap_or(f64::NAN);
+        let loss = valid.loss;
+        let (improved, keep) = match rule {
+            Select::LowestLoss => {
+                let better = first || loss < self.best_loss;
+                (better, better)
+            }
+            // Ties in score go to the lower loss.
+            Select::HighestScore => {
+                let better = first
+                    || score > self.best_score
+                    || (score == self.best_score && loss < self.best_loss);
+                (better, better)
+            }
+            Select::ScoreAndLoss => {
+                let score_best = first || score >= self.max_score;
+                let loss_best = first || loss <= self.min_loss;
+                (score_best || loss_best, score_best && loss_best)
+            }
+            Select::Last => (first || loss < self.min_loss, true),
+        };
+        if first || score > self.max_score {
+            self.max_score = score;
+        }
+        if first || loss < self.min_loss {
+            self.min_loss = loss;
+        }
+        self.epochs_without_improvement = if improved {
+            0
+        } else {
+            self.epochs_without_improvement + 1
+        };
+        if keep {
+            self.best_epoch = epoch;
+            self.best_score = score;
+            self.best_loss = loss;
+        }
+        keep
+    }
+}
+
+/// A checkpoint's `state.json`: the driver's selection and the model's own state.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct CheckpointState<S> {
+    selection: Selection,
+    model: S,
+}
+
+/// Training stopped because the loss stopped being a finite number.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "training diverged: the training loss is {value} at epoch {epoch}{}. {} Lower --lr, or add \
+     --grad-clip, and train again.",
+    .step.map(|s| format!(", step {s}")).unwrap_or_default(),
+    .last_good.as_ref().map(|(e, dir)| format!("The newest checkpoint ({}, epoch {e}) predates it and no final model.bpk was written.", dir.display())).unwrap_or_else(|| "No checkpoint and no model.bpk were written.".into())
+)]
+pub struct Diverged {
+    pub epoch: usize,
+    /// The step within the epoch, when the loop checks every step.
+    pub step: Option<usize>,
+    pub value: f64,
+    /// The newest complete checkpoint, if any: epoch and folder.
+    pub last_good: Option<(usize, PathBuf)>,
+}
+
+/// Fails with [`Diverged`] when `loss` is not finite; loops that log every step call this on
+/// each step's loss so a run stops where it diverged, not at the end of the epoch.
+pub fn check_finite(
+    run: &RunFolder,
+    loss: f64,
+    epoch: usize,
+    step: Option<usize>,
+) -> Result<(), Diverged> {
+    if loss.is_finite() {
+        return Ok(());
+    }
+    Err(Diverged {
+        epoch,
+        step,
+        value: loss,
+        last_good: run.checkpoints().into_iter().next(),
+    })
+}
+
+/// What a model brings to [`fit`]. Everything else about a run is the driver's.
+pub trait Training {
+    /// The model's own checkpoint state beside its modules (an LM's position in the text, a
+    /// GAN's FID history); `()` when the modules are all.
+    type State: Serialize + DeserializeOwned;
+
+    /// Trains one epoch (records its metrics with `run.record(epoch, "train", …)`).
+    fn train_epoch(&mut self, epoch: usize, run: &mut RunFolder) -> anyhow::Result<EpochResult>;
+
+    /// Validates the current model (records with `run.record(epoch, "valid", …)`); `None` when
+    /// the run has no validation data.
+    fn validate(&mut self, epoch: usize, run: &mut RunFolder)
+    -> anyhow::Result<Option<Validation>>;
+
+    /// Keeps the current model as the best so far (called when selection says so).
+    fn keep_best(&mut self) {}
+
+    /// Writes the modules and optimizers of a checkpoint into `dir`.
+    fn save(&self, dir: &Path) -> anyhow::Result<()>;
+
+    /// The model's own part of `state.json`.
+    fn state(&self) -> Self::State;
+
+    /// Restores a checkpoint written by [`save`](Self::save). It must leave `self` unchanged
+    /// when it fails, since the driver then tries an older checkpoint.
+    fn load(&mut self, dir: &Path, state: Self::State) -> anyhow::Result<()>;
+}
+
+/// The driver's settings for one run.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub epochs: usize,
+    pub resume: bool,
+    pub checkpoint_every: usize,
+    pub early_stop: Option<usize>,
+    pub select: Select,
+}
+
+impl Plan {
+    /// The plan the common flags give, with the model's selection rule and default patience.
+    pub fn new(epochs: usize, flags: &RunFlags, select: Select, early_stop: Option<usize>) -> Self {
+        Self {
+            epochs,
+            resume: flags.resume,
+            checkpoint_every: flags.checkpoint_every.max(1),
+            early_stop: flags.early_stop.or(early_stop),
+            select,
+        }
+    }
+}
+
+/// How a [`fit`] went.
+#[derive(Clone, Debug, Default)]
+pub struct Fitted {
+    /// The epoch the run resumed from (0 for a new run).
+    pub start: usize,
+    /// The last epoch trained.
+    pub last_epoch: usize,
+    /// The epoch of the kept model (the last epoch under [`Select::Last`], or without validation).
+    pub best_epoch: usize,
+    pub stopped_early: bool,
+    /// Seconds of training in this process.
+    pub wall_seconds: f64,
+}
+
+/// Runs the epoch loop of `plan` on `training` in `run`: resume, train, validate, select,
+/// checkpoint, stop early; fails with [`Diverged`] when the loss stops being finite.
+pub fn fit<T: Training>(
+    run: &mut RunFolder,
+    plan: &Plan,
+    training: &mut T,
+) -> anyhow::Result<Fitted> {
+    anyhow::ensure!(plan.epochs > 0, "--epochs must be at least 1");
+    let mut selection = Selection::default();
+    let mut start = 0;
+    if plan.resume {
+        let (epoch, restored) = run.resume(|dir, state: CheckpointState<T::State>| {
+            training.load(dir, state.model)?;
+            Ok(state.selection)
+        })?;
+        anyhow::ensure!(
+            epoch < plan.epochs,
+            "--resume: the run in {} already finished {epoch} of {} epochs; pass a larger --epochs to continue",
+            run.dir.display(),
+            plan.epochs
+        );
+        selection = restored;
+        start = epoch;
+    }
+    run.total_epochs = plan.epochs;
+    let started = Instant::now();
+    let mut fitted = Fitted {
+        start,
+        last_epoch: start,
+        best_epoch: selection.best_epoch,
+        ..Fitted::default()
+    };
+    for epoch in start + 1..=plan.epochs {
+        let trained = training.train_epoch(epoch, run)?;
+        check_finite(run, trained.loss, epoch, None)?;
+        let mut line = trained.summary;
+        let keep = match training.validate(epoch, run)? {
+            Some(valid) => {
+                if !valid.summary.is_empty() {
+                    line.push_str("  ");
+                    line.push_str(&valid.summary);
+                }
+                selection.update(plan.select, epoch, &valid)
+            }
+            None => {
+                selection.best_epoch = epoch;
+                true
+            }
+        };
+        if keep {
+            training.keep_best();
+        }
+        if epoch.is_multiple_of(plan.checkpoint_every) || epoch == plan.epochs {
+            let state = CheckpointState {
+                selection: selection.clone(),
+                model: training.state(),
+            };
+            run.save_checkpoint(epoch, &state, |dir| training.save(dir))?;
+        }
+        run.finish_epoch(epoch, &line)?;
+        fitted.last_epoch = epoch;
+        if let Some(patience) = plan.early_stop
+            && selection.epochs_without_improvement >= patience
+        {
+            println!(
+                "early stop at epoch {epoch}: no better validation result for {patience} epochs"
+            );
+            fitted.stopped_early = true;
+            break;
+        }
+    }
+    fitted.best_epoch = if plan.select == Select::Last {
+        fitted.last_epoch
+    } else {
+        selection.best_epoch
+    };
+    fitted.wall_seconds = started.elapsed().as_secs_f64();
+    Ok(fitted)
+}
+
+/// Saves `module` as `<dir>/<name>.bpk`, running statistics (batch norm) included.
+pub fn save_module<M: Module>(module: &M, dir: &Path, name: &str) -> anyhow::Result<()> {
+    let path = dir.join(name);
+    sync_running_state(module)
+        .save_file(&path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}.bpk: {e}", path.display()))
+}
+
+/// `module` with its running statistics brought up to date. Burn's `RunningState` (batch
+/// norm's running mean and variance) keeps the newest update per thread apart until something
+/// reads it through `valid()`; saving reads the stored value directly, so without this a saved
+/// model lacks the last training step's statistics and evaluates differently after reloading.
+pub fn sync_running_state<M: Module>(module: &M) -> M {
+    // `valid()` merges the pending updates into the state the two copies share.
+    let _ = module.valid();
+    module.clone()
+}
+
+/// Loads `<dir>/<name>.bpk` into `module`; the error names the file.
+pub fn load_module<M: Module>(module: M, dir: &Path, name: &str) -> anyhow::Result<M> {
+    let path = dir.join(format!("{name}.bpk"));
+    module
+        .try_load_file(&path)
+        .map_err(|e| anyhow::anyhow!("{}: does not load into this model: {e}", path.display()))
+}
+
+/// Saves an optimizer's state as `<dir>/<name>.bpk`.
+pub fn save_optimizer(optim: &ModuleOptimizer, dir: &Path, name: &str) -> anyhow::Result<()> {
+    let path = dir.join(format!("{name}.bpk"));
+    optim
+        .save(&path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+}
+
+/// Loads an optimizer's state from `<dir>/<name>.bpk`.
+pub fn load_optimizer(
+    optim: ModuleOptimizer,
+    dir: &Path,
+    name: &str,
+) -> anyhow::Result<ModuleOptimizer> {
+    let path = dir.join(format!("{name}.bpk"));
+    optim
+        .load(&path)
+        .map_err(|e| anyhow::anyhow!("{}: not an optimizer state: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::{Linear, LinearConfig};
+    use burn::prelude::*;
+
+    #[test]
+    fn checkpoints_rotate_and_resume_skips_broken_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = Device::flex();
+        let model: Linear = LinearConfig::new(3, 2).init(&device);
+        let mut run = RunFolder::open(dir.path(), 5, false, &"config").unwrap();
+        for epoch in 1..=4 {
+            run.record(epoch, "train", "loss", 1.0 / epoch as f64);
+            run.finish_epoch(epoch, "").unwrap();
+            run.save_checkpoint(epoch, &epoch, |d| save_module(&model, d, "model"))
+                .unwrap();
+        }
+        let epochs: Vec<usize> = run.checkpoints().iter().map(|c| c.0).collect();
+        assert_eq!(epochs, [4, 3]);
+        assert!(RunFolder::open(dir.path(), 5, false, &"config").is_err());
+
+        // Corrupt the newest: resume falls back to epoch 3 and cuts the history there.
+        std::fs::write(dir.path().join("checkpoint/epoch-4/model.bpk"), b"junk").unwrap();
+        let mut resumed = RunFolder::open(dir.path(), 5, true, &"config").unwrap();
+        let (epoch, state) = resumed
+            .resume(|d, state: usize| {
+                load_module(model.clone(), d, "model")?;
+                Ok(state)
+            })
+            .unwrap();
+        assert_eq!((epoch, state), (3, 3));
+        assert_eq!(resumed.rows().iter().map(|r| r.epoch).max(), Some(3));
+
+        std::fs::write(dir.path().join("checkpoint/epoch-3/model.bpk"), b"junk").unwrap();
+        let err = resumed
+            .resume(|d, _: usize| load_module(model.clone(), d, "model"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("every checkpoint") && err.contains("model.bpk"),
+            "{err}"
+        );
+    }
+
+    fn valid(loss: f64, score: f64) -> Validation {
+        Validation {
+            loss,
+            score: Some(score),
+            summary: String::new(),
+        }
+    }
+
+    #[test]
+    fn score_and_loss_keeps_epochs_best_in_both_and_counts_patience() {
+        let mut s = Selection::default();
+        let rule = Select::ScoreAndLoss;
+        assert!(s.update(rule, 1, &valid(1.5, 50.0)));
+        assert!(
+            !s.update(rule, 2, &valid(1.6, 60.0)),
+            "score up but loss up: not kept"
+        );
+        assert_eq!(s.epochs_without_improvement, 0, "the score improved");
+        assert!(!s.update(rule, 3, &valid(1.55, 55.0)));
+        assert_eq!(s.epochs_without_improvement, 1);
+        assert!(s.update(rule, 4, &valid(1.4, 60.0)), "both at their best");
+        assert_eq!((s.best_epoch, s.epochs_without_improvement), (4, 0));
+    }
+
+    #[test]
+    fn highest_score_breaks_ties_on_loss_and_lowest_loss_ignores_score() {
+        let mut s = Selection::default();
+        assert!(s.update(Select::HighestScore, 1, &valid(0.5, 90.0)));
+        assert!(!s.update(Select::HighestScore, 2, &valid(0.6, 90.0)));
+        assert!(
+            s.update(Select::HighestScore, 3, &valid(0.4, 90.0)),
+            "same score, lower loss"
+        );
+        assert!(!s.update(Select::HighestScore, 4, &valid(0.1, 80.0)));
+        assert_eq!((s.best_epoch, s.epochs_without_improvement), (3, 1));
+
+        let mut s = Selection::default();
+        assert!(s.update(Select::LowestLoss, 1, &valid(0.5, 10.0)));
+        assert!(!s.update(Select::LowestLoss, 2, &valid(0.6, 99.0)));
+        assert!(s.update(Select::LowestLoss, 3, &valid(0.4, 0.0)));
+        let mut s = Selection::default();
+        assert!(s.update(Select::Last, 1, &valid(0.5, 0.0)));
+        assert!(
+            s.update(Select::Last, 2, &valid(0.9, 0.0)),
+            "the last epoch is always kept"
+        );
+        assert_eq!(
+            s.epochs_without_improvement, 1,
+            "patience still watches the loss"
+        );
+    }
+
+    /// A loop whose loss turns NaN at epoch 3: the driver stops there, names the epoch, and
+    /// leaves epoch 2's checkpoint as the newest.
+    struct Diverging(Linear);
+
+    impl Training for Diverging {
+        type State = ();
+        fn train_epoch(
+            &mut self,
+            epoch: usize,
+            run: &mut RunFolder,
+        ) -> anyhow::Result<EpochResult> {
+            let loss = if epoch >= 3 {
+                f64::NAN
+            } else {
+                1.0 / epoch as f64
+            };
+            run.record(epoch, "train", "loss", loss);
+            Ok(EpochResult {
+                loss,
+                summary: String::new(),
+            })
+        }
+        fn validate(&mut self, _: usize, _: &mut RunFolder) -> anyhow::Result<Option<Validation>> {
+            Ok(None)
+        }
+        fn save(&self, dir: &Path) -> anyhow::Result<()> {
+            save_module(&self.0, dir, "model")
+        }
+        fn state(&self) {}
+        fn load(&mut self, dir: &Path, (): ()) -> anyhow::Result<()> {
+            self.0 = load_module(self.0.clone(), dir, "model")?;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_non_finite_loss_stops_the_run_at_its_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut run = RunFolder::open(dir.path(), 5, false, &"config").unwrap();
+        let plan = Plan {
+            epochs: 5,
+            resume: false,
+            checkpoint_every: 1,
+            early_stop: None,
+            select: Select::Last,
+        };
+        let model = LinearConfig::new(2, 2).init(&Device::flex());
+        let err = fit(&mut run, &plan, &mut Diverging(model)).unwrap_err();
+        let diverged = err.downcast_ref::<Diverged>().expect("a Diverged error");
+        assert_eq!(
+            (diverged.epoch, diverged.last_good.as_ref().map(|c| c.0)),
+            (3, Some(2))
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("epoch 3") && text.contains("--lr") && text.contains("--grad-clip"),
+            "{text}"
+        );
+        assert_eq!(run.checkpoints()[0].0, 2);
+    }
+}

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    zoo::run(std::env::args_os().collect())
+}

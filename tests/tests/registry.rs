@@ -1,0 +1,200 @@
+//! Checks every model in the registry (`zoo::MODELS`) the same way, as timm's tests loop over
+//! its registered models: `info` runs; `--help` of the training command offers the common
+//! flags; a one-epoch run on a tiny slice of real data writes its weights, `config.json`,
+//! `metrics.csv` and `report.json`; the saved weights reload and give the same figures as the
+//! run reported; and a model that exports loads its own export back with identical results.
+//! A model gets these checks by being registered.
+
+use std::path::Path;
+use trainer::testing::Binary;
+use zoo::{MODELS, ModelEntry};
+
+const ZOO: Binary = Binary(env!("CARGO_BIN_EXE_zoo-under-test"));
+
+/// Flags every training command takes, with the same meaning everywhere.
+const COMMON_FLAGS: &[&str] = &[
+    "--epochs",
+    "--lr",
+    "--seed",
+    "--device",
+    "--out",
+    "--resume",
+    "--early-stop",
+];
+
+fn subcommand(model: &ModelEntry, name: &str) -> Option<clap::Command> {
+    (model.command)().find_subcommand(name).cloned()
+}
+
+fn has_flag(command: &clap::Command, flag: &str) -> bool {
+    let long = flag.trim_start_matches("--");
+    command.get_arguments().any(|a| {
+        a.get_long() == Some(long) || a.get_all_aliases().is_some_and(|v| v.contains(&long))
+    })
+}
+
+#[test]
+fn the_registry_lists_ten_models_once_each() {
+    let mut names: Vec<&str> = MODELS.iter().map(|m| m.name).collect();
+    assert_eq!(names.len(), 10, "{names:?}");
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 10, "a name is registered twice");
+    let listed = ZOO.ok(&["list"]);
+    for m in MODELS {
+        assert!(
+            listed.contains(m.name) && listed.contains(m.paper),
+            "{listed}"
+        );
+        assert!(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(m.crate_dir)
+                .join("Cargo.toml")
+                .is_file(),
+            "{}",
+            m.crate_dir
+        );
+    }
+    let err = ZOO.failing(&["no-such-model", "train"]);
+    assert!(err.contains("mlp") && err.contains("gnn"), "{err}");
+}
+
+#[test]
+fn every_model_offers_the_common_training_flags() {
+    for model in MODELS {
+        let train = subcommand(model, model.smoke.train[0])
+            .unwrap_or_else(|| panic!("{}: no '{}' subcommand", model.name, model.smoke.train[0]));
+        let missing: Vec<&&str> = COMMON_FLAGS
+            .iter()
+            .filter(|f| !has_flag(&train, f))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{} {}: missing {missing:?}",
+            model.name,
+            model.smoke.train[0]
+        );
+        for command in ["info"] {
+            assert!(
+                subcommand(model, command).is_some(),
+                "{}: no {command}",
+                model.name
+            );
+        }
+    }
+}
+
+/// `args` with `{out}` and `{export}` filled in, after the model's name.
+fn fill(model: &ModelEntry, args: &[&str], out: &Path, export: &Path) -> Vec<String> {
+    let mut all = vec![model.name.to_string()];
+    all.extend(args.iter().map(|a| {
+        a.replace("{out}", out.to_str().unwrap())
+            .replace("{export}", export.to_str().unwrap())
+    }));
+    all
+}
+
+fn run_ok(args: &[String]) -> String {
+    ZOO.ok(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// `value` as the CLIs print figures: 4 or 2 decimals.
+fn prints(stdout: &str, value: f64) -> bool {
+    [format!("{value:.4}"), format!("{value:.2}")]
+        .iter()
+        .any(|text| stdout.contains(text.as_str()))
+}
+
+/// One model: a one-epoch run on a tiny slice of real data, then reload and export.
+fn train_reload_export(model: &ModelEntry) {
+    let smoke = &model.smoke;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let export = dir.path().join("exported.safetensors");
+    let mut train = fill(model, smoke.train, &out, &export);
+    train.extend(["--out".into(), out.to_str().unwrap().into()]);
+    run_ok(&train);
+    for file in [smoke.weights, "config.json", "metrics.csv", "report.json"] {
+        assert!(
+            out.join(file).is_file(),
+            "{}: no {file} in {}",
+            model.name,
+            out.display()
+        );
+    }
+    // `zoo info <model>` prints the registry entry, then the model's own `info`.
+    let mut info = fill(model, smoke.info, &out, &export);
+    info.insert(0, "info".into());
+    info.remove(2);
+    let stdout = run_ok(&info);
+    assert!(
+        stdout.contains(model.paper) && stdout.contains("parameters"),
+        "{}: {stdout}",
+        model.name
+    );
+    let Some(eval) = smoke.eval else {
+        return;
+    };
+    // Reload: evaluating the saved weights prints the figure the run reported.
+    let report = trainer::testing::report(&out);
+    let figure = report
+        .pointer(smoke.figure)
+        .and_then(|v| v.as_f64())
+        .unwrap_or_else(|| {
+            panic!(
+                "{}: report.json has no number at {}",
+                model.name, smoke.figure
+            )
+        });
+    let stdout = run_ok(&fill(model, eval, &out, &export));
+    assert!(
+        prints(&stdout, figure),
+        "{}: eval of the reloaded weights does not print the run's {} = {figure}:\n{stdout}",
+        model.name,
+        smoke.figure
+    );
+    // Export, and evaluate the export: the same figure.
+    if let Some((export_args, eval_export)) = smoke.export {
+        run_ok(&fill(model, export_args, &out, &export));
+        assert!(export.exists(), "{}: export wrote nothing", model.name);
+        let again = run_ok(&fill(model, eval_export, &out, &export));
+        assert!(
+            prints(&again, figure),
+            "{}: the exported weights evaluate to something else than {figure}:\n{again}",
+            model.name
+        );
+    }
+}
+
+macro_rules! registry_checks {
+    ($($test:ident => $name:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                train_reload_export(zoo::find($name).expect("registered"));
+            }
+        )*
+
+        #[test]
+        fn every_registered_model_has_a_training_check() {
+            let checked = [$($name),*];
+            for m in MODELS {
+                assert!(checked.contains(&m.name), "{} is registered but has no line in registry_checks!", m.name);
+            }
+        }
+    };
+}
+
+registry_checks! {
+    mlp_trains_reloads_and_exports => "mlp",
+    cnn_trains_reloads_and_exports => "cnn",
+    resnet_trains_reloads_and_exports => "resnet",
+    lstm_trains_reloads_and_exports => "lstm",
+    gru_trains_reloads_and_exports => "gru",
+    autoencoder_trains_reloads_and_exports => "autoencoder",
+    vae_trains_reloads_and_exports => "vae",
+    gan_trains_reloads_and_exports => "gan",
+    bert_mini_trains_reloads_and_exports => "bert-mini",
+    gnn_trains_reloads_and_exports => "gnn",
+}
