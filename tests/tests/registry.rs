@@ -22,6 +22,7 @@ const COMMON_FLAGS: &[&str] = &[
     "--early-stop",
 ];
 
+/// The subcommand `name` (or one with `name` as an alias).
 fn subcommand(model: &ModelEntry, name: &str) -> Option<clap::Command> {
     (model.command)().find_subcommand(name).cloned()
 }
@@ -35,7 +36,7 @@ fn has_flag(command: &clap::Command, flag: &str) -> bool {
 
 #[test]
 fn the_registry_lists_ten_models_once_each() {
-    let mut names: Vec<&str> = MODELS.iter().map(|m| m.name).collect();
+    let mut names: Vec<&str> = MODELS.iter().map(|m| m.about.name).collect();
     assert_eq!(names.len(), 10, "{names:?}");
     names.sort();
     names.dedup();
@@ -43,17 +44,17 @@ fn the_registry_lists_ten_models_once_each() {
     let listed = ZOO.ok(&["list"]);
     for m in MODELS {
         assert!(
-            listed.contains(m.name) && listed.contains(m.paper),
+            listed.contains(m.about.name) && listed.contains(m.about.paper),
             "{listed}"
         );
         assert!(
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("..")
-                .join(m.crate_dir)
+                .join(m.crate_dir())
                 .join("Cargo.toml")
                 .is_file(),
             "{}",
-            m.crate_dir
+            m.crate_dir()
         );
     }
     let err = ZOO.failing(&["no-such-model", "train"]);
@@ -63,8 +64,12 @@ fn the_registry_lists_ten_models_once_each() {
 #[test]
 fn every_model_offers_the_common_training_flags() {
     for model in MODELS {
-        let train = subcommand(model, model.smoke.train[0])
-            .unwrap_or_else(|| panic!("{}: no '{}' subcommand", model.name, model.smoke.train[0]));
+        let train = subcommand(model, model.smoke.train[0]).unwrap_or_else(|| {
+            panic!(
+                "{}: no '{}' subcommand",
+                model.about.name, model.smoke.train[0]
+            )
+        });
         let missing: Vec<&&str> = COMMON_FLAGS
             .iter()
             .filter(|f| !has_flag(&train, f))
@@ -72,14 +77,14 @@ fn every_model_offers_the_common_training_flags() {
         assert!(
             missing.is_empty(),
             "{} {}: missing {missing:?}",
-            model.name,
+            model.about.name,
             model.smoke.train[0]
         );
-        for command in ["info"] {
+        for command in ["info", "eval"] {
             assert!(
                 subcommand(model, command).is_some(),
                 "{}: no {command}",
-                model.name
+                model.about.name
             );
         }
     }
@@ -87,7 +92,7 @@ fn every_model_offers_the_common_training_flags() {
 
 /// `args` with `{out}` and `{export}` filled in, after the model's name.
 fn fill(model: &ModelEntry, args: &[&str], out: &Path, export: &Path) -> Vec<String> {
-    let mut all = vec![model.name.to_string()];
+    let mut all = vec![model.about.name.to_string()];
     all.extend(args.iter().map(|a| {
         a.replace("{out}", out.to_str().unwrap())
             .replace("{export}", export.to_str().unwrap())
@@ -119,7 +124,7 @@ fn train_reload_export(model: &ModelEntry) {
         assert!(
             out.join(file).is_file(),
             "{}: no {file} in {}",
-            model.name,
+            model.about.name,
             out.display()
         );
     }
@@ -129,9 +134,9 @@ fn train_reload_export(model: &ModelEntry) {
     info.remove(2);
     let stdout = run_ok(&info);
     assert!(
-        stdout.contains(model.paper) && stdout.contains("parameters"),
+        stdout.contains(model.about.paper) && stdout.contains("parameters"),
         "{}: {stdout}",
-        model.name
+        model.about.name
     );
     let Some(eval) = smoke.eval else {
         return;
@@ -144,25 +149,29 @@ fn train_reload_export(model: &ModelEntry) {
         .unwrap_or_else(|| {
             panic!(
                 "{}: report.json has no number at {}",
-                model.name, smoke.figure
+                model.about.name, smoke.figure
             )
         });
     let stdout = run_ok(&fill(model, eval, &out, &export));
     assert!(
         prints(&stdout, figure),
         "{}: eval of the reloaded weights does not print the run's {} = {figure}:\n{stdout}",
-        model.name,
+        model.about.name,
         smoke.figure
     );
     // Export, and evaluate the export: the same figure.
     if let Some((export_args, eval_export)) = smoke.export {
         run_ok(&fill(model, export_args, &out, &export));
-        assert!(export.exists(), "{}: export wrote nothing", model.name);
+        assert!(
+            export.exists(),
+            "{}: export wrote nothing",
+            model.about.name
+        );
         let again = run_ok(&fill(model, eval_export, &out, &export));
         assert!(
             prints(&again, figure),
             "{}: the exported weights evaluate to something else than {figure}:\n{again}",
-            model.name
+            model.about.name
         );
     }
 }
@@ -180,7 +189,7 @@ macro_rules! registry_checks {
         fn every_registered_model_has_a_training_check() {
             let checked = [$($name),*];
             for m in MODELS {
-                assert!(checked.contains(&m.name), "{} is registered but has no line in registry_checks!", m.name);
+                assert!(checked.contains(&m.about.name), "{} is registered but has no line in registry_checks!", m.about.name);
             }
         }
     };

@@ -38,6 +38,6 @@ pub use config::{NetArgs, Recipe, Task, TextArgs};
 pub use fused::FusedCell;
 pub use model::{InputKind, ModelConfig, Pool, SequenceModel, Steps, pytorch};
 pub use recurrent::{Direction, Layer, Recurrent};
-pub use task::{Cli, Command, SMOKE_TRAIN, cli, command, run};
+pub use task::{Cli, Command, SMOKE_TRAIN, cli, command, entry, run};
 // Model crates name one version of each.
 pub use burn;

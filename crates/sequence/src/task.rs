@@ -263,6 +263,43 @@ pub fn command<C: Cell>() -> clap::Command {
     trainer::entry::named_command::<Cli>(C::NAME)
 }
 
+/// The registry entry of the model with cell `C`, called `name`, after `paper`.
+pub const fn entry<C: Cell>(name: &'static str, paper: &'static str) -> trainer::entry::ModelEntry {
+    trainer::entry::ModelEntry {
+        about: trainer::entry::About {
+            name,
+            task: "character language model, text classification, sequence labelling",
+            datasets: &["shakespeare", "spam", "your text or CSV"],
+            paper,
+        },
+        command: command::<C>,
+        run: cli::<C>,
+        smoke: trainer::entry::Smoke {
+            train: SMOKE_TRAIN,
+            info: &["info"],
+            weights: "model.bpk",
+            eval: Some(&["eval", "--weights", "{out}/model.bpk"]),
+            figure: "/test/loss",
+            export: Some((
+                &[
+                    "export",
+                    "--weights",
+                    "{out}/model.bpk",
+                    "--output",
+                    "{export}",
+                ],
+                &[
+                    "eval",
+                    "--weights",
+                    "{export}",
+                    "--config",
+                    "{out}/config.json",
+                ],
+            )),
+        },
+    }
+}
+
 /// The arguments of a one-epoch char-LM run of two steps on Shakespeare with a tiny network,
 /// for the registry-wide checks.
 pub const SMOKE_TRAIN: &[&str] = &[

@@ -362,13 +362,34 @@ pub struct EpochResult {
 pub struct Selection {
     /// 0 until the first validation.
     pub best_epoch: usize,
-    /// Validation score and loss of the kept epoch.
+    /// Validation score and loss of the kept epoch (the score is NaN for a model without one).
+    #[serde(with = "nan_as_null")]
     pub best_score: f64,
+    #[serde(with = "nan_as_null")]
     pub best_loss: f64,
     /// Best validation score and loss seen, each on its own.
+    #[serde(with = "nan_as_null")]
     pub max_score: f64,
+    #[serde(with = "nan_as_null")]
     pub min_loss: f64,
     pub epochs_without_improvement: usize,
+}
+
+/// JSON has no NaN: it is written as `null` and read back as NaN.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        if value.is_finite() {
+            serializer.serialize_f64(*value)
+        } else {
+            serializer.serialize_none()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
+    }
 }
 
 impl Selection {
@@ -426,12 +447,14 @@ struct CheckpointState<S> {
 /// Training stopped because the loss stopped being a finite number.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "training diverged: the training loss is {value} at epoch {epoch}{}. {} Lower --lr, or add \
-     --grad-clip, and train again.",
+    "training diverged: the {what} is {value} at epoch {epoch}{}. {} Lower --lr (or clip \
+     gradients with --grad-clip where the model takes it) and train again.",
     .step.map(|s| format!(", step {s}")).unwrap_or_default(),
     .last_good.as_ref().map(|(e, dir)| format!("The newest checkpoint ({}, epoch {e}) predates it and no final model.bpk was written.", dir.display())).unwrap_or_else(|| "No checkpoint and no model.bpk were written.".into())
 )]
 pub struct Diverged {
+    /// "training loss" or "validation loss".
+    pub what: &'static str,
     pub epoch: usize,
     /// The step within the epoch, when the loop checks every step.
     pub step: Option<usize>,
@@ -452,6 +475,7 @@ pub fn check_finite(
         return Ok(());
     }
     Err(Diverged {
+        what: "training loss",
         epoch,
         step,
         value: loss,
@@ -561,6 +585,13 @@ pub fn fit<T: Training>(
         check_finite(run, trained.loss, epoch, None)?;
         let mut line = trained.summary;
         let keep = match training.validate(epoch, run)? {
+            Some(valid) if !valid.loss.is_finite() => {
+                return Err(Diverged {
+                    what: "validation loss",
+                    ..check_finite(run, valid.loss, epoch, None).unwrap_err()
+                }
+                .into());
+            }
             Some(valid) => {
                 if !valid.summary.is_empty() {
                     line.push_str("  ");
@@ -698,7 +729,7 @@ mod tests {
     fn valid(loss: f64, score: f64) -> Validation {
         Validation {
             loss,
-            score: Some(score),
+            score: (!score.is_nan()).then_some(score),
             summary: String::new(),
         }
     }

@@ -9,16 +9,7 @@ use std::process::ExitCode;
 /// One model of the zoo.
 #[derive(Clone, Copy)]
 pub struct ModelEntry {
-    /// The package and binary name (`cargo run -p <name>`).
-    pub name: &'static str,
-    /// What it learns to do, in a few words.
-    pub task: &'static str,
-    /// The data sets it trains on (`--dataset` values or defaults).
-    pub datasets: &'static [&'static str],
-    /// The paper it follows: authors, year, and an arXiv id or venue.
-    pub paper: &'static str,
-    /// The crate's folder in the workspace.
-    pub crate_dir: &'static str,
+    pub about: About,
     /// The command line (for `--help` and checks over every model).
     pub command: fn() -> Command,
     /// Runs the model's command line; `args[0]` is the program name.
@@ -46,10 +37,67 @@ pub struct Smoke {
     pub export: Option<(&'static [&'static str], &'static [&'static str])>,
 }
 
+/// What the registry says of a model, besides its commands.
+#[derive(Clone, Copy)]
+pub struct About {
+    /// The package and binary name (`cargo run -p <name>`).
+    pub name: &'static str,
+    /// What it learns to do, in a few words.
+    pub task: &'static str,
+    /// The data sets it trains on (`--dataset` values or defaults).
+    pub datasets: &'static [&'static str],
+    /// The paper it follows: authors, year, and an arXiv id or venue.
+    pub paper: &'static str,
+}
+
 impl ModelEntry {
     /// The binary's `main`: runs the process's own arguments.
     pub fn main(&self) -> ExitCode {
         (self.run)(std::env::args_os().collect())
+    }
+
+    /// The crate's folder in the workspace.
+    pub fn crate_dir(&self) -> String {
+        format!("models/{}", self.about.name)
+    }
+
+    /// An image classifier trained by the Learner ([`crate::run`]): `train`, `eval`,
+    /// `predict`, `export`, `info`. `train` is its one-epoch run on a slice of MNIST, which
+    /// must pass `--limit-test 32` (what the reload checks evaluate on).
+    pub const fn image_classifier<M: crate::ImageClassifier>(
+        about: About,
+        train: &'static [&'static str],
+    ) -> Self {
+        Self {
+            about,
+            command: crate::command::<M>,
+            run: crate::run::<M>,
+            smoke: Smoke {
+                train,
+                info: &["info"],
+                weights: "model.bpk",
+                eval: Some(&["eval", "--weights", "{out}/model.bpk", "--limit-test", "32"]),
+                figure: "/test/loss",
+                export: Some((
+                    &[
+                        "export",
+                        "--weights",
+                        "{out}/model.bpk",
+                        "--output",
+                        "{export}",
+                    ],
+                    &[
+                        "eval",
+                        "--weights",
+                        "{export}",
+                        "--config",
+                        "{out}/config.json",
+                        "--limit-test",
+                        "32",
+                    ],
+                )),
+            },
+        }
     }
 }
 

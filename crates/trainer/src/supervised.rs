@@ -324,6 +324,7 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
     if let Some((epoch, step, value)) = history.lock().expect("history lock").diverged {
         let last_good = crate::checkpoint::checkpoint_epochs(&out).first().copied();
         return Err(crate::driver::Diverged {
+            what: "training loss",
             epoch,
             step: Some(step),
             value,

@@ -31,11 +31,15 @@ pub const MODELS: &[ModelEntry] = &[
 
 /// The model called `name`.
 pub fn find(name: &str) -> Option<&'static ModelEntry> {
-    MODELS.iter().find(|m| m.name == name)
+    MODELS.iter().find(|m| m.about.name == name)
 }
 
 fn names() -> String {
-    MODELS.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+    MODELS
+        .iter()
+        .map(|m| m.about.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `zoo list`: one block per model.
@@ -44,15 +48,15 @@ pub fn list() -> String {
     for m in MODELS {
         text.push_str(&format!(
             "{:<12} {}\n{:<12} data: {}\n{:<12} paper: {}\n{:<12} crate: {} (cargo run -p {} -- --help)\n",
-            m.name,
-            m.task,
+            m.about.name,
+            m.about.task,
             "",
-            m.datasets.join(", "),
+            m.about.datasets.join(", "),
             "",
-            m.paper,
+            m.about.paper,
             "",
-            m.crate_dir,
-            m.name
+            m.crate_dir(),
+            m.about.name
         ));
     }
     text
@@ -89,13 +93,13 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
             };
             println!(
                 "{}: {}\ndata: {}\npaper: {}\ncrate: {}\n",
-                model.name,
-                model.task,
-                model.datasets.join(", "),
-                model.paper,
-                model.crate_dir
+                model.about.name,
+                model.about.task,
+                model.about.datasets.join(", "),
+                model.about.paper,
+                model.crate_dir()
             );
-            let mut rest: Vec<OsString> = vec![model.name.into(), "info".into()];
+            let mut rest: Vec<OsString> = vec![model.about.name.into(), "info".into()];
             rest.extend(args.into_iter().skip(3));
             (model.run)(rest)
         }

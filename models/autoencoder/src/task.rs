@@ -134,11 +134,12 @@ impl Reconstruction for Autoencoder {
 
 /// `autoencoder` in the zoo's registry: what it is, and its command line.
 pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
-    name: "autoencoder",
-    task: "image reconstruction and codes (dense, convolutional, denoising)",
-    datasets: &["mnist", "fashion-mnist"],
-    paper: "Hinton & Salakhutdinov 2006, \"Reducing the Dimensionality of Data with Neural Networks\" (Science 313); Vincent et al. 2008 (ICML, denoising)",
-    crate_dir: "models/autoencoder",
+    about: trainer::entry::About {
+        name: "autoencoder",
+        task: "image reconstruction and codes (dense, convolutional, denoising)",
+        datasets: &["mnist", "fashion-mnist"],
+        paper: "Hinton & Salakhutdinov 2006, \"Reducing the Dimensionality of Data with Neural Networks\" (Science 313); Vincent et al. 2008 (ICML, denoising)",
+    },
     command: || trainer::entry::named_command::<Cli>("autoencoder"),
     run: |args| trainer::entry::run_parsed::<Cli>("autoencoder", args, run),
     smoke: trainer::entry::Smoke {

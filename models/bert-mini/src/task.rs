@@ -297,11 +297,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// `bert-mini` in the zoo's registry: what it is, and its command line.
 pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
-    name: "bert-mini",
-    task: "masked-LM pretraining, text classification, fill-mask",
-    datasets: &["shakespeare", "spam"],
-    paper: "Devlin et al. 2019, arXiv:1810.04805 (BERT); Turc et al. 2019, arXiv:1908.08962 (BERT-Mini)",
-    crate_dir: "models/bert-mini",
+    about: trainer::entry::About {
+        name: "bert-mini",
+        task: "masked-LM pretraining, text classification, fill-mask",
+        datasets: &["shakespeare", "spam"],
+        paper: "Devlin et al. 2019, arXiv:1810.04805 (BERT); Turc et al. 2019, arXiv:1908.08962 (BERT-Mini)",
+    },
     command: || trainer::entry::named_command::<Cli>("bert-mini"),
     run: |args| trainer::entry::run_parsed::<Cli>("bert-mini", args, run),
     smoke: trainer::entry::Smoke {

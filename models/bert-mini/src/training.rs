@@ -67,7 +67,7 @@ pub fn optimizer(weight_decay: f64, grad_clip: f64) -> ModuleOptimizer {
         .with_epsilon(1e-6)
         .with_weight_decay(weight_decay as f32)
         .with_grad_clipping(
-            (grad_clip > 0.0).then(|| GradientClippingConfig::Norm(grad_clip as f32)),
+            (grad_clip > 0.0).then_some(GradientClippingConfig::Norm(grad_clip as f32)),
         )
         .init()
 }

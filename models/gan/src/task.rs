@@ -65,7 +65,9 @@ pub enum Command {
         device: DeviceArgs,
     },
     /// FID of a generator's samples (or, with --real-train, of real training images: the floor)
-    /// against the test set, with the class spread of the samples.
+    /// against the test set, with the class spread of the samples. A GAN's evaluation, so
+    /// `eval` is another name for it.
+    #[command(visible_alias = "eval")]
     Fid(FidArgs),
     /// Parameter counts and layers for the flags.
     Info {
@@ -689,11 +691,12 @@ pub fn fid(args: &FidArgs) -> anyhow::Result<FidScore> {
 
 /// `gan` in the zoo's registry: what it is, and its command line.
 pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
-    name: "gan",
-    task: "image generation (DCGAN, MLP GAN, conditional), FID",
-    datasets: &["mnist", "fashion-mnist"],
-    paper: "Goodfellow et al. 2014, arXiv:1406.2661; Radford, Metz & Chintala 2016, arXiv:1511.06434 (DCGAN); Heusel et al. 2017, arXiv:1706.08500 (FID)",
-    crate_dir: "models/gan",
+    about: trainer::entry::About {
+        name: "gan",
+        task: "image generation (DCGAN, MLP GAN, conditional), FID",
+        datasets: &["mnist", "fashion-mnist"],
+        paper: "Goodfellow et al. 2014, arXiv:1406.2661; Radford, Metz & Chintala 2016, arXiv:1511.06434 (DCGAN); Heusel et al. 2017, arXiv:1706.08500 (FID)",
+    },
     command: || trainer::entry::named_command::<Cli>("gan"),
     run: |args| trainer::entry::run_parsed::<Cli>("gan", args, run),
     smoke: trainer::entry::Smoke {

@@ -550,24 +550,14 @@ pub fn info(data: GraphDataArgs, config: GnnConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::Cli;
-
-    #[test]
-    fn command_line_is_consistent() {
-        use clap::CommandFactory;
-        Cli::command().debug_assert();
-    }
-}
-
 /// `gnn` in the zoo's registry: what it is, and its command line.
 pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
-    name: "gnn",
-    task: "node classification",
-    datasets: &["cora", "karate"],
-    paper: "Kipf & Welling 2017, arXiv:1609.02907 (GCN); Hamilton, Ying & Leskovec 2017, arXiv:1706.02216 (GraphSAGE); Veličković et al. 2018, arXiv:1710.10903 (GAT)",
-    crate_dir: "models/gnn",
+    about: trainer::entry::About {
+        name: "gnn",
+        task: "node classification",
+        datasets: &["cora", "karate"],
+        paper: "Kipf & Welling 2017, arXiv:1609.02907 (GCN); Hamilton, Ying & Leskovec 2017, arXiv:1706.02216 (GraphSAGE); Veličković et al. 2018, arXiv:1710.10903 (GAT)",
+    },
     command: || trainer::entry::named_command::<Cli>("gnn"),
     run: |args| trainer::entry::run_parsed::<Cli>("gnn", args, run),
     smoke: trainer::entry::Smoke {
@@ -594,3 +584,14 @@ pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
         )),
     },
 };
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+
+    #[test]
+    fn command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

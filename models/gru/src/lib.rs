@@ -17,35 +17,7 @@ pub use sequence::{InputKind, ModelConfig, SequenceModel, State, Task};
 
 /// `gru` in the zoo's registry: what it is, and its command line (burn-zoo's shared recurrent
 /// stack, `sequence`, with this crate's cell).
-pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
-    name: "gru",
-    task: "character language model, text classification, sequence labelling",
-    datasets: &["shakespeare", "spam", "your text or CSV"],
-    paper: "Cho et al. 2014, \"Learning Phrase Representations using RNN Encoder-Decoder\", arXiv:1406.1078",
-    crate_dir: "models/gru",
-    command: sequence::command::<GruCell>,
-    run: sequence::cli::<GruCell>,
-    smoke: trainer::entry::Smoke {
-        train: sequence::SMOKE_TRAIN,
-        info: &["info"],
-        weights: "model.bpk",
-        eval: Some(&["eval", "--weights", "{out}/model.bpk"]),
-        figure: "/test/loss",
-        export: Some((
-            &[
-                "export",
-                "--weights",
-                "{out}/model.bpk",
-                "--output",
-                "{export}",
-            ],
-            &[
-                "eval",
-                "--weights",
-                "{export}",
-                "--config",
-                "{out}/config.json",
-            ],
-        )),
-    },
-};
+pub const ENTRY: trainer::entry::ModelEntry = sequence::entry::<GruCell>(
+    "gru",
+    "Cho et al. 2014, \"Learning Phrase Representations using RNN Encoder-Decoder\", arXiv:1406.1078",
+);

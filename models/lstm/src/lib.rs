@@ -17,35 +17,7 @@ pub use sequence::{InputKind, ModelConfig, SequenceModel, State, Task};
 
 /// `lstm` in the zoo's registry: what it is, and its command line (burn-zoo's shared recurrent
 /// stack, `sequence`, with this crate's cell).
-pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
-    name: "lstm",
-    task: "character language model, text classification, sequence labelling",
-    datasets: &["shakespeare", "spam", "your text or CSV"],
-    paper: "Hochreiter & Schmidhuber 1997, \"Long Short-Term Memory\" (Neural Computation 9(8))",
-    crate_dir: "models/lstm",
-    command: sequence::command::<LstmCell>,
-    run: sequence::cli::<LstmCell>,
-    smoke: trainer::entry::Smoke {
-        train: sequence::SMOKE_TRAIN,
-        info: &["info"],
-        weights: "model.bpk",
-        eval: Some(&["eval", "--weights", "{out}/model.bpk"]),
-        figure: "/test/loss",
-        export: Some((
-            &[
-                "export",
-                "--weights",
-                "{out}/model.bpk",
-                "--output",
-                "{export}",
-            ],
-            &[
-                "eval",
-                "--weights",
-                "{export}",
-                "--config",
-                "{out}/config.json",
-            ],
-        )),
-    },
-};
+pub const ENTRY: trainer::entry::ModelEntry = sequence::entry::<LstmCell>(
+    "lstm",
+    "Hochreiter & Schmidhuber 1997, \"Long Short-Term Memory\" (Neural Computation 9(8))",
+);

@@ -3,6 +3,7 @@
 use crate::config::MlpConfig;
 use crate::model::Mlp;
 use burn::prelude::*;
+use trainer::entry::{About, ModelEntry};
 use trainer::{DataSpec, DatasetKind, ImageClassifier, Recipe};
 
 trainer::classification_steps!(Mlp);
@@ -38,47 +39,22 @@ impl ImageClassifier for Mlp {
 }
 
 /// `mlp` in the zoo's registry: what it is, and its command line.
-pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
-    name: "mlp",
-    task: "image classification",
-    datasets: &["mnist", "fashion-mnist", "cifar10"],
-    paper: "Rumelhart, Hinton & Williams 1986, \"Learning representations by back-propagating errors\" (Nature 323)",
-    crate_dir: "models/mlp",
-    command: trainer::command::<crate::Mlp>,
-    run: trainer::run::<crate::Mlp>,
-    smoke: trainer::entry::Smoke {
-        train: &[
-            "train",
-            "--epochs",
-            "1",
-            "--limit-train",
-            "256",
-            "--limit-valid",
-            "64",
-            "--limit-test",
-            "64",
-        ],
-        info: &["info"],
-        weights: "model.bpk",
-        eval: Some(&["eval", "--weights", "{out}/model.bpk", "--limit-test", "64"]),
-        figure: "/test/loss",
-        export: Some((
-            &[
-                "export",
-                "--weights",
-                "{out}/model.bpk",
-                "--output",
-                "{export}",
-            ],
-            &[
-                "eval",
-                "--weights",
-                "{export}",
-                "--config",
-                "{out}/config.json",
-                "--limit-test",
-                "64",
-            ],
-        )),
+pub const ENTRY: ModelEntry = ModelEntry::image_classifier::<crate::Mlp>(
+    About {
+        name: "mlp",
+        task: "image classification",
+        datasets: &["mnist", "fashion-mnist", "cifar10"],
+        paper: "Rumelhart, Hinton & Williams 1986, \"Learning representations by back-propagating errors\" (Nature 323)",
     },
-};
+    &[
+        "train",
+        "--epochs",
+        "1",
+        "--limit-train",
+        "256",
+        "--limit-valid",
+        "64",
+        "--limit-test",
+        "32",
+    ],
+);

@@ -3,6 +3,7 @@
 use crate::config::ResNetConfig;
 use crate::resnet::ResNet;
 use burn::prelude::*;
+use trainer::entry::{About, ModelEntry};
 use trainer::{
     AugmentKind, DataSpec, DatasetKind, ImageClassifier, OptimizerKind, Recipe, ScheduleKind,
 };
@@ -47,53 +48,28 @@ impl ImageClassifier for ResNet {
 }
 
 /// `resnet` in the zoo's registry: what it is, and its command line.
-pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
-    name: "resnet",
-    task: "image classification",
-    datasets: &["cifar10", "mnist", "fashion-mnist"],
-    paper: "He, Zhang, Ren & Sun 2016, \"Deep Residual Learning for Image Recognition\", arXiv:1512.03385",
-    crate_dir: "models/resnet",
-    command: trainer::command::<crate::ResNet>,
-    run: trainer::run::<crate::ResNet>,
-    smoke: trainer::entry::Smoke {
-        train: &[
-            "train",
-            "--dataset",
-            "mnist",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "16",
-            "--warmup-epochs",
-            "0",
-            "--limit-train",
-            "32",
-            "--limit-valid",
-            "16",
-            "--limit-test",
-            "16",
-        ],
-        info: &["info"],
-        weights: "model.bpk",
-        eval: Some(&["eval", "--weights", "{out}/model.bpk", "--limit-test", "16"]),
-        figure: "/test/loss",
-        export: Some((
-            &[
-                "export",
-                "--weights",
-                "{out}/model.bpk",
-                "--output",
-                "{export}",
-            ],
-            &[
-                "eval",
-                "--weights",
-                "{export}",
-                "--config",
-                "{out}/config.json",
-                "--limit-test",
-                "16",
-            ],
-        )),
+pub const ENTRY: ModelEntry = ModelEntry::image_classifier::<crate::ResNet>(
+    About {
+        name: "resnet",
+        task: "image classification",
+        datasets: &["cifar10", "mnist", "fashion-mnist"],
+        paper: "He, Zhang, Ren & Sun 2016, \"Deep Residual Learning for Image Recognition\", arXiv:1512.03385",
     },
-};
+    &[
+        "train",
+        "--dataset",
+        "mnist",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--warmup-epochs",
+        "0",
+        "--limit-train",
+        "32",
+        "--limit-valid",
+        "16",
+        "--limit-test",
+        "32",
+    ],
+);

@@ -233,11 +233,12 @@ impl Reconstruction for Vae {
 
 /// `vae` in the zoo's registry: what it is, and its command line.
 pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
-    name: "vae",
-    task: "generative modelling of images (VAE, IWAE bound)",
-    datasets: &["mnist", "fashion-mnist"],
-    paper: "Kingma & Welling 2014, \"Auto-Encoding Variational Bayes\", arXiv:1312.6114; Burda, Grosse & Salakhutdinov 2016, arXiv:1509.00519 (IWAE)",
-    crate_dir: "models/vae",
+    about: trainer::entry::About {
+        name: "vae",
+        task: "generative modelling of images (VAE, IWAE bound)",
+        datasets: &["mnist", "fashion-mnist"],
+        paper: "Kingma & Welling 2014, \"Auto-Encoding Variational Bayes\", arXiv:1312.6114; Burda, Grosse & Salakhutdinov 2016, arXiv:1509.00519 (IWAE)",
+    },
     command: || trainer::entry::named_command::<Cli>("vae"),
     run: |args| trainer::entry::run_parsed::<Cli>("vae", args, run),
     smoke: trainer::entry::Smoke {
