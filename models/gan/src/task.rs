@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 use trainer::cli::DeviceArgs;
 use trainer::device::select_device;
 use trainer::driver::{
-    RunFlags, RunFolder, load_module, load_optimizer, save_module, save_optimizer,
+    EpochResult, Plan, RunFlags, RunFolder, Select, Training, Validation, check_finite, fit,
+    load_module, load_optimizer, save_module, save_optimizer,
 };
 use trainer::model::DataSpec;
 use trainer::report::{git_commit, peak_rss_mib, rss_note};
@@ -305,6 +306,200 @@ fn mean(sum: f64, count: usize) -> f64 {
     sum / count.max(1) as f64
 }
 
+/// Adam as DCGAN trains it (β₁ 0.5), one per network.
+fn new_optim(beta1: f64) -> ModuleOptimizer {
+    trainer::optim::adam_config()
+        .with_beta_1(beta1 as f32)
+        .init()
+}
+
+/// Two networks, two optimizers: a discriminator step, then a generator step on the
+/// non-saturating loss, per minibatch. "Validation" writes the fixed-noise grid and, at the
+/// epochs `--fid-at` names, scores FID on the test set; the last epoch's networks are the result.
+struct Adversarial<'a> {
+    generator: Generator,
+    discriminator: Discriminator,
+    optim_g: ModuleOptimizer,
+    optim_d: ModuleOptimizer,
+    /// FID at the epochs scored so far; checkpointed.
+    scores: Vec<FidScore>,
+    /// The last epoch's mean discriminator and generator losses.
+    last_losses: (f64, f64),
+    fixed_noise: Tensor<2>,
+    fixed_labels: Option<Tensor<2>>,
+    grid_columns: usize,
+    conditioned_on: usize,
+    fid: Option<&'a (Judge, Gaussian)>,
+    config: &'a GanConfig,
+    settings: &'a Settings,
+    train: &'a ImageSet,
+    out: &'a Path,
+    device: &'a Device,
+}
+
+impl Training for Adversarial<'_> {
+    type State = Vec<FidScore>;
+
+    fn train_epoch(&mut self, epoch: usize, run: &mut RunFolder) -> anyhow::Result<EpochResult> {
+        let (settings, train) = (self.settings, self.train);
+        let autodiff = self.device.clone().autodiff();
+        let mut sums: BTreeMap<&str, f64> = BTreeMap::new();
+        let mut images = 0;
+        let batches = epoch_batches(train.len(), settings.batch_size, settings.seed, epoch);
+        for (step, batch) in batches.into_iter().enumerate() {
+            // A batch of one has no batch-norm statistics: the remainder is dropped.
+            if batch.len() < 2 {
+                continue;
+            }
+            let n = batch.len();
+            let real = from_unit(pixel_batch(train, &batch, &autodiff));
+            let z = Tensor::random(
+                [n, self.config.latent],
+                Distribution::Normal(0.0, 1.0),
+                &autodiff,
+            );
+            // A conditional GAN draws its fakes for the real batch's classes.
+            let labels = (self.conditioned_on > 0).then(|| {
+                let labels: Vec<usize> = batch.iter().map(|&i| train.label(i) as usize).collect();
+                one_hot(&labels, self.conditioned_on, &autodiff)
+            });
+            let fake = self.generator.forward_conditional(z, labels.clone()); // [n, c, h, w]
+
+            let real_logits = self.discriminator.forward_conditional(real, labels.clone()); // [n, 1]
+            let fake_logits = self
+                .discriminator
+                .forward_conditional(fake.clone().detach(), labels.clone());
+            let d_loss = softplus(real_logits.clone().neg(), 1.0).mean()
+                + softplus(fake_logits.clone(), 1.0).mean();
+            let grads = GradientsParams::from_grads(d_loss.backward(), &self.discriminator);
+            self.discriminator = self
+                .optim_d
+                .step(settings.lr, self.discriminator.clone(), grads);
+
+            let g_loss = softplus(
+                self.discriminator.forward_conditional(fake, labels).neg(),
+                1.0,
+            )
+            .mean();
+            let grads = GradientsParams::from_grads(g_loss.backward(), &self.generator);
+            self.generator = self
+                .optim_g
+                .step(settings.lr, self.generator.clone(), grads);
+
+            let (d, g) = (d_loss.into_scalar::<f64>(), g_loss.into_scalar::<f64>());
+            check_finite(run, d + g, epoch, Some(step + 1))?;
+            let w = n as f64;
+            *sums.entry("d_loss").or_default() += w * d;
+            *sums.entry("g_loss").or_default() += w * g;
+            *sums.entry("d_real").or_default() += sigmoid(real_logits).sum().into_scalar::<f64>();
+            *sums.entry("d_fake").or_default() += sigmoid(fake_logits).sum().into_scalar::<f64>();
+            images += n;
+        }
+        for (name, sum) in &sums {
+            run.record(epoch, "train", name, mean(*sum, images));
+        }
+        let value = |name: &str| mean(sums.get(name).copied().unwrap_or(0.0), images);
+        self.last_losses = (value("d_loss"), value("g_loss"));
+        Ok(EpochResult {
+            loss: self.last_losses.0 + self.last_losses.1,
+            summary: format!(
+                "D loss {:.3}  G loss {:.3}  D(x) {:.3}  D(G(z)) {:.3}",
+                self.last_losses.0,
+                self.last_losses.1,
+                value("d_real"),
+                value("d_fake")
+            ),
+        })
+    }
+
+    /// The fixed-noise grid, and FID when due. There is no validation loss: `None` (the
+    /// summary goes to the epoch line through the FID record).
+    fn validate(
+        &mut self,
+        epoch: usize,
+        run: &mut RunFolder,
+    ) -> anyhow::Result<Option<Validation>> {
+        let settings = self.settings;
+        let sampler = self.generator.valid();
+        save_grid(
+            to_unit(
+                sampler.forward_conditional(self.fixed_noise.clone(), self.fixed_labels.clone()),
+            ),
+            self.grid_columns,
+            &self
+                .out
+                .join("samples")
+                .join(format!("epoch-{epoch:03}.png")),
+        )?;
+        let Some((judge, reference)) = self.fid else {
+            return Ok(None);
+        };
+        if !(settings.fid.fid_at.contains(&epoch) || epoch == settings.epochs) {
+            return Ok(None);
+        }
+        let generated = to_bytes(generate(
+            &sampler,
+            settings.fid.fid_samples,
+            settings.seed,
+            self.device,
+        ))?;
+        let scored = score(judge, reference, &generated, epoch, self.conditioned_on)?;
+        run.record(epoch, "test", "fid", scored.fid);
+        run.record(
+            epoch,
+            "test",
+            "classes_in_1000",
+            scored.classes_in_1000 as f64,
+        );
+        let mut summary = format!(
+            "FID {:.2}  classes {}/{}",
+            scored.fid,
+            scored.classes_in_1000,
+            judge.num_classes()
+        );
+        if let Some(accuracy) = scored.label_accuracy {
+            summary.push_str(&format!(
+                "  classifier agrees with the label {accuracy:.1}%"
+            ));
+        }
+        self.scores.retain(|s| s.epoch != epoch);
+        self.scores.push(scored);
+        // FID is reported, not selected on: the last epoch's networks are the result.
+        Ok(Some(Validation {
+            loss: 0.0,
+            score: None,
+            summary,
+        }))
+    }
+
+    fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        save_module(&self.generator, dir, "generator")?;
+        save_module(&self.discriminator, dir, "discriminator")?;
+        save_optimizer(&self.optim_g, dir, "optim_generator")?;
+        save_optimizer(&self.optim_d, dir, "optim_discriminator")
+    }
+
+    fn state(&self) -> Vec<FidScore> {
+        self.scores.clone()
+    }
+
+    fn load(&mut self, dir: &Path, scores: Vec<FidScore>) -> anyhow::Result<()> {
+        let generator = load_module(self.generator.clone(), dir, "generator")?;
+        let discriminator = load_module(self.discriminator.clone(), dir, "discriminator")?;
+        let beta1 = self.settings.beta1;
+        let optim_g = load_optimizer(new_optim(beta1), dir, "optim_generator")?;
+        let optim_d = load_optimizer(new_optim(beta1), dir, "optim_discriminator")?;
+        (
+            self.generator,
+            self.discriminator,
+            self.optim_g,
+            self.optim_d,
+            self.scores,
+        ) = (generator, discriminator, optim_g, optim_d, scores);
+        Ok(())
+    }
+}
+
 /// Trains as the flags say; returns the report it also writes.
 pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
     let out = args.run.out_dir(NAME);
@@ -359,37 +554,10 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
         settings: settings.clone(),
     };
     let mut run = RunFolder::open(&out, settings.epochs, args.run.resume, &run_config)?;
-    let new_optim = || -> ModuleOptimizer {
-        trainer::optim::adam_config()
-            .with_beta_1(settings.beta1 as f32)
-            .init()
-    };
     let classes = train.num_classes();
-    let mut generator = Generator::new(&config, shape, classes, &autodiff)?;
-    let mut discriminator = Discriminator::new(&config, shape, classes, &autodiff)?;
+    let generator = Generator::new(&config, shape, classes, &autodiff)?;
+    let discriminator = Discriminator::new(&config, shape, classes, &autodiff)?;
     let conditioned_on = generator.classes();
-    let (mut optim_g, mut optim_d) = (new_optim(), new_optim());
-    let mut scores: Vec<FidScore> = Vec::new();
-    let mut start = 0;
-    if args.run.resume {
-        let (epoch, restored) = run.resume(|dir, state: Vec<FidScore>| {
-            Ok((
-                load_module(generator.clone(), dir, "generator")?,
-                load_module(discriminator.clone(), dir, "discriminator")?,
-                load_optimizer(new_optim(), dir, "optim_generator")?,
-                load_optimizer(new_optim(), dir, "optim_discriminator")?,
-                state,
-            ))
-        })?;
-        anyhow::ensure!(
-            epoch < settings.epochs,
-            "--resume: the run in {} already finished {epoch} of {} epochs; pass a larger --epochs to continue",
-            out.display(),
-            settings.epochs
-        );
-        (generator, discriminator, optim_g, optim_d, scores) = restored;
-        start = epoch;
-    }
     println!(
         "training {NAME} ({:?}) on {}: {} images; generator {} / discriminator {} parameters; {device_name}, {} epochs of batch {}, Adam {} (beta1 {}); output in {}",
         config.arch,
@@ -412,122 +580,40 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
     } else {
         (64, 8)
     };
-    let fixed_noise = noise(grid_samples, config.latent, settings.seed ^ 0xf1ed, &device);
     let fixed_labels = (conditioned_on > 0).then(|| {
         let labels: Vec<usize> = (0..grid_samples)
             .map(|i| sample_label(i, conditioned_on))
             .collect();
         one_hot(&labels, conditioned_on, &device)
     });
-    let mut last_losses = (0.0, 0.0);
-    for epoch in start + 1..=settings.epochs {
-        let mut sums: BTreeMap<&str, f64> = BTreeMap::new();
-        let mut images = 0;
-        for batch in epoch_batches(train.len(), settings.batch_size, settings.seed, epoch) {
-            // A batch of one has no batch-norm statistics: the remainder is dropped.
-            if batch.len() < 2 {
-                continue;
-            }
-            let n = batch.len();
-            let real = from_unit(pixel_batch(&train, &batch, &autodiff));
-            let z = Tensor::random(
-                [n, config.latent],
-                Distribution::Normal(0.0, 1.0),
-                &autodiff,
-            );
-            // A conditional GAN draws its fakes for the real batch's classes.
-            let labels = (conditioned_on > 0).then(|| {
-                let labels: Vec<usize> = batch.iter().map(|&i| train.label(i) as usize).collect();
-                one_hot(&labels, conditioned_on, &autodiff)
-            });
-            let fake = generator.forward_conditional(z, labels.clone()); // [n, c, h, w]
-
-            let real_logits = discriminator.forward_conditional(real, labels.clone()); // [n, 1]
-            let fake_logits =
-                discriminator.forward_conditional(fake.clone().detach(), labels.clone());
-            let d_loss = softplus(real_logits.clone().neg(), 1.0).mean()
-                + softplus(fake_logits.clone(), 1.0).mean();
-            let grads = GradientsParams::from_grads(d_loss.backward(), &discriminator);
-            discriminator = optim_d.step(settings.lr, discriminator, grads);
-
-            let g_loss =
-                softplus(discriminator.forward_conditional(fake, labels).neg(), 1.0).mean();
-            let grads = GradientsParams::from_grads(g_loss.backward(), &generator);
-            generator = optim_g.step(settings.lr, generator, grads);
-
-            let w = n as f64;
-            *sums.entry("d_loss").or_default() += w * d_loss.into_scalar::<f64>();
-            *sums.entry("g_loss").or_default() += w * g_loss.into_scalar::<f64>();
-            *sums.entry("d_real").or_default() += sigmoid(real_logits).sum().into_scalar::<f64>();
-            *sums.entry("d_fake").or_default() += sigmoid(fake_logits).sum().into_scalar::<f64>();
-            images += n;
-        }
-        for (name, sum) in &sums {
-            let value = mean(*sum, images);
-            anyhow::ensure!(
-                value.is_finite(),
-                "epoch {epoch}: {name} is {value}; lower --lr"
-            );
-            run.record(epoch, "train", name, value);
-        }
-        let value = |name: &str| mean(sums.get(name).copied().unwrap_or(0.0), images);
-        last_losses = (value("d_loss"), value("g_loss"));
-        let mut line = format!(
-            "D loss {:.3}  G loss {:.3}  D(x) {:.3}  D(G(z)) {:.3}",
-            last_losses.0,
-            last_losses.1,
-            value("d_real"),
-            value("d_fake")
-        );
-
-        let sampler = generator.valid();
-        save_grid(
-            to_unit(sampler.forward_conditional(fixed_noise.clone(), fixed_labels.clone())),
-            grid_columns,
-            &out.join("samples").join(format!("epoch-{epoch:03}.png")),
-        )?;
-        if let Some((judge, reference)) = &fid
-            && (settings.fid.fid_at.contains(&epoch) || epoch == settings.epochs)
-        {
-            let generated = to_bytes(generate(
-                &sampler,
-                settings.fid.fid_samples,
-                settings.seed,
-                &device,
-            ))?;
-            let scored = score(judge, reference, &generated, epoch, conditioned_on)?;
-            run.record(epoch, "test", "fid", scored.fid);
-            run.record(
-                epoch,
-                "test",
-                "classes_in_1000",
-                scored.classes_in_1000 as f64,
-            );
-            line.push_str(&format!(
-                "  FID {:.2}  classes {}/{}",
-                scored.fid,
-                scored.classes_in_1000,
-                judge.num_classes()
-            ));
-            if let Some(accuracy) = scored.label_accuracy {
-                line.push_str(&format!(
-                    "  classifier agrees with the label {accuracy:.1}%"
-                ));
-            }
-            scores.retain(|s| s.epoch != epoch);
-            scores.push(scored);
-        }
-        if epoch % settings.checkpoint_every == 0 || epoch == settings.epochs {
-            run.save_checkpoint(epoch, &scores, |dir| {
-                save_module(&generator, dir, "generator")?;
-                save_module(&discriminator, dir, "discriminator")?;
-                save_optimizer(&optim_g, dir, "optim_generator")?;
-                save_optimizer(&optim_d, dir, "optim_discriminator")
-            })?;
-        }
-        run.finish_epoch(epoch, &line)?;
-    }
-    let wall_seconds = run.elapsed();
+    let mut training = Adversarial {
+        generator,
+        discriminator,
+        optim_g: new_optim(settings.beta1),
+        optim_d: new_optim(settings.beta1),
+        scores: Vec::new(),
+        last_losses: (0.0, 0.0),
+        fixed_noise: noise(grid_samples, config.latent, settings.seed ^ 0xf1ed, &device),
+        fixed_labels,
+        grid_columns,
+        conditioned_on,
+        fid: fid.as_ref(),
+        config: &config,
+        settings: &settings,
+        train: &train,
+        out: &out,
+        device: &device,
+    };
+    let plan = Plan::new(settings.epochs, &args.run, Select::Last, None);
+    let fitted = fit(&mut run, &plan, &mut training)?;
+    let (start, wall_seconds) = (fitted.start, run.elapsed());
+    let Adversarial {
+        generator,
+        discriminator,
+        scores,
+        last_losses,
+        ..
+    } = training;
 
     save_module(&generator.valid(), &out, "generator")?;
     save_module(&discriminator.valid(), &out, "discriminator")?;
@@ -547,7 +633,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
         dataset: data.dataset.name().into(),
         device: device_name,
         seed: settings.seed,
-        epochs_completed: settings.epochs,
+        epochs_completed: fitted.last_epoch,
         resumed_from_epoch: (start > 0).then_some(start),
         train_images: train.len(),
         wall_seconds,
