@@ -7,8 +7,8 @@ use crate::cell::Cell;
 use crate::config::{Task, TextArgs, TextDataset};
 use crate::model::{InputKind, SequenceModel, Steps};
 use crate::task::{
-    Finished, RunConfig, SavedArgs, SequenceReport, Settings, TrainArgs, TrainState, Vocabulary,
-    ids_tensor, load_saved, model_config, resolve_run, save_checkpoint, write_report,
+    Finished, RunConfig, SavedArgs, SequenceReport, Settings, TrainArgs, Vocabulary, Weights,
+    ids_tensor, load_saved, model_config, resolve_run, write_report,
 };
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
@@ -17,7 +17,9 @@ use burn::tensor::activation::softmax;
 use datasets::rng::SplitMix64;
 use datasets::{DataSource, SeqToy, TextSet, TokenVocab};
 use trainer::TestMetrics;
-use trainer::driver::{RunFolder, save_module};
+use trainer::driver::{
+    EpochResult, RunFolder, Select, Training, Validation, check_finite, fit, save_module,
+};
 use trainer::evaluate::ClassificationScores;
 
 /// Labelled sequences, ready to batch.
@@ -254,6 +256,99 @@ pub fn evaluate<C: Cell>(
     scores.finish()
 }
 
+/// Shuffled, length-grouped minibatches of labelled sequences; the epoch with the best
+/// validation accuracy is kept (the newest, when there are too few texts to hold any out).
+struct Minibatches<'a, C: Cell> {
+    weights: Weights,
+    prepared: &'a Prepared,
+    settings: &'a Settings,
+    device: &'a Device,
+    cell: std::marker::PhantomData<C>,
+}
+
+impl<C: Cell> Training for Minibatches<'_, C> {
+    type State = ();
+
+    fn train_epoch(&mut self, epoch: usize, run: &mut RunFolder) -> anyhow::Result<EpochResult> {
+        let settings = self.settings;
+        let autodiff = self.device.clone().autodiff();
+        let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
+        let mut rng = SplitMix64::for_item(settings.seed, 0, epoch as u64);
+        let (mut loss_sum, mut hits, mut seen) = (0.0, 0usize, 0usize);
+        let batches = self
+            .prepared
+            .train
+            .batches(settings.batch_size, Some(&mut rng));
+        for (step, indices) in batches.into_iter().enumerate() {
+            let (steps, mask, labels) = self.prepared.train.batch(&indices, &autodiff);
+            let model = &self.weights.model;
+            let logits = model.forward_classify::<C>(steps, mask.as_deref()); // [batch, classes]
+            let loss = loss_fn.forward(logits.clone(), labels.clone());
+            let grads = GradientsParams::from_grads(loss.backward(), model);
+            self.weights.model = self.weights.optim.step(settings.lr, model.clone(), grads);
+            hits += logits
+                .argmax(1)
+                .squeeze_dim::<1>(1)
+                .equal(labels)
+                .int()
+                .sum()
+                .into_scalar::<i64>() as usize;
+            let loss = loss.into_scalar::<f64>();
+            check_finite(run, loss, epoch, Some(step + 1))?;
+            loss_sum += loss * indices.len() as f64;
+            seen += indices.len();
+        }
+        let (loss, accuracy) = (loss_sum / seen as f64, 100.0 * hits as f64 / seen as f64);
+        run.record(epoch, "train", "loss", loss);
+        run.record(epoch, "train", "accuracy", accuracy);
+        Ok(EpochResult {
+            loss,
+            summary: format!("train loss {loss:.4} acc {accuracy:.2}%"),
+        })
+    }
+
+    fn validate(
+        &mut self,
+        epoch: usize,
+        run: &mut RunFolder,
+    ) -> anyhow::Result<Option<Validation>> {
+        let valid_set = &self.prepared.valid;
+        if valid_set.is_empty() {
+            return Ok(None);
+        }
+        let classes = self.prepared.class_names.len();
+        let model = self.weights.model.valid();
+        let valid = evaluate::<C>(
+            &model,
+            valid_set,
+            classes,
+            self.settings.batch_size,
+            self.device,
+        )?;
+        run.record(epoch, "valid", "loss", valid.loss);
+        run.record(epoch, "valid", "accuracy", valid.accuracy);
+        Ok(Some(Validation {
+            loss: valid.loss,
+            score: Some(valid.accuracy),
+            summary: format!("valid loss {:.4} acc {:.2}%", valid.loss, valid.accuracy),
+        }))
+    }
+
+    fn keep_best(&mut self) {
+        self.weights.keep_best();
+    }
+
+    fn save(&self, dir: &std::path::Path) -> anyhow::Result<()> {
+        self.weights.save(dir)
+    }
+
+    fn state(&self) {}
+
+    fn load(&mut self, dir: &std::path::Path, (): ()) -> anyhow::Result<()> {
+        self.weights.load(dir, self.settings)
+    }
+}
+
 pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
     let name = C::NAME;
     let out = args.run.out_dir(name);
@@ -285,13 +380,7 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
     };
     let mut run = RunFolder::open(&out, settings.epochs, args.run.resume, &run_config)?;
 
-    let TrainState {
-        mut model,
-        mut best,
-        mut optim,
-        mut selection,
-        start,
-    } = TrainState::new::<C>(&mut run, &config, &settings, &autodiff, args.run.resume)?;
+    let weights = Weights::new::<C>(&config, &settings, &autodiff);
     println!(
         "training {name} {} on {}: {} train / {} valid / {} test sequences, classes {}; {} layers × {}{}, \
          {} parameters; batch {}; {device_name}, {} epochs, output in {}",
@@ -308,73 +397,28 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
         } else {
             ""
         },
-        model.num_params(),
+        weights.model.num_params(),
         settings.batch_size,
         settings.epochs,
         out.display()
     );
-
-    let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
-    let mut last_epoch = start;
-    for epoch in start + 1..=settings.epochs {
-        let mut rng = SplitMix64::for_item(settings.seed, 0, epoch as u64);
-        let (mut loss_sum, mut hits, mut seen) = (0.0, 0usize, 0usize);
-        for indices in prepared.train.batches(settings.batch_size, Some(&mut rng)) {
-            let (steps, mask, labels) = prepared.train.batch(&indices, &autodiff);
-            let logits = model.forward_classify::<C>(steps, mask.as_deref()); // [batch, classes]
-            let loss = loss_fn.forward(logits.clone(), labels.clone());
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(settings.lr, model, grads);
-            hits += logits
-                .argmax(1)
-                .squeeze_dim::<1>(1)
-                .equal(labels)
-                .int()
-                .sum()
-                .into_scalar::<i64>() as usize;
-            loss_sum += loss.into_scalar::<f64>() * indices.len() as f64;
-            seen += indices.len();
-        }
-        let (train_loss, train_accuracy) =
-            (loss_sum / seen as f64, 100.0 * hits as f64 / seen as f64);
-        run.record(epoch, "train", "loss", train_loss);
-        run.record(epoch, "train", "accuracy", train_accuracy);
-        let mut summary = format!("train loss {train_loss:.4} acc {train_accuracy:.2}%");
-        let score = if prepared.valid.is_empty() {
-            // Too few texts to hold any out: the newest epoch is kept.
-            epoch as f64
-        } else {
-            let valid = evaluate::<C>(
-                &model.valid(),
-                &prepared.valid,
-                classes,
-                settings.batch_size,
-                &device,
-            )?;
-            run.record(epoch, "valid", "loss", valid.loss);
-            run.record(epoch, "valid", "accuracy", valid.accuracy);
-            summary.push_str(&format!(
-                "  valid loss {:.4} acc {:.2}%",
-                valid.loss, valid.accuracy
-            ));
-            // Accuracy first; the loss breaks ties (small validation sets tie often).
-            valid.accuracy - 1e-3 * valid.loss
-        };
-        if selection.update(epoch, score) {
-            best = model.valid();
-        }
-        save_checkpoint(&run, epoch, &settings, (&model, &best, &optim, &selection))?;
-        run.finish_epoch(epoch, &summary)?;
-        last_epoch = epoch;
-        if let Some(patience) = settings.early_stop
-            && selection.epochs_without_improvement >= patience
-        {
-            println!(
-                "early stop at epoch {epoch}: no better validation accuracy for {patience} epochs"
-            );
-            break;
-        }
-    }
+    let mut training = Minibatches::<C> {
+        weights,
+        prepared: &prepared,
+        settings: &settings,
+        device: &device,
+        cell: std::marker::PhantomData,
+    };
+    let plan = trainer::driver::Plan {
+        epochs: settings.epochs,
+        resume: args.run.resume,
+        checkpoint_every: settings.checkpoint_every,
+        early_stop: settings.early_stop,
+        // Accuracy first; the loss breaks ties (small validation sets tie often).
+        select: Select::HighestScore,
+    };
+    let fitted = fit(&mut run, &plan, &mut training)?;
+    let (start, last_epoch, best) = (fitted.start, fitted.last_epoch, training.weights.best);
     let wall_seconds = run.elapsed();
     save_module(&best, &out, "model")?;
     let test = evaluate::<C>(&best, &prepared.test, classes, settings.batch_size, &device)?;
@@ -394,7 +438,7 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
             samples_per_epoch: prepared.train.len(),
             parameters: best.num_params(),
             test: test.clone(),
-            best_epoch: selection.best_epoch,
+            best_epoch: fitted.best_epoch,
             wall_seconds,
             class_names: &prepared.class_names,
         },
@@ -410,7 +454,7 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
             .collect::<Vec<_>>()
             .join(", "),
         test.samples,
-        selection.best_epoch,
+        fitted.best_epoch,
         wall_seconds,
         seconds_per_epoch,
         trainer::report::rss_note(report.report.peak_rss_mib)

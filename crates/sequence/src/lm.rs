@@ -8,8 +8,8 @@ use crate::cell::{Cell, State};
 use crate::config::{Task, TextArgs};
 use crate::model::{InputKind, SequenceModel};
 use crate::task::{
-    Finished, GenerateArgs, RunConfig, SequenceReport, TrainArgs, TrainState, Vocabulary,
-    ids_tensor, load_saved, model_config, resolve_run, save_checkpoint, write_report,
+    Finished, GenerateArgs, RunConfig, SequenceReport, Settings, TrainArgs, Vocabulary, Weights,
+    ids_tensor, load_saved, model_config, resolve_run, write_report,
 };
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
@@ -18,7 +18,9 @@ use datasets::rng::SplitMix64;
 use datasets::{Corpus, DataSource, LmStreams};
 use std::io::Write;
 use trainer::TestMetrics;
-use trainer::driver::{RunFolder, save_module};
+use trainer::driver::{
+    EpochResult, RunFolder, Select, Training, Validation, check_finite, fit, save_module,
+};
 use trainer::evaluate::ClassificationScores;
 
 /// The corpus the flags name: `--text FILE`, else Shakespeare from the data roots.
@@ -74,6 +76,116 @@ pub fn evaluate<C: Cell>(
     scores.finish()
 }
 
+/// Truncated backpropagation through time over `batch` parallel streams of the training text;
+/// the recurrent state is carried from window to window. The epoch with the lowest validation
+/// loss is kept.
+struct Tbptt<'a, C: Cell> {
+    weights: Weights,
+    /// Optimizer steps so far, the position in the text; checkpointed.
+    steps: usize,
+    /// The state carried into the next window (not checkpointed: a resumed run restarts it).
+    state: Option<Vec<State>>,
+    train: &'a LmStreams,
+    valid: &'a LmStreams,
+    vocab: usize,
+    epoch_steps: usize,
+    settings: &'a Settings,
+    device: &'a Device,
+    cell: std::marker::PhantomData<C>,
+}
+
+impl<C: Cell> Training for Tbptt<'_, C> {
+    type State = usize;
+
+    fn train_epoch(&mut self, epoch: usize, run: &mut RunFolder) -> anyhow::Result<EpochResult> {
+        let settings = self.settings;
+        let autodiff = self.device.clone().autodiff();
+        let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
+        let pass = self.train.steps();
+        let report_every = (self.epoch_steps / 10).max(1);
+        let started = std::time::Instant::now();
+        let mut loss_sum = 0.0;
+        for i in 0..self.epoch_steps {
+            let position = self.steps % pass;
+            if position == 0 {
+                self.state = None; // a new pass starts from the beginning of every stream
+            }
+            let (inputs, targets) = self.train.window(position);
+            let tokens = step_tensors(&inputs, settings.batch_size, &autodiff);
+            let model = &self.weights.model;
+            let (logits, next) = model.forward_lm::<C>(tokens, self.state.take()); // [steps * batch, vocab]
+            let loss = loss_fn.forward(logits, ids_tensor(&targets, &autodiff));
+            let grads = GradientsParams::from_grads(loss.backward(), model);
+            self.weights.model = self.weights.optim.step(settings.lr, model.clone(), grads);
+            self.state = Some(next.into_iter().map(State::detach).collect());
+            self.steps += 1;
+            let loss = loss.into_scalar::<f64>();
+            check_finite(run, loss, epoch, Some(i + 1))?;
+            loss_sum += loss;
+            if self.epoch_steps >= 20 && (i + 1) % report_every == 0 && i + 1 < self.epoch_steps {
+                println!(
+                    "  step {}/{}  loss {:.4}  ({:.0} characters/s)",
+                    i + 1,
+                    self.epoch_steps,
+                    loss_sum / (i + 1) as f64,
+                    ((i + 1) * settings.batch_size * settings.seq_len) as f64
+                        / started.elapsed().as_secs_f64()
+                );
+                let _ = std::io::stdout().flush();
+            }
+        }
+        let loss = loss_sum / self.epoch_steps as f64;
+        run.record(epoch, "train", "loss", loss);
+        Ok(EpochResult {
+            loss,
+            summary: format!("train loss {loss:.4}"),
+        })
+    }
+
+    fn validate(
+        &mut self,
+        epoch: usize,
+        run: &mut RunFolder,
+    ) -> anyhow::Result<Option<Validation>> {
+        let metrics = evaluate::<C>(
+            &self.weights.model.valid(),
+            self.valid,
+            self.vocab,
+            self.device,
+        )?;
+        run.record(epoch, "valid", "loss", metrics.loss);
+        run.record(epoch, "valid", "accuracy", metrics.accuracy);
+        Ok(Some(Validation {
+            loss: metrics.loss,
+            score: Some(metrics.accuracy),
+            summary: format!(
+                "valid loss {:.4} ({:.3} bits/char) acc {:.1}%",
+                metrics.loss,
+                metrics.loss / std::f64::consts::LN_2,
+                metrics.accuracy
+            ),
+        }))
+    }
+
+    fn keep_best(&mut self) {
+        self.weights.keep_best();
+    }
+
+    fn save(&self, dir: &std::path::Path) -> anyhow::Result<()> {
+        self.weights.save(dir)
+    }
+
+    fn state(&self) -> usize {
+        self.steps
+    }
+
+    fn load(&mut self, dir: &std::path::Path, steps: usize) -> anyhow::Result<()> {
+        self.weights.load(dir, self.settings)?;
+        self.steps = steps;
+        Ok(())
+    }
+}
+
 pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
     let name = C::NAME;
     let out = args.run.out_dir(name);
@@ -117,13 +229,7 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
     };
     let mut run = RunFolder::open(&out, settings.epochs, args.run.resume, &run_config)?;
 
-    let TrainState {
-        mut model,
-        mut best,
-        mut optim,
-        mut selection,
-        start,
-    } = TrainState::new::<C>(&mut run, &config, &settings, &autodiff, args.run.resume)?;
+    let weights = Weights::new::<C>(&config, &settings, &autodiff);
     println!(
         "training {name} char-lm on {}: {} characters ({} train / {} valid), vocabulary {vocab}; \
          {} layers × {}{}, {} parameters; batch {} × {} characters, {pass} steps per pass, \
@@ -139,79 +245,33 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
         } else {
             ""
         },
-        model.num_params(),
+        weights.model.num_params(),
         settings.batch_size,
         settings.seq_len,
         settings.epochs,
         out.display()
     );
-
-    let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
-    let mut state: Option<Vec<State>> = None;
-    let mut last_epoch = start;
-    let report_every = (epoch_steps / 10).max(1);
-    for epoch in start + 1..=settings.epochs {
-        let mut loss_sum = 0.0;
-        let started = std::time::Instant::now();
-        for i in 0..epoch_steps {
-            let position = selection.steps % pass;
-            if position == 0 {
-                state = None; // a new pass starts from the beginning of every stream
-            }
-            let (inputs, targets) = train_streams.window(position);
-            let tokens = step_tensors(&inputs, settings.batch_size, &autodiff);
-            let (logits, next) = model.forward_lm::<C>(tokens, state.take()); // [steps * batch, vocab]
-            let loss = loss_fn.forward(logits, ids_tensor(&targets, &autodiff));
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(settings.lr, model, grads);
-            state = Some(next.into_iter().map(State::detach).collect());
-            selection.steps += 1;
-            let loss = loss.into_scalar::<f64>();
-            anyhow::ensure!(
-                loss.is_finite(),
-                "the training loss became {loss} at step {}; lower --lr or keep --grad-clip on",
-                selection.steps
-            );
-            loss_sum += loss;
-            if epoch_steps >= 20 && (i + 1) % report_every == 0 && i + 1 < epoch_steps {
-                println!(
-                    "  step {}/{epoch_steps}  loss {:.4}  ({:.0} characters/s)",
-                    i + 1,
-                    loss_sum / (i + 1) as f64,
-                    ((i + 1) * settings.batch_size * settings.seq_len) as f64
-                        / started.elapsed().as_secs_f64()
-                );
-                let _ = std::io::stdout().flush();
-            }
-        }
-        let train_loss = loss_sum / epoch_steps as f64;
-        run.record(epoch, "train", "loss", train_loss);
-        let metrics = evaluate::<C>(&model.valid(), &valid, vocab, &device)?;
-        run.record(epoch, "valid", "loss", metrics.loss);
-        run.record(epoch, "valid", "accuracy", metrics.accuracy);
-        if selection.update(epoch, -metrics.loss) {
-            best = model.valid();
-        }
-        save_checkpoint(&run, epoch, &settings, (&model, &best, &optim, &selection))?;
-        run.finish_epoch(
-            epoch,
-            &format!(
-                "train loss {train_loss:.4}  valid loss {:.4} ({:.3} bits/char) acc {:.1}%",
-                metrics.loss,
-                metrics.loss / std::f64::consts::LN_2,
-                metrics.accuracy
-            ),
-        )?;
-        last_epoch = epoch;
-        if let Some(patience) = settings.early_stop
-            && selection.epochs_without_improvement >= patience
-        {
-            println!(
-                "early stop at epoch {epoch}: no better validation loss for {patience} epochs"
-            );
-            break;
-        }
-    }
+    let mut training = Tbptt::<C> {
+        weights,
+        steps: 0,
+        state: None,
+        train: &train_streams,
+        valid: &valid,
+        vocab,
+        epoch_steps,
+        settings: &settings,
+        device: &device,
+        cell: std::marker::PhantomData,
+    };
+    let plan = trainer::driver::Plan {
+        epochs: settings.epochs,
+        resume: args.run.resume,
+        checkpoint_every: settings.checkpoint_every,
+        early_stop: settings.early_stop,
+        select: Select::LowestLoss,
+    };
+    let fitted = fit(&mut run, &plan, &mut training)?;
+    let (start, last_epoch, best) = (fitted.start, fitted.last_epoch, training.weights.best);
     let wall_seconds = run.elapsed();
     save_module(&best, &out, "model")?;
     let test = evaluate::<C>(&best, &valid, vocab, &device)?;
@@ -230,7 +290,7 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
             samples_per_epoch: epoch_steps * settings.batch_size * settings.seq_len,
             parameters: best.num_params(),
             test: test.clone(),
-            best_epoch: selection.best_epoch,
+            best_epoch: fitted.best_epoch,
             wall_seconds,
             class_names: &[],
         },
@@ -243,7 +303,7 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
         test.loss / std::f64::consts::LN_2,
         test.loss.exp(),
         test.accuracy,
-        selection.best_epoch,
+        fitted.best_epoch,
         wall_seconds,
         seconds_per_epoch,
         trainer::report::rss_note(report.report.peak_rss_mib)

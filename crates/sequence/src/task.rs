@@ -476,32 +476,6 @@ pub fn median_epoch_seconds(rows: &[trainer::report::MetricRow], start: usize) -
     seconds.get(seconds.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// Model selection and patience on one validation score (higher is better).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Selection {
-    /// 0 until the first validation.
-    pub best_epoch: usize,
-    pub best_score: f64,
-    pub epochs_without_improvement: usize,
-    /// Optimizer steps taken so far (the char-LM's position in the text).
-    pub steps: usize,
-}
-
-impl Selection {
-    /// Records a score; true when it is the best so far.
-    pub fn update(&mut self, epoch: usize, score: f64) -> bool {
-        if self.best_epoch == 0 || score > self.best_score {
-            self.best_epoch = epoch;
-            self.best_score = score;
-            self.epochs_without_improvement = 0;
-            true
-        } else {
-            self.epochs_without_improvement += 1;
-            false
-        }
-    }
-}
-
 /// A run's settings and data flags: the saved `config.json` when resuming (with a new
 /// `--epochs` and `--data-dir` if given), else the flags and the task's recipe.
 pub fn resolve_run(
@@ -526,79 +500,45 @@ pub fn resolve_run(
     Ok(resolved)
 }
 
-/// What a training loop carries from epoch to epoch and saves in every checkpoint.
-pub struct TrainState {
+/// What every recurrent training loop checkpoints: the model being trained, an inference copy
+/// of the best one so far, and the optimizer.
+pub struct Weights {
     pub model: SequenceModel,
-    /// The model of the best validation epoch so far.
     pub best: SequenceModel,
     pub optim: ModuleOptimizer,
-    pub selection: Selection,
-    /// The last epoch already done (0 for a new run).
-    pub start: usize,
 }
 
-impl TrainState {
-    /// A fresh model on `device` (an autodiff device), or the newest checkpoint of `run`.
-    pub fn new<C: Cell>(
-        run: &mut trainer::driver::RunFolder,
-        config: &ModelConfig,
-        settings: &Settings,
-        device: &Device,
-        resume: bool,
-    ) -> anyhow::Result<Self> {
-        use trainer::driver::{load_module, load_optimizer};
+impl Weights {
+    /// A fresh model on `device` (an autodiff device) and the run's optimizer.
+    pub fn new<C: Cell>(config: &ModelConfig, settings: &Settings, device: &Device) -> Self {
         let model = SequenceModel::new::<C>(config, device);
-        let best = model.valid();
-        if !resume {
-            return Ok(Self {
-                model,
-                best,
-                optim: settings.optimizer(),
-                selection: Selection::default(),
-                start: 0,
-            });
-        }
-        let (epoch, (model, best, optim, selection)) =
-            run.resume(|dir, selection: Selection| {
-                Ok((
-                    load_module(model.clone(), dir, "model")?,
-                    load_module(best.clone(), dir, "best")?,
-                    load_optimizer(settings.optimizer(), dir, "optim")?,
-                    selection,
-                ))
-            })?;
-        anyhow::ensure!(
-            epoch < settings.epochs,
-            "--resume: the run in {} already finished {epoch} of {} epochs; pass a larger --epochs to continue",
-            run.dir.display(),
-            settings.epochs
-        );
-        Ok(Self {
+        Self {
+            best: model.valid(),
             model,
-            best,
-            optim,
-            selection,
-            start: epoch,
-        })
+            optim: settings.optimizer(),
+        }
     }
-}
 
-/// Saves checkpoint `epoch` of a training loop when `--checkpoint-every` or the last epoch says so.
-pub fn save_checkpoint(
-    run: &trainer::driver::RunFolder,
-    epoch: usize,
-    settings: &Settings,
-    (model, best, optim, selection): (&SequenceModel, &SequenceModel, &ModuleOptimizer, &Selection),
-) -> anyhow::Result<()> {
-    use trainer::driver::{save_module, save_optimizer};
-    if !epoch.is_multiple_of(settings.checkpoint_every) && epoch != settings.epochs {
-        return Ok(());
+    pub fn keep_best(&mut self) {
+        self.best = self.model.valid();
     }
-    run.save_checkpoint(epoch, selection, |dir| {
-        save_module(model, dir, "model")?;
-        save_module(best, dir, "best")?;
-        save_optimizer(optim, dir, "optim")
-    })
+
+    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        use trainer::driver::{save_module, save_optimizer};
+        save_module(&self.model, dir, "model")?;
+        save_module(&self.best, dir, "best")?;
+        save_optimizer(&self.optim, dir, "optim")
+    }
+
+    /// Restores a checkpoint written by [`save`](Self::save); unchanged on failure.
+    pub fn load(&mut self, dir: &Path, settings: &Settings) -> anyhow::Result<()> {
+        use trainer::driver::{load_module, load_optimizer};
+        let model = load_module(self.model.clone(), dir, "model")?;
+        let best = load_module(self.best.clone(), dir, "best")?;
+        let optim = load_optimizer(settings.optimizer(), dir, "optim")?;
+        (self.model, self.best, self.optim) = (model, best, optim);
+        Ok(())
+    }
 }
 
 /// What a finished training loop measured.
