@@ -16,13 +16,13 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use trainer::classifier::{DataSpec, ScheduleKind};
 use trainer::cli::{DeviceArgs, WeightsArgs};
 use trainer::device::select_device;
 use trainer::driver::{
     EpochResult, Plan, RunFlags, RunFolder, Select, Training, Validation, check_finite, fit,
     load_module, load_optimizer, save_module, save_optimizer,
 };
-use trainer::model::{DataSpec, ScheduleKind};
 use trainer::report::{git_commit, peak_rss_mib, rss_note};
 use trainer::schedule::WarmupSchedule;
 

@@ -466,7 +466,7 @@ pub fn ids_tensor(ids: &[u32], device: &Device) -> Tensor<1, Int> {
 }
 
 /// The median of the `epoch_seconds` rows after `start`.
-pub fn median_epoch_seconds(rows: &[trainer::report::MetricRow], start: usize) -> f64 {
+pub fn median_epoch_seconds(rows: &[trainer::metrics::MetricRow], start: usize) -> f64 {
     let mut seconds: Vec<f64> = rows
         .iter()
         .filter(|r| r.metric == "epoch_seconds" && r.epoch > start)

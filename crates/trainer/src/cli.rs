@@ -1,7 +1,7 @@
 //! The flags every model binary shares. A model adds its own through `M::Config`, flattened
 //! into each subcommand.
 
-use crate::model::{AugmentKind, DatasetKind, OptimizerKind, ScheduleKind};
+use crate::classifier::{AugmentKind, DatasetKind, OptimizerKind, ScheduleKind};
 use clap::{Args, Parser, Subcommand};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! From a `--dataset` choice to image sets and loaders.
 
-use crate::model::{AugmentKind, DatasetKind};
+use crate::classifier::{AugmentKind, DatasetKind};
 use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::data::dataset::Dataset;
 use burn::prelude::Device;
@@ -121,12 +121,12 @@ impl DatasetKind {
         }
     }
 
-    pub fn spec(self) -> crate::model::DataSpec {
+    pub fn spec(self) -> crate::classifier::DataSpec {
         let (channels, side) = match self {
             DatasetKind::Mnist | DatasetKind::FashionMnist => (1, 28),
             DatasetKind::Cifar10 => (3, 32),
         };
-        crate::model::DataSpec {
+        crate::classifier::DataSpec {
             channels,
             height: side,
             width: side,

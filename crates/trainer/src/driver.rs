@@ -17,7 +17,8 @@
 //! mid-write leaves the previous checkpoint intact.
 
 use crate::cli::DeviceArgs;
-use crate::report::{MetricRow, plot_metric, read_metrics_csv, write_metrics_csv};
+use crate::metrics::{MetricRow, read_metrics_csv, write_metrics_csv};
+use crate::plots::plot_metric;
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use clap::Args;
@@ -98,6 +99,28 @@ impl RunFlags {
     }
 }
 
+/// Creates the run folder `dir`, refusing one that already holds a run unless `resume`.
+pub fn claim(dir: &Path, resume: bool) -> anyhow::Result<()> {
+    if !resume && dir.join("checkpoint").is_dir() {
+        anyhow::bail!(
+            "--out {} already holds a run: add --resume to continue it, or choose another --out",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("cannot create --out {}: {e}", dir.display()))
+}
+
+/// Refuses to resume a run that has already trained its `epochs`.
+pub fn not_finished(dir: &Path, resumed_at: usize, epochs: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        resumed_at < epochs,
+        "--resume: the run in {} already finished {resumed_at} of {epochs} epochs; pass a larger --epochs to continue",
+        dir.display()
+    );
+    Ok(())
+}
+
 /// One run's folder: its config, metric history and checkpoints.
 pub struct RunFolder {
     pub dir: PathBuf,
@@ -118,14 +141,7 @@ impl RunFolder {
         resume: bool,
         config: &impl Serialize,
     ) -> anyhow::Result<Self> {
-        if !resume && dir.join("checkpoint").is_dir() {
-            anyhow::bail!(
-                "--out {} already holds a run: add --resume to continue it, or choose another --out",
-                dir.display()
-            );
-        }
-        std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow::anyhow!("cannot create --out {}: {e}", dir.display()))?;
+        claim(dir, resume)?;
         std::fs::write(
             dir.join("config.json"),
             serde_json::to_string_pretty(config)?,
@@ -563,12 +579,7 @@ pub fn fit<T: Training>(
             training.load(dir, state.model)?;
             Ok(state.selection)
         })?;
-        anyhow::ensure!(
-            epoch < plan.epochs,
-            "--resume: the run in {} already finished {epoch} of {} epochs; pass a larger --epochs to continue",
-            run.dir.display(),
-            plan.epochs
-        );
+        not_finished(&run.dir, epoch, plan.epochs)?;
         selection = restored;
         start = epoch;
     }

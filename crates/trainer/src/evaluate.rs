@@ -1,7 +1,7 @@
 //! Test-set evaluation and prediction: loss, accuracy, top-5 and macro precision/recall/F1
 //! from one pass, computed from a confusion matrix.
 
-use crate::model::ImageClassifier;
+use crate::classifier::ImageClassifier;
 use crate::report::TestMetrics;
 use burn::data::dataloader::DataLoader;
 use burn::prelude::*;

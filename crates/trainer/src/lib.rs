@@ -6,22 +6,24 @@
 //! `fn main() -> std::process::ExitCode { mlp::ENTRY.main() }`.
 
 pub mod checkpoint;
+pub mod classifier;
 pub mod cli;
 pub mod data;
 pub mod device;
 pub mod driver;
 pub mod entry;
 pub mod evaluate;
-pub mod model;
+pub mod metrics;
 pub mod optim;
-pub mod quiet;
+pub mod plots;
+pub mod renderer;
 pub mod report;
 pub mod schedule;
 pub mod supervised;
 pub mod testing;
 pub mod weights;
 
-pub use model::{
+pub use classifier::{
     AugmentKind, DataSpec, DatasetKind, ImageClassifier, OptimizerKind, Recipe, ScheduleKind,
     classification_output,
 };

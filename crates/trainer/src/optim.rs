@@ -2,7 +2,7 @@
 //! 0, RMSprop momentum 0), built in one place, and the check that refuses optimizer flags an
 //! optimizer does not have.
 
-use crate::model::OptimizerKind;
+use crate::classifier::OptimizerKind;
 use crate::supervised::Settings;
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::decay::WeightDecayConfig;

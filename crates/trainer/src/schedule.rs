@@ -1,7 +1,7 @@
 //! Learning-rate schedules with linear warm-up, stepped once per iteration and saved in
 //! checkpoints so a resumed run continues the same curve.
 
-use crate::model::ScheduleKind;
+use crate::classifier::ScheduleKind;
 use burn::optim::lr_scheduler::{LrScheduler, LrSchedulerRecord};
 
 #[derive(Clone, Debug)]

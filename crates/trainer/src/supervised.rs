@@ -2,15 +2,17 @@
 //! `Learner`; then the final weights, test metrics, curves and `report.json`.
 
 use crate::checkpoint::latest_valid_checkpoint;
+use crate::classifier::{
+    AugmentKind, DataSpec, DatasetKind, ImageClassifier, OptimizerKind, ScheduleKind,
+};
 use crate::cli::TrainArgs;
 use crate::data::{load_split, loader, train_loader};
 use crate::device::select_device;
 use crate::evaluate::evaluate;
-use crate::model::{
-    AugmentKind, DataSpec, DatasetKind, ImageClassifier, OptimizerKind, ScheduleKind,
-};
-use crate::quiet::QuietRenderer;
-use crate::report::{EpochLog, EpochLogger, Report, git_commit, plot_metric, read_metrics_csv};
+use crate::metrics::{EpochLog, EpochLogger, read_metrics_csv};
+use crate::plots::plot_metric;
+use crate::renderer::QuietRenderer;
+use crate::report::{Report, git_commit};
 use crate::schedule::WarmupSchedule;
 use crate::weights::load_weights;
 use burn::train::logger::FileMetricLogger;
@@ -72,7 +74,10 @@ impl<C: serde::de::DeserializeOwned> RunConfig<C> {
     }
 }
 
-fn settings_from<C: clap::Args>(args: &TrainArgs<C>, recipe: &crate::model::Recipe) -> Settings {
+fn settings_from<C: clap::Args>(
+    args: &TrainArgs<C>,
+    recipe: &crate::classifier::Recipe,
+) -> Settings {
     let optimizer = args.optimizer.unwrap_or(recipe.optimizer);
     Settings {
         dataset: args.data.dataset.unwrap_or(recipe.dataset),
@@ -151,12 +156,7 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
         }
         (settings, saved.model_config)
     } else {
-        if out.join("checkpoint").is_dir() {
-            anyhow::bail!(
-                "--out {} already holds a run: add --resume to continue it, or choose another --out",
-                out.display()
-            );
-        }
+        crate::driver::claim(&out, false)?;
         let settings = settings_from(&args, &M::recipe(&args.model, args.data.dataset));
         crate::optim::check_flags(settings.optimizer, args.momentum, args.nesterov)?;
         (settings, args.model.clone())
@@ -198,21 +198,14 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
         model = load_weights(model, init, &pytorch_names)?;
     }
 
-    std::fs::create_dir_all(&out)
-        .map_err(|e| anyhow::anyhow!("cannot create --out {}: {e}", out.display()))?;
+    crate::driver::claim(&out, true)?;
     let resume_epoch = if args.resume {
         Some(latest_valid_checkpoint(&out, &model)?)
     } else {
         None
     };
     if let Some(epoch) = resume_epoch {
-        if epoch >= settings.epochs {
-            anyhow::bail!(
-                "--resume: the run in {} already finished {epoch} of {} epochs; pass a larger --epochs to continue",
-                out.display(),
-                settings.epochs
-            );
-        }
+        crate::driver::not_finished(&out, epoch, settings.epochs)?;
         println!("resuming {} from epoch {epoch}", out.display());
     }
     let run_config = RunConfig {

@@ -46,7 +46,7 @@ pub fn report(out: &Path) -> serde_json::Value {
 
 /// `(epoch, value)` of one split and metric from a run's `metrics.csv`.
 pub fn csv_values(out: &Path, split: &str, metric: &str) -> Vec<(usize, f64)> {
-    crate::report::read_metrics_csv(&out.join("metrics.csv"))
+    crate::metrics::read_metrics_csv(&out.join("metrics.csv"))
         .expect("metrics.csv")
         .into_iter()
         .filter(|r| r.split == split && r.metric == metric)

@@ -13,7 +13,7 @@ use generative::likelihood::{bernoulli_nll, squared_error};
 use generative::reconstruction::{Command, Recipe, Reconstruction, Terms};
 use generative::{pixel_batch, save_grid};
 use std::path::{Path, PathBuf};
-use trainer::model::ScheduleKind;
+use trainer::classifier::ScheduleKind;
 
 pub const NAME: &str = "autoencoder";
 

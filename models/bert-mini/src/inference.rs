@@ -326,7 +326,7 @@ pub fn attend(
         .try_to_vec()?;
     let tokens: Vec<String> = ids.iter().map(|&id| saved.tokenizer.token(id)).collect();
     let path = output.unwrap_or_else(|| saved.dir.join(format!("attention-L{layer}-H{head}.png")));
-    trainer::report::plot_heatmap(
+    trainer::plots::plot_heatmap(
         &probs,
         &tokens,
         &tokens,

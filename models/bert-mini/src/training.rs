@@ -8,8 +8,8 @@ use burn::prelude::Device;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
+use trainer::classifier::ScheduleKind;
 use trainer::driver::RunFlags;
-use trainer::model::ScheduleKind;
 use trainer::schedule::WarmupSchedule;
 
 /// A training command's settings after flags and its recipe are merged.

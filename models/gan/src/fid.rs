@@ -18,7 +18,7 @@ use datasets::{ImageBatcher, ImageSet, Normalization};
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use std::path::Path;
 use trainer::ImageClassifier;
-use trainer::model::DataSpec;
+use trainer::classifier::DataSpec;
 
 /// Mean and covariance of a set of feature vectors.
 #[derive(Clone, Debug)]

@@ -20,13 +20,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use trainer::classifier::DataSpec;
 use trainer::cli::DeviceArgs;
 use trainer::device::select_device;
 use trainer::driver::{
     EpochResult, Plan, RunFlags, RunFolder, Select, Training, Validation, check_finite, fit,
     load_module, load_optimizer, save_module, save_optimizer,
 };
-use trainer::model::DataSpec;
 use trainer::report::{git_commit, peak_rss_mib, rss_note};
 
 pub const NAME: &str = "gan";

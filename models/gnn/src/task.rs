@@ -18,7 +18,8 @@ use trainer::driver::{
     load_optimizer, save_module, save_optimizer,
 };
 use trainer::evaluate::ClassificationScores;
-use trainer::report::{Report, TestMetrics, git_commit, pca_2d, plot_scatter};
+use trainer::plots::{pca_2d, plot_scatter};
+use trainer::report::{Report, TestMetrics, git_commit};
 
 pub const NAME: &str = "gnn";
 

@@ -16,7 +16,7 @@ use generative::likelihood::{bernoulli_nll, gaussian_kl};
 use generative::reconstruction::{Command, Recipe, Reconstruction, SavedArgs, Terms, load};
 use generative::{pixel_batch, save_grid};
 use std::path::{Path, PathBuf};
-use trainer::model::ScheduleKind;
+use trainer::classifier::ScheduleKind;
 
 pub const NAME: &str = "vae";
 

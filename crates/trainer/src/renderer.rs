@@ -1,5 +1,5 @@
 //! A renderer that draws nothing: used when stdout is not a terminal, where burn's CLI renderer
-//! would print a line per iteration. The epoch lines come from [`crate::report::EpochLogger`].
+//! would print a line per iteration. The epoch lines come from [`crate::metrics::EpochLogger`].
 
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
 use burn::train::metric::MetricDefinition;

@@ -1,5 +1,5 @@
-//! What a model crate hands the trainer: its config, constructor, logits, default recipe and
-//! the names its parameters have in PyTorch.
+//! What an image classifier crate hands the trainer: its config, constructor, logits, default
+//! recipe and the names its parameters have in PyTorch; and the kinds its flags choose among.
 
 use burn::prelude::*;
 use burn::train::{ClassificationOutput, InferenceStep, TrainStep};

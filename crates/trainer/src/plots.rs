@@ -1,0 +1,304 @@
+//! Pictures of a run: metric curves, heatmaps (attention, confusion), and 2-d scatter plots
+//! of embeddings with the PCA that makes them.
+
+use crate::metrics::MetricRow;
+use std::path::Path;
+
+/// Draws `metric` per epoch for the train and valid splits into a PNG.
+pub fn plot_metric(
+    rows: &[MetricRow],
+    metric: &str,
+    title: &str,
+    path: &Path,
+) -> anyhow::Result<()> {
+    use plotters::prelude::*;
+    register_font();
+    type Series<'a> = (&'a str, Vec<(f64, f64)>, RGBColor);
+    let series: Vec<Series> = [("train", BLUE), ("valid", RED)]
+        .into_iter()
+        .map(|(split, color)| {
+            let mut points: Vec<(f64, f64)> = rows
+                .iter()
+                .filter(|r| r.split == split && r.metric == metric)
+                .map(|r| (r.epoch as f64, r.value))
+                .collect();
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            (split, points, color)
+        })
+        .filter(|(_, points, _)| !points.is_empty())
+        .collect();
+    if series.is_empty() {
+        return Ok(());
+    }
+    let all = series.iter().flat_map(|(_, p, _)| p.iter());
+    let (mut x_max, mut y_min, mut y_max) = (1.0f64, f64::MAX, f64::MIN);
+    for &(x, y) in all {
+        x_max = x_max.max(x);
+        y_min = y_min.min(y);
+        y_max = y_max.max(y);
+    }
+    let pad = ((y_max - y_min) * 0.1).max(1e-3);
+    let root = BitMapBackend::new(path, (800, 500)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 24))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.5f64..x_max + 0.5, (y_min - pad)..(y_max + pad))?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .x_labels((x_max as usize).min(20))
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_desc(metric)
+        .draw()?;
+    for (split, points, color) in series {
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
+            .label(split)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+        chart.draw_series(
+            points
+                .into_iter()
+                .map(|p| Circle::new(p, 3, color.filled())),
+        )?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+fn register_font() {
+    static FONT: std::sync::Once = std::sync::Once::new();
+    FONT.call_once(|| {
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            plotters::style::FontStyle::Normal,
+            include_bytes!("../assets/DejaVuSansMono.ttf"),
+        );
+    });
+}
+
+/// Draws a `[rows, cols]` matrix of values in [0, 1] (row-major) as a heatmap PNG: white for 0,
+/// dark blue for 1, `row_labels` down the left, `col_labels` along the bottom (written
+/// vertically), the value in each cell when the grid is small enough to read it.
+pub fn plot_heatmap(
+    values: &[f32],
+    row_labels: &[String],
+    col_labels: &[String],
+    title: &str,
+    path: &Path,
+) -> anyhow::Result<()> {
+    use plotters::prelude::*;
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    let (rows, cols) = (row_labels.len(), col_labels.len());
+    anyhow::ensure!(
+        rows > 0 && cols > 0 && values.len() == rows * cols,
+        "heatmap: {} values for {rows} × {cols} labels",
+        values.len()
+    );
+    register_font();
+    let cell = (640 / rows.max(cols)).clamp(12, 48) as i32;
+    let label_width = 12
+        + 9 * row_labels
+            .iter()
+            .chain(col_labels)
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(1) as i32;
+    let (left, top) = (label_width, 44);
+    let width = (left + cell * cols as i32 + 20) as u32;
+    let height = (top + cell * rows as i32 + label_width) as u32;
+    let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
+    root.fill(&WHITE)?;
+    root.draw_text(
+        title,
+        &("sans-serif", 18).into_font().color(&BLACK),
+        (10, 12),
+    )?;
+    let label = ("sans-serif", 14).into_font().color(&BLACK);
+    for r in 0..rows {
+        for c in 0..cols {
+            let v = values[r * cols + c].clamp(0.0, 1.0) as f64;
+            let shade = |full: f64| (255.0 - v * (255.0 - full)) as u8;
+            let (x, y) = (left + c as i32 * cell, top + r as i32 * cell);
+            root.draw(&Rectangle::new(
+                [(x, y), (x + cell, y + cell)],
+                RGBColor(shade(8.0), shade(48.0), shade(107.0)).filled(),
+            ))?;
+            if cell >= 34 {
+                let ink = if v > 0.5 { &WHITE } else { &BLACK };
+                let style = ("sans-serif", 10)
+                    .into_font()
+                    .color(ink)
+                    .pos(Pos::new(HPos::Center, VPos::Center));
+                root.draw_text(&format!("{v:.2}"), &style, (x + cell / 2, y + cell / 2))?;
+            }
+        }
+        let style = label.clone().pos(Pos::new(HPos::Right, VPos::Center));
+        root.draw_text(
+            &row_labels[r],
+            &style,
+            (left - 6, top + r as i32 * cell + cell / 2),
+        )?;
+    }
+    let vertical = ("sans-serif", 14)
+        .into_font()
+        .transform(FontTransform::Rotate90)
+        .color(&BLACK);
+    for (c, text) in col_labels.iter().enumerate() {
+        let x = left + c as i32 * cell + cell / 2 + 5;
+        root.draw_text(text, &vertical, (x, top + rows as i32 * cell + 6))?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// Projects `rows` (`[n, dim]`, row-major) onto their first two principal components:
+/// centred, then the top eigenvectors of the covariance by power iteration with deflation.
+pub fn pca_2d(rows: &[f32], dim: usize) -> Vec<[f64; 2]> {
+    let n = rows.len() / dim.max(1);
+    if n == 0 || dim == 0 {
+        return Vec::new();
+    }
+    let mut mean = vec![0f64; dim];
+    for row in rows.chunks_exact(dim) {
+        row.iter().zip(&mut mean).for_each(|(v, m)| *m += *v as f64);
+    }
+    mean.iter_mut().for_each(|m| *m /= n as f64);
+    let mut cov = vec![0f64; dim * dim];
+    for row in rows.chunks_exact(dim) {
+        let c: Vec<f64> = row.iter().zip(&mean).map(|(v, m)| *v as f64 - m).collect();
+        for i in 0..dim {
+            for j in 0..dim {
+                cov[i * dim + j] += c[i] * c[j];
+            }
+        }
+    }
+    let mut components: Vec<Vec<f64>> = Vec::new();
+    for k in 0..2.min(dim) {
+        // A fixed, non-symmetric start vector keeps the result deterministic.
+        let mut v: Vec<f64> = (0..dim).map(|i| 1.0 + (i + k) as f64 * 0.01).collect();
+        for _ in 0..500 {
+            let mut w: Vec<f64> = (0..dim)
+                .map(|i| (0..dim).map(|j| cov[i * dim + j] * v[j]).sum())
+                .collect();
+            for c in &components {
+                let dot: f64 = w.iter().zip(c).map(|(a, b)| a * b).sum();
+                w.iter_mut().zip(c).for_each(|(a, b)| *a -= dot * b);
+            }
+            let norm = w.iter().map(|a| a * a).sum::<f64>().sqrt();
+            if norm < 1e-12 {
+                break;
+            }
+            w.iter_mut().for_each(|a| *a /= norm);
+            let change: f64 = w.iter().zip(&v).map(|(a, b)| (a - b).abs()).sum();
+            v = w;
+            if change < 1e-10 {
+                break;
+            }
+        }
+        components.push(v);
+    }
+    while components.len() < 2 {
+        components.push(vec![0.0; dim]);
+    }
+    rows.chunks_exact(dim)
+        .map(|row| {
+            let project = |c: &Vec<f64>| -> f64 {
+                row.iter()
+                    .zip(&mean)
+                    .zip(c)
+                    .map(|((v, m), w)| (*v as f64 - m) * w)
+                    .sum()
+            };
+            [project(&components[0]), project(&components[1])]
+        })
+        .collect()
+}
+
+/// A scatter plot of 2-d points coloured by class, with a legend of `class_names`.
+pub fn plot_scatter(
+    points: &[[f64; 2]],
+    classes: &[usize],
+    class_names: &[String],
+    title: &str,
+    path: &Path,
+) -> anyhow::Result<()> {
+    use plotters::prelude::*;
+    register_font();
+    anyhow::ensure!(!points.is_empty(), "nothing to plot");
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for p in points {
+        x0 = x0.min(p[0]);
+        x1 = x1.max(p[0]);
+        y0 = y0.min(p[1]);
+        y1 = y1.max(p[1]);
+    }
+    let (px, py) = (((x1 - x0) * 0.05).max(1e-6), ((y1 - y0) * 0.05).max(1e-6));
+    let root = BitMapBackend::new(path, (900, 700)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 24))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d((x0 - px)..(x1 + px), (y0 - py)..(y1 + py))?;
+    chart
+        .configure_mesh()
+        .x_desc("PC 1")
+        .y_desc("PC 2")
+        .draw()?;
+    for (c, name) in class_names.iter().enumerate() {
+        let color = Palette99::pick(c).to_rgba();
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .zip(classes)
+                    .filter(|(_, k)| **k == c)
+                    .map(|(p, _)| Circle::new((p[0], p[1]), 3, color.filled())),
+            )?
+            .label(name.as_str())
+            .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pca_finds_the_direction_of_largest_spread() {
+        // Points along (1, 1, 0) with small noise on the third axis.
+        let rows: Vec<f32> = (0..50)
+            .flat_map(|i| {
+                let t = i as f32 - 25.0;
+                [t, t, if i % 2 == 0 { 0.1 } else { -0.1 }]
+            })
+            .collect();
+        let projected = pca_2d(&rows, 3);
+        assert_eq!(projected.len(), 50);
+        let spread = |k: usize| projected.iter().map(|p| p[k] * p[k]).sum::<f64>();
+        assert!(spread(0) > 1000.0 * spread(1));
+        // The first component preserves distances along the line: |t - mean(t)| * sqrt(2).
+        assert!((projected[0][0].abs() - 24.5 * 2f64.sqrt()).abs() < 1e-3);
+        let dir = tempfile::tempdir().unwrap();
+        let png = dir.path().join("scatter.png");
+        let classes: Vec<usize> = (0..50).map(|i| i % 2).collect();
+        plot_scatter(&projected, &classes, &["a".into(), "b".into()], "t", &png).unwrap();
+        assert!(std::fs::metadata(&png).unwrap().len() > 1000);
+    }
+}
