@@ -24,6 +24,7 @@
 pub mod activation;
 pub mod cell;
 pub mod classify;
+pub mod cli;
 pub mod config;
 pub mod fused;
 pub mod lm;
@@ -34,10 +35,10 @@ pub mod task;
 pub mod testing;
 
 pub use cell::{Cell, State};
+pub use cli::{Cli, Command, SMOKE_TRAIN, cli, command, entry, run};
 pub use config::{NetArgs, Recipe, Task, TextArgs};
 pub use fused::FusedCell;
 pub use model::{InputKind, ModelConfig, Pool, SequenceModel, Steps, pytorch};
 pub use recurrent::{Direction, Layer, Recurrent};
-pub use task::{Cli, Command, SMOKE_TRAIN, cli, command, entry, run};
 // Model crates name one version of each.
 pub use burn;

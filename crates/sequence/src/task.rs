@@ -1,7 +1,7 @@
-//! The command line of `lstm` and `gru`: `train` (three tasks), `eval`, `generate`, `predict`,
-//! `export`, `info`. Training runs through the trainer's custom-loop path (config.json,
-//! metrics.csv, checkpoints, `--resume`, curves, report.json); the loops themselves are in
-//! [`crate::lm`] and [`crate::classify`].
+//! What the recurrent tasks share: the flags of `train`, `eval`, `generate`, `info`; the run's
+//! settings, `config.json` and `report.json`; the weights a training loop checkpoints; loading,
+//! exporting and describing saved models. The loops themselves are in `lm.rs` and
+//! `classify.rs`, and the command line that dispatches to them in `cli.rs`.
 
 use crate::cell::Cell;
 use crate::config::{NetArgs, Recipe, Task, TextArgs};
@@ -10,50 +10,13 @@ use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 use datasets::{CharVocab, TokenVocab, Tokenization};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use trainer::cli::{DeviceArgs, WeightsArgs};
 use trainer::driver::RunFlags;
 use trainer::report::Report;
-
-#[derive(Parser, Debug)]
-#[command(
-    version,
-    about = "Recurrent networks: character language model, text classification, seed 003's sequence task"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Train on a task (char-lm by default), keep the best epoch on validation, report test.
-    Train(TrainArgs),
-    /// Loss and accuracy of saved weights on the task's held-out data.
-    Eval(SavedArgs),
-    /// Sample text from a trained character language model.
-    Generate(GenerateArgs),
-    /// Classify texts with a trained classifier.
-    Predict {
-        #[command(flatten)]
-        saved: SavedArgs,
-        /// A text to classify (repeat the flag for more)
-        #[arg(long, required = true)]
-        text: Vec<String>,
-    },
-    /// Write weights as safetensors with PyTorch's names (`rnn.weight_ih_l0`, ...).
-    Export {
-        #[command(flatten)]
-        saved: SavedArgs,
-        #[arg(long, value_name = "FILE")]
-        output: PathBuf,
-    },
-    /// The network a task builds: layers, shapes, parameters.
-    Info(InfoArgs),
-}
 
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
@@ -253,97 +216,6 @@ pub struct SequenceReport {
     pub f1_per_class: Vec<(String, f64)>,
 }
 
-/// Runs the command line of the model of cell `C` (`args[0]` is the program name).
-pub fn cli<C: Cell>(args: Vec<std::ffi::OsString>) -> std::process::ExitCode {
-    trainer::entry::run_parsed::<Cli>(C::NAME, args, run::<C>)
-}
-
-/// The command line of the model of cell `C`, as [`cli`] parses it.
-pub fn command<C: Cell>() -> clap::Command {
-    trainer::entry::named_command::<Cli>(C::NAME)
-}
-
-/// The registry entry of the model with cell `C`, called `name`, after `paper`.
-pub const fn entry<C: Cell>(name: &'static str, paper: &'static str) -> trainer::entry::ModelEntry {
-    trainer::entry::ModelEntry {
-        about: trainer::entry::About {
-            name,
-            task: "character language model, text classification, sequence labelling",
-            datasets: &["shakespeare", "spam", "your text or CSV"],
-            paper,
-        },
-        command: command::<C>,
-        run: cli::<C>,
-        smoke: trainer::entry::Smoke {
-            train: SMOKE_TRAIN,
-            info: &["info"],
-            weights: "model.bpk",
-            eval: Some(&["eval", "--weights", "{out}/model.bpk"]),
-            figure: "/test/loss",
-            export: Some((
-                &[
-                    "export",
-                    "--weights",
-                    "{out}/model.bpk",
-                    "--output",
-                    "{export}",
-                ],
-                &[
-                    "eval",
-                    "--weights",
-                    "{export}",
-                    "--config",
-                    "{out}/config.json",
-                ],
-            )),
-        },
-    }
-}
-
-/// The arguments of a one-epoch char-LM run of two steps on Shakespeare with a tiny network,
-/// for the registry-wide checks.
-pub const SMOKE_TRAIN: &[&str] = &[
-    "train",
-    "--epochs",
-    "1",
-    "--layers",
-    "1",
-    "--hidden",
-    "16",
-    "--embedding",
-    "8",
-    "--batch-size",
-    "4",
-    "--seq-len",
-    "16",
-    "--epoch-steps",
-    "2",
-];
-
-/// Runs one parsed command.
-pub fn run<C: Cell>(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Command::Train(args) => train::<C>(args).map(|_| ()),
-        Command::Eval(saved) => eval::<C>(&saved).map(|_| ()),
-        Command::Generate(args) => {
-            let text = crate::lm::generate::<C>(&args)?;
-            println!("{text}");
-            Ok(())
-        }
-        Command::Predict { saved, text } => crate::classify::predict::<C>(&saved, &text),
-        Command::Export { saved, output } => export::<C>(&saved, &output),
-        Command::Info(args) => info::<C>(&args),
-    }
-}
-
-/// Trains as the flags say; returns the report it also writes.
-pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
-    match args.task {
-        Task::CharLm => crate::lm::train::<C>(args),
-        Task::Classify | Task::SeqToy => crate::classify::train::<C>(args),
-    }
-}
-
 /// The run config for saved weights: `--config`, else `config.json` beside them.
 pub fn saved_config(saved: &SavedArgs) -> anyhow::Result<RunConfig> {
     let Some(path) = saved.weights.run_config() else {
@@ -378,36 +250,6 @@ pub fn load_saved<C: Cell>(
         &[],
     )?;
     Ok((model, config, device_name, device))
-}
-
-/// `eval`: the task's held-out metrics for saved weights.
-pub fn eval<C: Cell>(saved: &SavedArgs) -> anyhow::Result<trainer::TestMetrics> {
-    let (model, config, _, device) = load_saved::<C>(saved)?;
-    let data = TextArgs {
-        data_dir: saved.data_dir.clone().or(config.data.data_dir.clone()),
-        ..config.data.clone()
-    };
-    let metrics = match config.task {
-        Task::CharLm => crate::lm::evaluate_saved::<C>(&model, &config, &data, &device)?,
-        Task::Classify | Task::SeqToy => {
-            crate::classify::evaluate_saved::<C>(&model, &config, &data, &device)?
-        }
-    };
-    println!(
-        "{} {}: loss {:.4}  accuracy {:.2}%  macro F1 {:.2}%  ({} {})",
-        C::NAME,
-        config.task.name(),
-        metrics.loss,
-        metrics.accuracy,
-        metrics.f1_macro,
-        metrics.samples,
-        if config.task == Task::CharLm {
-            "characters"
-        } else {
-            "sequences"
-        }
-    );
-    Ok(metrics)
 }
 
 /// `export`: safetensors with PyTorch's names.

@@ -193,7 +193,7 @@ pub fn torch_trained_eval<C: Cell>(dir: &Path) {
         device: trainer::cli::DeviceArgs { device: None },
         data_dir: None,
     };
-    let metrics = crate::task::eval::<C>(&saved).unwrap_or_else(|e| panic!("{e:#}"));
+    let metrics = crate::cli::eval::<C>(&saved).unwrap_or_else(|e| panic!("{e:#}"));
     let accuracy = expected["accuracy"].as_f64().unwrap();
     let loss = expected["loss"].as_f64().unwrap();
     // Torch's figure is a float32 mean; one test sequence is 0.05%.

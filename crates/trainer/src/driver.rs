@@ -93,10 +93,43 @@ impl RunFlags {
 
     /// `--out`, or a fresh timestamped folder for `name`.
     pub fn out_dir(&self, name: &str) -> PathBuf {
-        self.out
-            .clone()
-            .unwrap_or_else(|| crate::supervised::default_out(name))
+        self.out.clone().unwrap_or_else(|| default_out(name))
     }
+}
+
+pub(crate) fn utc_timestamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// `models/<name>/runs/<timestamp>` inside a checkout, else `runs/<name>/<timestamp>`.
+pub fn default_out(name: &str) -> PathBuf {
+    let in_checkout = Path::new("models").join(name);
+    let base = if in_checkout.is_dir() {
+        in_checkout.join("runs")
+    } else {
+        Path::new("runs").join(name)
+    };
+    base.join(utc_timestamp())
 }
 
 /// Creates the run folder `dir`, refusing one that already holds a run unless `resume`.

@@ -3,11 +3,20 @@
 //! optimizer does not have.
 
 use crate::classifier::OptimizerKind;
-use crate::supervised::Settings;
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
+
+/// What picks and tunes an optimizer (the fields of a run's settings that do).
+#[derive(Clone, Copy, Debug)]
+pub struct OptimizerSettings {
+    pub optimizer: OptimizerKind,
+    pub momentum: f64,
+    pub nesterov: bool,
+    pub weight_decay: f64,
+    pub grad_clip: Option<f64>,
+}
 
 /// Adam as PyTorch builds it by default (β 0.9/0.999, eps 1e-8, no decay).
 pub fn adam() -> ModuleOptimizer {
@@ -45,7 +54,7 @@ pub fn check_flags(
 }
 
 /// The optimizer the settings name, with PyTorch's defaults where Burn's differ.
-pub fn build(s: &Settings) -> ModuleOptimizer {
+pub fn build(s: &OptimizerSettings) -> ModuleOptimizer {
     let decay = (s.weight_decay > 0.0).then(|| WeightDecayConfig::new(s.weight_decay as f32));
     let clip = s.grad_clip.map(|c| GradientClippingConfig::Norm(c as f32));
     match s.optimizer {

@@ -27,7 +27,7 @@ use burn::train::{
 use datasets::{ImageBatcher, Split};
 use serde::{Deserialize, Serialize};
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -53,6 +53,18 @@ pub struct Settings {
     pub limit_train: Option<usize>,
     pub limit_valid: Option<usize>,
     pub early_stop: Option<usize>,
+}
+
+impl Settings {
+    pub fn optimizer_settings(&self) -> crate::optim::OptimizerSettings {
+        crate::optim::OptimizerSettings {
+            optimizer: self.optimizer,
+            momentum: self.momentum,
+            nesterov: self.nesterov,
+            weight_decay: self.weight_decay,
+            grad_clip: self.grad_clip,
+        }
+    }
 }
 
 /// `config.json` of a run: enough to rebuild the model and repeat the run.
@@ -105,45 +117,13 @@ fn settings_from<C: clap::Args>(
     }
 }
 
-pub(crate) fn utc_timestamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// `models/<name>/runs/<timestamp>` inside a checkout, else `runs/<name>/<timestamp>`.
-pub(crate) fn default_out(name: &str) -> PathBuf {
-    let in_checkout = Path::new("models").join(name);
-    let base = if in_checkout.is_dir() {
-        in_checkout.join("runs")
-    } else {
-        Path::new("runs").join(name)
-    };
-    base.join(utc_timestamp())
-}
-
 /// Trains a model as the flags say; returns the report it also writes.
 pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let out = args.out.clone().unwrap_or_else(|| default_out(M::NAME));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::driver::default_out(M::NAME));
     let config_path = out.join("config.json");
 
     // A resumed run takes its settings and model config from its own config.json; only
@@ -308,7 +288,7 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
     );
     let result = training.launch(Learner::new(
         model,
-        crate::optim::build(&settings),
+        crate::optim::build(&settings.optimizer_settings()),
         schedule,
     ));
     if let Some(error) = result.error {

@@ -4,7 +4,7 @@
 //! probabilities come back for the `attend` heatmaps.
 
 use crate::config::BertConfig;
-use crate::model::{dense, layer_norm};
+use crate::nn::{dense, layer_norm};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;

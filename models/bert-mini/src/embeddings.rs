@@ -2,7 +2,7 @@
 //! absolute position embedding and a segment (token type) embedding, then LayerNorm and dropout.
 
 use crate::config::BertConfig;
-use crate::model::{layer_norm, normal_embedding};
+use crate::nn::{layer_norm, normal_embedding};
 use burn::nn::{Dropout, DropoutConfig, Embedding, LayerNorm};
 use burn::prelude::*;
 

@@ -4,12 +4,12 @@
 //! random weights (`--from-scratch`), so the two compare at the same budget. The epoch with
 //! the best validation accuracy (ties: lower loss) is kept and scored on the test set.
 
+use crate::args::{FinetuneArgs, NAME};
 use crate::config::BertConfig;
+use crate::folder::{Loaded, SavedModel};
 use crate::heads::BertForSequenceClassification;
 use crate::hf::Architecture;
-use crate::inference::{Loaded, SavedModel};
 use crate::model::{BertInput, BertModel};
-use crate::task::{FinetuneArgs, NAME};
 use crate::tokenizer::{Encoded, WordPieceTokenizer};
 use crate::training::{EpochMeter, Setup, median, optimizer, schedule};
 use burn::nn::loss::CrossEntropyLossConfig;

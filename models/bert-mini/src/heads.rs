@@ -4,7 +4,8 @@
 //! `BertForMaskedLM` and `BertForSequenceClassification`.
 
 use crate::config::BertConfig;
-use crate::model::{BertInput, BertModel, BertOutputs, dense, layer_norm};
+use crate::model::{BertInput, BertModel, BertOutputs};
+use crate::nn::{dense, layer_norm};
 use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::prelude::*;

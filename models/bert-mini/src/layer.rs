@@ -3,7 +3,7 @@
 
 use crate::attention::BertAttention;
 use crate::config::BertConfig;
-use crate::model::{dense, layer_norm};
+use crate::nn::{dense, layer_norm};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::prelude::*;
 use burn::tensor::activation::gelu;

@@ -14,6 +14,7 @@
 //! # }
 //! ```
 
+pub mod args;
 pub mod attention;
 pub mod config;
 pub mod embeddings;
@@ -22,12 +23,14 @@ pub mod hf;
 pub mod layer;
 pub mod masking;
 pub mod model;
+pub mod nn;
 pub mod tokenizer;
 
 pub use config::BertConfig;
 pub use heads::{BertForPreTraining, BertForSequenceClassification, MlmHead};
 pub use model::{BertInput, BertModel, BertOutputs};
 pub mod finetune;
+pub mod folder;
 pub mod inference;
 pub mod pretrain;
 pub mod task;

@@ -6,10 +6,8 @@
 use crate::config::BertConfig;
 use crate::embeddings::BertEmbeddings;
 use crate::layer::BertEncoder;
-use burn::module::Param;
-use burn::nn::{
-    Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
-};
+use crate::nn::dense;
+use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation::tanh;
 
@@ -17,34 +15,6 @@ use burn::tensor::activation::tanh;
 /// f32 and f16, so padding gets exactly zero weight, and unlike `f32::MIN` it cannot overflow
 /// in half precision.
 pub const MASKED_SCORE: f32 = -10_000.0;
-
-/// A linear layer with BERT's initialisation: weights N(0, initializer_range), zero bias.
-pub fn dense(config: &BertConfig, d_in: usize, d_out: usize, device: &Device) -> Linear {
-    let mut linear = LinearConfig::new(d_in, d_out)
-        .with_initializer(normal(config))
-        .init(device);
-    linear.bias = Some(Param::from_tensor(Tensor::zeros([d_out], device)));
-    linear
-}
-
-pub fn normal_embedding(config: &BertConfig, n: usize, d: usize, device: &Device) -> Embedding {
-    EmbeddingConfig::new(n, d)
-        .with_initializer(normal(config))
-        .init(device)
-}
-
-pub fn layer_norm(config: &BertConfig, device: &Device) -> LayerNorm {
-    LayerNormConfig::new(config.hidden_size)
-        .with_epsilon(config.layer_norm_eps)
-        .init(device)
-}
-
-fn normal(config: &BertConfig) -> Initializer {
-    Initializer::Normal {
-        mean: 0.0,
-        std: config.initializer_range,
-    }
-}
 
 /// One batch of token ids, as `transformers` takes it.
 #[derive(Clone, Debug)]

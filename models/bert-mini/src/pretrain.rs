@@ -2,11 +2,11 @@
 //! Shakespeare by default. The held-out tail of the corpus is masked the same way every epoch
 //! (a fixed seed), so the reported MLM accuracy and loss compare across epochs and runs.
 
+use crate::args::{DataArgs, NAME, PretrainArgs};
 use crate::config::BertConfig;
 use crate::heads::BertForPreTraining;
 use crate::hf::Architecture;
 use crate::masking::{MaskedBatch, Window, windows};
-use crate::task::{DataArgs, NAME, PretrainArgs};
 use crate::tokenizer::WordPieceTokenizer;
 use crate::training::{EpochMeter, Setup, optimizer, schedule};
 use burn::nn::loss::CrossEntropyLossConfig;

@@ -1,7 +1,7 @@
 //! What pretraining and fine-tuning share: BERT's optimizer and schedule, step timing, progress
 //! lines, and the run's `run.json`.
 
-use crate::task::{BatchArgs, NAME};
+use crate::args::{BatchArgs, NAME};
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, ModuleOptimizer};
 use burn::prelude::Device;
