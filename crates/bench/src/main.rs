@@ -250,7 +250,7 @@ fn run_generative(
 ) -> anyhow::Result<()> {
     use burn::optim::GradientsParams;
     use burn::tensor::activation::softplus;
-    use generative::reconstruction::Reconstruction;
+    use generative::autoencoding::Autoencoding;
     let ad = device.clone().autodiff();
     let batch = 128;
     let shape = datasets::ImageShape {

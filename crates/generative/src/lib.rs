@@ -4,15 +4,15 @@
 //! and `vae` (run folder, checkpoints, `--resume`, metrics, curves and pictures through the
 //! trainer's custom loop). The GAN's two-optimizer loop lives in `gan` on the same custom loop.
 
+pub mod autoencoding;
 pub mod blocks;
 pub mod grid;
 pub mod likelihood;
 pub mod pixels;
 pub mod probe;
-pub mod reconstruction;
 pub mod testing;
 
+pub use autoencoding::{Autoencoding, SavedArgs, TrainArgs};
 pub use blocks::{Decoder, DecoderConfig, Encoder, EncoderConfig};
 pub use grid::save_grid;
 pub use pixels::{ImageDataArgs, epoch_batches, pixel_batch};
-pub use reconstruction::{Reconstruction, SavedArgs, TrainArgs};

@@ -18,6 +18,7 @@ pub mod optim;
 pub mod plots;
 pub mod renderer;
 pub mod report;
+pub mod run_folder;
 pub mod schedule;
 pub mod supervised;
 pub mod testing;

@@ -9,8 +9,8 @@ use burn::tensor::Distribution;
 use burn::tensor::activation::sigmoid;
 use clap::Parser;
 use datasets::{ImageSet, ImageShape};
+use generative::autoencoding::{Autoencoding, Command, Recipe, Terms};
 use generative::likelihood::{bernoulli_nll, squared_error};
-use generative::reconstruction::{Command, Recipe, Reconstruction, Terms};
 use generative::{pixel_batch, save_grid};
 use std::path::{Path, PathBuf};
 use trainer::classifier::ScheduleKind;
@@ -29,7 +29,7 @@ pub struct Cli {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    generative::reconstruction::run_command::<Autoencoder>(cli.command)
+    generative::autoencoding::run_command::<Autoencoder>(cli.command)
 }
 
 /// `images` corrupted as `--denoise` / `--noise` say (unchanged without `--denoise`).
@@ -64,7 +64,7 @@ fn reconstruction_terms(
     (bce, mse)
 }
 
-impl Reconstruction for Autoencoder {
+impl Autoencoding for Autoencoder {
     type Config = AutoencoderConfig;
     const NAME: &'static str = NAME;
 

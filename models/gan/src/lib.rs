@@ -13,11 +13,12 @@
 //! let samples = gan::task::generate(&generator, 16, 1, &device); // [16, 1, 28, 28] in [0, 1]
 //! ```
 
+pub mod cli;
 pub mod config;
 pub mod fid;
 pub mod model;
 pub mod task;
 
+pub use cli::ENTRY;
 pub use config::{GanArch, GanConfig};
 pub use model::{Discriminator, Generator};
-pub use task::ENTRY;

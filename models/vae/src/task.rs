@@ -12,8 +12,8 @@ use burn::tensor::activation::sigmoid;
 use clap::{Parser, Subcommand};
 use datasets::rng::SplitMix64;
 use datasets::{ImageSet, ImageShape, Split};
+use generative::autoencoding::{Autoencoding, Command, Recipe, SavedArgs, Terms, load};
 use generative::likelihood::{bernoulli_nll, gaussian_kl};
-use generative::reconstruction::{Command, Recipe, Reconstruction, SavedArgs, Terms, load};
 use generative::{pixel_batch, save_grid};
 use std::path::{Path, PathBuf};
 use trainer::classifier::ScheduleKind;
@@ -48,7 +48,7 @@ pub enum VaeCommand {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        VaeCommand::Shared(command) => generative::reconstruction::run_command::<Vae>(command),
+        VaeCommand::Shared(command) => generative::autoencoding::run_command::<Vae>(command),
         VaeCommand::Iwae { saved, samples } => iwae(&saved, samples).map(|_| ()),
     }
 }
@@ -123,7 +123,7 @@ fn matrix(values: Vec<f32>, rows: usize, device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(values, [rows, cols]), device)
 }
 
-impl Reconstruction for Vae {
+impl Autoencoding for Vae {
     type Config = VaeConfig;
     const NAME: &'static str = NAME;
 
