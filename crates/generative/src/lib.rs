@@ -10,6 +10,7 @@ pub mod grid;
 pub mod likelihood;
 pub mod pixels;
 pub mod probe;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use autoencoding::{Autoencoding, SavedArgs, TrainArgs};

@@ -32,6 +32,7 @@ pub mod model;
 pub mod recurrent;
 pub mod task;
 #[doc(hidden)]
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use cell::{Cell, State};

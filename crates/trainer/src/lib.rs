@@ -21,6 +21,7 @@ pub mod report;
 pub mod run_folder;
 pub mod schedule;
 pub mod supervised;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod weights;
 
