@@ -34,6 +34,38 @@ fn flags_a_model_cannot_honour_are_refused_with_status_2() {
     assert_eq!(code, Some(2), "{err}");
     let (code, err) = status(&["gan", "train", "--early-stop", "2"]);
     assert_eq!(code, Some(2), "{err}");
+    for (args, flag) in [
+        (&["gnn", "train", "--batch-size", "32"][..], "--batch-size"),
+        (
+            &["gnn", "train", "--optimizer", "sgd"][..],
+            "--optimizer sgd",
+        ),
+        (&["lstm", "train", "--schedule", "cosine"][..], "--schedule"),
+        (
+            &["lstm", "train", "--limit-train", "10"][..],
+            "--limit-train",
+        ),
+        (
+            &["autoencoder", "train", "--warmup-epochs", "1"][..],
+            "--warmup-epochs",
+        ),
+        (
+            &["bert-mini", "pretrain", "--limit-test", "5"][..],
+            "--limit-test",
+        ),
+        (
+            &["bert-mini", "finetune", "--momentum", "0.9"][..],
+            "--momentum",
+        ),
+        (
+            &["mlp", "train", "--checkpoint-every", "2"][..],
+            "--checkpoint-every",
+        ),
+    ] {
+        let (code, err) = status(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(flag), "{args:?}: {err}");
+    }
     // clap's own usage errors keep their status too.
     let (code, _) = status(&["mlp", "train", "--no-such-flag"]);
     assert_eq!(code, Some(2));

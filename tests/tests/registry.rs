@@ -11,17 +11,28 @@ use zoo::{MODELS, ModelEntry};
 
 const ZOO: Binary = Binary(env!("CARGO_BIN_EXE_zoo-under-test"));
 
-/// Flags every training command takes, with the same meaning everywhere.
+/// Flags every training command takes, with the same meaning everywhere (defined once, in
+/// `trainer::driver::RunFlags`; a model that cannot honour one refuses it with status 2).
 const COMMON_FLAGS: &[&str] = &[
     "--epochs",
+    "--batch-size",
     "--lr",
+    "--optimizer",
+    "--momentum",
+    "--weight-decay",
+    "--schedule",
+    "--warmup-epochs",
+    "--grad-clip",
     "--seed",
     "--device",
+    "--data-dir",
     "--out",
     "--resume",
     "--early-stop",
+    "--limit-train",
+    "--limit-valid",
+    "--limit-test",
 ];
-
 /// The subcommand `name` (or one with `name` as an alias).
 fn subcommand(model: &ModelEntry, name: &str) -> Option<clap::Command> {
     (model.command)().find_subcommand(name).cloned()

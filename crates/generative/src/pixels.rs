@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use trainer::DatasetKind;
 
-/// Which images to model, and slices of them for smoke runs.
+/// Which images to model, and the slices of them a run used (set from the training flags
+/// `--limit-train` / `--limit-test`, or [`ImageLimits`] for the commands that read saved
+/// weights).
 #[derive(Args, Debug, Clone, Serialize, Deserialize)]
 pub struct ImageDataArgs {
     /// Data set
@@ -18,7 +20,18 @@ pub struct ImageDataArgs {
     /// Folder holding data sets in their official layout, e.g. <DIR>/mnist/*.gz [env: ZOO_DATA_DIR]
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Use only the first N training images (smoke runs)
+    #[arg(skip)]
+    #[serde(default)]
+    pub limit_train: Option<usize>,
+    #[arg(skip)]
+    #[serde(default)]
+    pub limit_test: Option<usize>,
+}
+
+/// Slices of the data for the commands that read saved weights (evaluation, pictures, codes).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ImageLimits {
+    /// Use only the first N training images
     #[arg(long, value_name = "N")]
     pub limit_train: Option<usize>,
     /// Use only the first N test images
@@ -27,6 +40,15 @@ pub struct ImageDataArgs {
 }
 
 impl ImageDataArgs {
+    /// The same data cut to `limits`.
+    pub fn limited(self, limits: &ImageLimits) -> Self {
+        Self {
+            limit_train: limits.limit_train,
+            limit_test: limits.limit_test,
+            ..self
+        }
+    }
+
     /// A saved run's data, read from this invocation's `--data-dir` (the folder may have moved).
     pub fn with_data_dir_of(self, current: &ImageDataArgs) -> Self {
         Self {

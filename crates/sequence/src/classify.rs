@@ -48,6 +48,26 @@ impl Examples {
         self.len() == 0
     }
 
+    /// Keeps the first `n` examples (all when `n` is `None`).
+    pub fn truncate(&mut self, n: Option<usize>) {
+        let Some(n) = n else { return };
+        match self {
+            Examples::Tokens { sequences, labels } => {
+                sequences.truncate(n);
+                labels.truncate(n);
+            }
+            Examples::Features {
+                values,
+                steps,
+                features,
+                labels,
+            } => {
+                labels.truncate(n);
+                values.truncate(labels.len() * *steps * *features);
+            }
+        }
+    }
+
     pub fn labels(&self) -> &[usize] {
         match self {
             Examples::Tokens { labels, .. } | Examples::Features { labels, .. } => labels,
@@ -358,12 +378,19 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
     device.seed(settings.seed);
     let autodiff = device.clone().autodiff();
 
-    let prepared = prepare(
+    let mut prepared = prepare(
         task,
         &data,
         &settings,
         saved.as_ref().map(|s| &s.vocabulary),
     )?;
+    prepared.train.truncate(settings.limit_train);
+    prepared.valid.truncate(settings.limit_valid);
+    prepared.test.truncate(settings.limit_test);
+    anyhow::ensure!(
+        !prepared.train.is_empty(),
+        "--limit-train leaves no training sequences"
+    );
     let classes = prepared.class_names.len();
     let config = match &saved {
         Some(saved) => saved.model_config.clone(),

@@ -21,6 +21,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// One command is parsed per process: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train on a task (char-lm by default), keep the best epoch on validation, report test.

@@ -7,8 +7,8 @@ use crate::cell::Cell;
 use crate::config::{NetArgs, Recipe, Task, TextArgs};
 use crate::model::{InputKind, ModelConfig, SequenceModel, pytorch};
 use burn::grad_clipping::GradientClippingConfig;
+use burn::optim::ModuleOptimizer;
 use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
 use clap::Args;
 use datasets::{CharVocab, TokenVocab, Tokenization};
@@ -22,9 +22,6 @@ use trainer::report::Report;
 pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = Task::CharLm)]
     pub task: Task,
-    /// Sequences per batch [default: 64 char-lm and seq-toy, 32 classify]
-    #[arg(long)]
-    pub batch_size: Option<usize>,
     #[command(flatten)]
     pub run: RunFlags,
     #[command(flatten)]
@@ -91,6 +88,13 @@ pub struct Settings {
     pub tokenization: Tokenization,
     pub vocab_size: usize,
     pub max_len: usize,
+    /// Classification: the first N training / validation / test sequences only.
+    #[serde(default)]
+    pub limit_train: Option<usize>,
+    #[serde(default)]
+    pub limit_valid: Option<usize>,
+    #[serde(default)]
+    pub limit_test: Option<usize>,
 }
 
 impl Settings {
@@ -98,7 +102,7 @@ impl Settings {
         let recipe = Recipe::of(args.task);
         Self {
             epochs: args.run.epochs.unwrap_or(recipe.epochs),
-            batch_size: args.batch_size.unwrap_or(recipe.batch_size),
+            batch_size: args.run.batch_size.unwrap_or(recipe.batch_size),
             lr: args.run.lr.unwrap_or(recipe.lr),
             weight_decay: args.run.weight_decay.unwrap_or(0.0),
             clip: args.run.grad_clip.unwrap_or(recipe.clip),
@@ -110,6 +114,9 @@ impl Settings {
             tokenization: args.data.tokenization.unwrap_or(Tokenization::Words),
             vocab_size: args.data.vocab_size.unwrap_or(recipe.vocab_size),
             max_len: args.data.max_len.unwrap_or(recipe.max_len),
+            limit_train: args.run.limit_train,
+            limit_valid: args.run.limit_valid,
+            limit_test: args.run.limit_test,
         }
     }
 
@@ -127,9 +134,9 @@ impl Settings {
         Ok(())
     }
 
-    /// Adam with this run's clipping and weight decay.
+    /// Adam (PyTorch's defaults) with this run's clipping and weight decay.
     pub fn optimizer(&self) -> ModuleOptimizer {
-        let mut adam = AdamConfig::new();
+        let mut adam = trainer::optim::adam_config();
         if self.clip > 0.0 {
             adam = adam.with_grad_clipping(Some(GradientClippingConfig::Norm(self.clip as f32)));
         }
@@ -324,6 +331,22 @@ pub fn resolve_run(
     args: &TrainArgs,
     out: &Path,
 ) -> anyhow::Result<(Settings, TextArgs, Option<RunConfig>)> {
+    let name = "the recurrent models";
+    args.run.refuse(
+        name,
+        "they train with Adam at a constant rate (no momentum flag, schedule or warm-up)",
+        &["--momentum", "--schedule", "--warmup-epochs"],
+    )?;
+    args.run
+        .only_optimizer(name, trainer::OptimizerKind::Adam)?;
+    if args.task == Task::CharLm {
+        args.run.refuse(
+            "the character language model",
+            "it reads the text as streams; use --text for another corpus and --epoch-steps for \
+             shorter epochs",
+            &["--limit-train", "--limit-valid", "--limit-test"],
+        )?;
+    }
     let resolved = if args.run.resume {
         let saved = RunConfig::read(&out.join("config.json"))?;
         let mut settings = saved.settings.clone();

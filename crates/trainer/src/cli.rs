@@ -1,7 +1,8 @@
 //! The flags every model binary shares. A model adds its own through `M::Config`, flattened
 //! into each subcommand.
 
-use crate::classifier::{AugmentKind, DatasetKind, OptimizerKind, ScheduleKind};
+use crate::classifier::{AugmentKind, DatasetKind};
+use crate::driver::RunFlags;
 use clap::{Args, Parser, Subcommand};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -48,82 +49,36 @@ pub struct DeviceArgs {
     pub device: Option<String>,
 }
 
+/// `train` of an image classifier: the common training flags ([`RunFlags`], the same in every
+/// model) and the Learner's own.
 #[derive(Args, Debug, Clone, Serialize, Deserialize)]
 pub struct TrainArgs<C: Args> {
-    /// Epochs to train [default: the model's recipe]
-    #[arg(long)]
-    pub epochs: Option<usize>,
-    /// Mini-batch size [default: the model's recipe]
-    #[arg(long)]
-    pub batch_size: Option<usize>,
-    /// Peak learning rate [default: the model's recipe]
-    #[arg(long)]
-    pub lr: Option<f64>,
-    /// Optimizer, with PyTorch's defaults (Adam eps 1e-8, SGD dampening 0) [default: the model's recipe]
-    #[arg(long, value_enum)]
-    pub optimizer: Option<OptimizerKind>,
-    /// Momentum [default: 0.9 for SGD, 0 for RMSprop]
-    #[arg(long)]
-    pub momentum: Option<f64>,
+    #[command(flatten)]
+    pub run: RunFlags,
     /// Nesterov momentum (SGD) [default: the model's recipe]
     #[arg(long)]
     pub nesterov: Option<bool>,
-    /// Weight decay (L2 for SGD/Adam/RMSprop, decoupled for AdamW) [default: the model's recipe]
-    #[arg(long)]
-    pub weight_decay: Option<f64>,
-    /// Learning-rate schedule, stepped every iteration [default: the model's recipe]
-    #[arg(long, value_enum)]
-    pub schedule: Option<ScheduleKind>,
-    /// Epochs of linear warm-up from 0 to --lr [default: the model's recipe]
-    #[arg(long)]
-    pub warmup_epochs: Option<usize>,
     /// Step schedule: multiply the rate by --step-gamma every this many epochs
     #[arg(long, default_value_t = 30)]
     pub step_epochs: usize,
     /// Step schedule factor
     #[arg(long, default_value_t = 0.1)]
     pub step_gamma: f64,
-    /// Clip each parameter's gradient to this L2 norm
-    #[arg(long)]
-    pub grad_clip: Option<f64>,
     /// Training-time augmentation [default: the model's recipe]
     #[arg(long, value_enum)]
     pub augment: Option<AugmentKind>,
-    /// Seed for initialisation, the validation split, shuffling and augmentation
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    #[command(flatten)]
-    pub device: DeviceArgs,
     #[command(flatten)]
     pub data: DataArgs,
     /// Fraction of the training split held out for validation
     #[arg(long, default_value_t = 0.1)]
     pub valid_fraction: f64,
-    /// Output folder [default: models/<name>/runs/<UTC timestamp>]
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Continue the run in --out from its newest complete checkpoint
-    #[arg(long, requires = "out")]
-    pub resume: bool,
     /// Start from these weights (.bpk or PyTorch-named .safetensors)
     #[arg(long, value_name = "FILE")]
     pub init: Option<PathBuf>,
-    /// Stop when validation loss has not improved for N epochs
-    #[arg(long, value_name = "N")]
-    pub early_stop: Option<usize>,
     /// Data-loading worker threads; above 1, batches arrive in thread-timing order, so runs
     /// are no longer bit-for-bit reproducible
     #[arg(long, default_value_t = 1)]
     pub num_workers: usize,
-    /// Use only the first N training images (after the validation split)
-    #[arg(long, value_name = "N")]
-    pub limit_train: Option<usize>,
-    /// Use only the first N validation images
-    #[arg(long, value_name = "N")]
-    pub limit_valid: Option<usize>,
-    /// Use only the first N test images for the final evaluation
-    #[arg(long, value_name = "N")]
-    pub limit_test: Option<usize>,
     #[command(flatten)]
     pub model: C,
 }

@@ -90,55 +90,58 @@ fn settings_from<C: clap::Args>(
     args: &TrainArgs<C>,
     recipe: &crate::classifier::Recipe,
 ) -> Settings {
-    let optimizer = args.optimizer.unwrap_or(recipe.optimizer);
+    let optimizer = args.run.optimizer.unwrap_or(recipe.optimizer);
     Settings {
         dataset: args.data.dataset.unwrap_or(recipe.dataset),
-        epochs: args.epochs.unwrap_or(recipe.epochs),
-        batch_size: args.batch_size.unwrap_or(recipe.batch_size),
-        lr: args.lr.unwrap_or(recipe.lr),
+        epochs: args.run.epochs.unwrap_or(recipe.epochs),
+        batch_size: args.run.batch_size.unwrap_or(recipe.batch_size),
+        lr: args.run.lr.unwrap_or(recipe.lr),
         optimizer,
-        momentum: args.momentum.unwrap_or(match optimizer {
+        momentum: args.run.momentum.unwrap_or(match optimizer {
             OptimizerKind::Sgd => 0.9,
             _ => 0.0,
         }),
         nesterov: args.nesterov.unwrap_or(recipe.nesterov),
-        weight_decay: args.weight_decay.unwrap_or(recipe.weight_decay),
-        schedule: args.schedule.unwrap_or(recipe.schedule),
-        warmup_epochs: args.warmup_epochs.unwrap_or(recipe.warmup_epochs),
+        weight_decay: args.run.weight_decay.unwrap_or(recipe.weight_decay),
+        schedule: args.run.schedule.unwrap_or(recipe.schedule),
+        warmup_epochs: args.run.warmup_epochs.unwrap_or(recipe.warmup_epochs),
         step_epochs: args.step_epochs,
         step_gamma: args.step_gamma,
-        grad_clip: args.grad_clip,
+        grad_clip: args.run.grad_clip,
         augment: args.augment.unwrap_or(recipe.augment),
-        seed: args.seed,
+        seed: args.run.seed,
         valid_fraction: args.valid_fraction,
-        limit_train: args.limit_train,
-        limit_valid: args.limit_valid,
-        early_stop: args.early_stop,
+        limit_train: args.run.limit_train,
+        limit_valid: args.run.limit_valid,
+        early_stop: args.run.early_stop,
     }
 }
 
 /// Trains a model as the flags say; returns the report it also writes.
 pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| crate::driver::default_out(M::NAME));
+    let out = args.run.out_dir(M::NAME);
     let config_path = out.join("config.json");
 
     // A resumed run takes its settings and model config from its own config.json; only
     // --epochs (to extend it) and the device may change.
-    let (settings, model_config) = if args.resume {
+    let (settings, model_config) = if args.run.resume {
         let saved = RunConfig::<M::Config>::read(&config_path)?;
         let mut settings = saved.settings;
-        if let Some(epochs) = args.epochs {
+        if let Some(epochs) = args.run.epochs {
             settings.epochs = epochs;
         }
         (settings, saved.model_config)
     } else {
         crate::driver::claim(&out, false)?;
         let settings = settings_from(&args, &M::recipe(&args.model, args.data.dataset));
-        crate::optim::check_flags(settings.optimizer, args.momentum, args.nesterov)?;
+        crate::optim::check_flags(settings.optimizer, args.run.momentum, args.nesterov)?;
+        if args.run.checkpoint_every != 1 {
+            return Err(crate::UsageError(
+                "--checkpoint-every: the Learner checkpoints every epoch".into(),
+            )
+            .into());
+        }
         (settings, args.model.clone())
     };
     anyhow::ensure!(settings.epochs > 0, "--epochs must be at least 1");
@@ -151,7 +154,7 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
         (0.0..1.0).contains(&settings.valid_fraction) && settings.valid_fraction > 0.0,
         "--valid-fraction must be in (0, 1)"
     );
-    let (device_name, device) = select_device(args.device.device.as_deref())?;
+    let (device_name, device) = select_device(args.run.device.device.as_deref())?;
     device.seed(settings.seed);
 
     // Data: the validation split is carved from train with the run's seed.
@@ -179,7 +182,7 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
     }
 
     crate::driver::claim(&out, true)?;
-    let resume_epoch = if args.resume {
+    let resume_epoch = if args.run.resume {
         Some(latest_valid_checkpoint(&out, &model)?)
     } else {
         None
@@ -314,7 +317,7 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
         .map_err(|e| anyhow::anyhow!("cannot write {}.bpk: {e}", weights_path.display()))?;
 
     let mut test_set = test;
-    if let Some(n) = args.limit_test {
+    if let Some(n) = args.run.limit_test {
         test_set = test_set.take(n);
     }
     let dl_test = loader(

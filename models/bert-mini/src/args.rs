@@ -45,9 +45,6 @@ pub struct BatchArgs {
     /// Tokens per input, [CLS] and [SEP] included
     #[arg(long, default_value_t = 128)]
     pub max_len: usize,
-    /// Sequences per optimizer step
-    #[arg(long, default_value_t = 32)]
-    pub batch_size: usize,
     /// Fraction of the steps spent warming the learning rate up linearly (then linear decay)
     #[arg(long, default_value_t = 0.1)]
     pub warmup: f64,
@@ -75,12 +72,6 @@ pub struct PretrainArgs {
     /// Add next-sentence prediction (BERT's second objective; RoBERTa found it unhelpful)
     #[arg(long)]
     pub nsp: bool,
-    /// Use only the first N training windows (smoke runs)
-    #[arg(long, value_name = "N")]
-    pub limit_train: Option<usize>,
-    /// Use only the first N held-out windows
-    #[arg(long, value_name = "N")]
-    pub limit_valid: Option<usize>,
 }
 
 /// Where text comes from: a corpus for masked-LM, labelled CSVs for classification.
@@ -134,12 +125,6 @@ pub struct FinetuneArgs {
     pub vocab_size: usize,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Use only the first N training examples (smoke runs)
-    #[arg(long, value_name = "N")]
-    pub limit_train: Option<usize>,
-    /// Use only the first N test examples
-    #[arg(long, value_name = "N")]
-    pub limit_test: Option<usize>,
 }
 
 impl ArchArgs {

@@ -220,11 +220,14 @@ pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
     let (mut train_set, mut test_set) = args.data.text_sets()?;
     train_set.require_two_classes()?;
     // The split does not depend on --seed, so runs compare on one split.
-    let valid_set = train_set.split_off(0.1, 0);
-    if let Some(n) = args.limit_train {
+    let mut valid_set = train_set.split_off(0.1, 0);
+    if let Some(n) = args.run.limit_valid {
+        valid_set.items.truncate(n);
+    }
+    if let Some(n) = args.run.limit_train {
         train_set.items.truncate(n);
     }
-    if let Some(n) = args.limit_test {
+    if let Some(n) = args.run.limit_test {
         test_set.items.truncate(n);
     }
     let classes = train_set.class_names.clone();

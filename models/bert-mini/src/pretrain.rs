@@ -240,7 +240,7 @@ impl Training for Pretraining<'_> {
                 true,
                 &mut SplitMix64::for_item(self.seed, 1, epoch as u64),
             );
-            if let Some(n) = args.limit_train {
+            if let Some(n) = args.run.limit_train {
                 w.truncate(n);
             }
             w
@@ -355,6 +355,11 @@ pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
         grad_clip,
     } = Setup::new(&args.run, &args.batch, (EPOCHS, LR, WEIGHT_DECAY))?;
 
+    args.run.refuse(
+        NAME,
+        "pretraining scores held-out windows, it has no test split (--limit-valid limits them)",
+        &["--limit-test"],
+    )?;
     let corpus = Corpus::load(&args.data)?;
     let tokenizer = if args.run.resume {
         WordPieceTokenizer::load(&out.join("tokenizer.json"))?
@@ -410,7 +415,7 @@ pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
             args.nsp,
             &mut SplitMix64::new(1),
         ),
-        args.limit_valid,
+        args.run.limit_valid,
     );
     let first_windows = limit(
         windows(
@@ -419,7 +424,7 @@ pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
             args.nsp,
             &mut SplitMix64::for_item(seed, 1, 0),
         ),
-        args.limit_train,
+        args.run.limit_train,
     );
     anyhow::ensure!(
         !first_windows.is_empty() && !valid_windows.is_empty(),

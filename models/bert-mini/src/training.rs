@@ -40,6 +40,13 @@ impl Setup {
             "--max-len {} is too short (at least 8)",
             batch.max_len
         );
+        run.refuse(
+            NAME,
+            "it trains with AdamW on BERT's linear schedule, warmed up over the --warmup \
+             fraction of the steps",
+            &["--momentum", "--schedule", "--warmup-epochs"],
+        )?;
+        run.only_optimizer(NAME, trainer::OptimizerKind::Adamw)?;
         let (device_name, device) = trainer::device::select_device(run.device.device.as_deref())?;
         Ok(Self {
             autodiff: device.clone().autodiff(),
@@ -50,7 +57,8 @@ impl Setup {
             lr: run.lr.unwrap_or(recipe.1),
             weight_decay: run.weight_decay.unwrap_or(recipe.2),
             seed: run.seed,
-            batch_size: batch.batch_size.max(1),
+            // Sequences per optimizer step.
+            batch_size: run.batch_size.unwrap_or(32).max(1),
             grad_clip: run.grad_clip.unwrap_or(1.0),
         })
     }

@@ -144,13 +144,14 @@ pub fn fid(args: &FidArgs) -> anyhow::Result<FidScore> {
         .classifier
         .as_deref()
         .ok_or_else(|| anyhow::anyhow!("--classifier is required: the cnn weights FID uses"))?;
-    let test = args.data.load(Split::Test)?;
+    let data = args.data.clone().limited(&args.limits);
+    let test = data.load(Split::Test)?;
     let started = std::time::Instant::now();
     let (judge, reference) = reference(&args.fid, classifier, &test, &device)?;
     let n = args.fid.fid_samples;
     let mut conditioned_on = 0;
     let (what, images) = if args.real_train {
-        let train = args.data.load(Split::Train)?;
+        let train = data.load(Split::Train)?;
         let images: Vec<Vec<u8>> = (0..n.min(train.len()))
             .map(|i| train.image(i).to_vec())
             .collect();

@@ -39,9 +39,6 @@ pub struct TrainArgs {
     pub run: RunFlags,
     #[command(flatten)]
     pub data: ImageDataArgs,
-    /// Images per step (real and fake batches are this size each)
-    #[arg(long, default_value_t = 128)]
-    pub batch_size: usize,
     #[command(flatten)]
     pub fid: FidOptions,
     #[command(flatten)]
@@ -78,6 +75,8 @@ pub struct FidArgs {
     pub fid: FidOptions,
     #[command(flatten)]
     pub data: ImageDataArgs,
+    #[command(flatten)]
+    pub limits: generative::pixels::ImageLimits,
     #[command(flatten)]
     pub device: DeviceArgs,
 }
@@ -434,9 +433,20 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
     let out = args.run.out_dir(NAME);
     args.run.refuse(
         NAME,
-        "a GAN has no validation loss to stop on, and trains with plain Adam (no decay, no clipping)",
-        &["--early-stop", "--weight-decay", "--grad-clip"],
+        "a GAN has no validation split or loss to stop on, and trains with DCGAN's Adam (β₁ 0.5) \
+         at a constant rate (no momentum flag, decay, clipping, schedule or warm-up)",
+        &[
+            "--early-stop",
+            "--limit-valid",
+            "--momentum",
+            "--weight-decay",
+            "--grad-clip",
+            "--schedule",
+            "--warmup-epochs",
+        ],
     )?;
+    args.run
+        .only_optimizer(NAME, trainer::OptimizerKind::Adam)?;
     let (settings, config, data) = if args.run.resume {
         let saved: RunConfig = RunFolder::read_config(&out.join("config.json"))?;
         let mut settings = saved.settings;
@@ -448,14 +458,20 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
     } else {
         let settings = Settings {
             epochs: args.run.epochs.unwrap_or(20),
-            batch_size: args.batch_size,
+            // Real and fake batches are this size each.
+            batch_size: args.run.batch_size.unwrap_or(128),
             lr: args.run.lr.unwrap_or(2e-4),
             beta1: 0.5,
             seed: args.run.seed,
             checkpoint_every: args.run.checkpoint_every.max(1),
             fid: args.fid.clone(),
         };
-        (settings, args.model.clone(), args.data.clone())
+        let data = ImageDataArgs {
+            limit_train: args.run.limit_train,
+            limit_test: args.run.limit_test,
+            ..args.data.clone()
+        };
+        (settings, args.model.clone(), data)
     };
     anyhow::ensure!(settings.epochs > 0, "--epochs must be at least 1");
     anyhow::ensure!(settings.batch_size >= 2, "--batch-size must be at least 2");

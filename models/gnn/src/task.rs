@@ -281,9 +281,20 @@ pub fn train(args: RunFlags, data: GraphDataArgs, config: GnnConfig) -> anyhow::
     };
     args.refuse(
         NAME,
-        "the papers' full-batch Adam has no clipping (its L2 penalty is --weight-decay)",
-        &["--grad-clip"],
+        "it trains full batch on the whole graph, with the papers' Adam at a constant rate, no \
+         clipping (the L2 penalty is --weight-decay), and the data set's own node split",
+        &[
+            "--batch-size",
+            "--momentum",
+            "--schedule",
+            "--warmup-epochs",
+            "--grad-clip",
+            "--limit-train",
+            "--limit-valid",
+            "--limit-test",
+        ],
     )?;
+    args.only_optimizer(NAME, trainer::OptimizerKind::Adam)?;
     anyhow::ensure!(settings.epochs > 0, "--epochs must be at least 1");
     anyhow::ensure!(
         settings.lr > 0.0 && settings.lr.is_finite(),

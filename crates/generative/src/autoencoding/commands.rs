@@ -64,6 +64,8 @@ pub struct SavedArgs<C: Args> {
     #[command(flatten)]
     pub data: ImageDataArgs,
     #[command(flatten)]
+    pub limits: ImageLimits,
+    #[command(flatten)]
     pub device: DeviceArgs,
     /// Images per evaluation batch
     #[arg(long, default_value_t = 500)]
@@ -106,13 +108,14 @@ pub fn load<M: Autoencoding>(
             let run: RunConfig<M::Config> = RunFolder::read_config(&path)?;
             let data = ImageDataArgs {
                 data_dir: saved.data.data_dir.clone(),
-                limit_train: saved.data.limit_train,
-                limit_test: saved.data.limit_test,
                 ..run.data
             };
-            (run.model_config, data)
+            (run.model_config, data.limited(&saved.limits))
         }
-        None => (saved.model.clone(), saved.data.clone()),
+        None => (
+            saved.model.clone(),
+            saved.data.clone().limited(&saved.limits),
+        ),
     };
     let test = data.load(Split::Test)?;
     let model = M::new(&config, test.shape(), &device)?;

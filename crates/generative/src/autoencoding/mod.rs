@@ -9,7 +9,7 @@ mod commands;
 
 pub use commands::*;
 
-use crate::pixels::{ImageDataArgs, epoch_batches, pixel_batch};
+use crate::pixels::{ImageDataArgs, ImageLimits, epoch_batches, pixel_batch};
 use crate::probe::{Codes, ProbeConfig, linear_probe};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
@@ -74,16 +74,9 @@ pub struct TrainArgs<C: Args> {
     pub run: RunFlags,
     #[command(flatten)]
     pub data: ImageDataArgs,
-    /// Images per optimizer step [default: the model's recipe]
-    #[arg(long)]
-    pub batch_size: Option<usize>,
     /// Fraction of the training images held out to validate each epoch
     #[arg(long, default_value_t = 1.0 / 12.0)]
     pub valid_fraction: f64,
-    /// Learning-rate schedule over the run: constant, or cosine decay to zero [default: the
-    /// model's recipe]
-    #[arg(long, value_enum)]
-    pub schedule: Option<ScheduleKind>,
     #[command(flatten)]
     pub model: C,
 }
@@ -100,6 +93,9 @@ pub struct Settings {
     /// Runs written before `--schedule` existed trained at a constant rate.
     #[serde(default = "constant_schedule")]
     pub schedule: ScheduleKind,
+    /// `--limit-valid` (the train and test limits are the data's).
+    #[serde(default)]
+    pub limit_valid: Option<usize>,
 }
 
 fn constant_schedule() -> ScheduleKind {
@@ -296,20 +292,42 @@ pub fn train<M: Autoencoding>(args: TrainArgs<M::Config>) -> anyhow::Result<Gene
         let recipe = M::recipe(&args.model);
         let settings = Settings {
             epochs: run_args.epochs.unwrap_or(recipe.epochs),
-            batch_size: args.batch_size.unwrap_or(recipe.batch_size),
+            batch_size: run_args.batch_size.unwrap_or(recipe.batch_size),
             lr: run_args.lr.unwrap_or(recipe.lr),
             seed: run_args.seed,
             valid_fraction: args.valid_fraction,
             checkpoint_every: run_args.checkpoint_every.max(1),
-            schedule: args.schedule.unwrap_or(recipe.schedule),
+            schedule: run_args.schedule.unwrap_or(recipe.schedule),
+            limit_valid: run_args.limit_valid,
         };
-        (settings, args.model.clone(), args.data.clone())
+        let data = ImageDataArgs {
+            limit_train: run_args.limit_train,
+            limit_test: run_args.limit_test,
+            ..args.data.clone()
+        };
+        (settings, args.model.clone(), data)
     };
     run_args.refuse(
         M::NAME,
-        "it trains with plain Adam (no decay, no clipping)",
-        &["--weight-decay", "--grad-clip"],
+        "it trains with plain Adam at a constant or cosine rate (no momentum flag, decay, \
+         clipping or warm-up)",
+        &[
+            "--momentum",
+            "--weight-decay",
+            "--grad-clip",
+            "--warmup-epochs",
+        ],
     )?;
+    run_args.only_optimizer(M::NAME, trainer::OptimizerKind::Adam)?;
+    anyhow::ensure!(
+        matches!(
+            settings.schedule,
+            ScheduleKind::Constant | ScheduleKind::Cosine
+        ),
+        "--schedule {:?}: {} trains at a constant rate or with a cosine decay",
+        settings.schedule,
+        M::NAME
+    );
     anyhow::ensure!(settings.epochs > 0, "--epochs must be at least 1");
     anyhow::ensure!(settings.batch_size > 0, "--batch-size must be at least 1");
     anyhow::ensure!(
@@ -322,9 +340,12 @@ pub fn train<M: Autoencoding>(args: TrainArgs<M::Config>) -> anyhow::Result<Gene
 
     let full = data.load(Split::Train)?;
     let test = data.load(Split::Test)?;
-    let (train, valid) = full
+    let (train, mut valid) = full
         .split_validation(settings.valid_fraction, settings.seed)
         .map_err(|e| anyhow::anyhow!("--valid-fraction: {e}"))?;
+    if let Some(n) = settings.limit_valid {
+        valid = valid.take(n);
+    }
     anyhow::ensure!(!train.is_empty(), "no training images left after the split");
     let shape = train.shape();
     let run_config = RunConfig {
