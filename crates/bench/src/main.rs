@@ -416,7 +416,7 @@ fn main() -> anyhow::Result<()> {
                 lr: 1e-3,
             };
             let config = cnn::CnnConfig {
-                arch: Some(cnn::CnnArch::SeedCifar),
+                arch: Some(cnn::CnnArch::TfTutorial),
                 ..Default::default()
             };
             let model = cnn::Cnn::init(&config, &w.spec, &ad);

@@ -31,7 +31,8 @@ pub use image_set::{ImageItem, ImageSet, ImageShape, Normalization};
 pub use mnist::{Mnist, MnistVariant};
 pub use source::DataSource;
 pub use text::{
-    CharVocab, Corpus, CsvLayout, LabeledText, LmStreams, SeqToy, TextSet, TokenVocab, Tokenization,
+    CharVocab, CompareHalves, Corpus, CsvLayout, LabeledText, LmStreams, TextSet, TokenVocab,
+    Tokenization,
 };
 
 use std::io::Read;

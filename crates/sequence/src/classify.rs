@@ -1,5 +1,5 @@
 //! Sequence classification: texts (`--dataset spam`, `--csv FILE`) as word or character tokens,
-//! and seed 003's synthetic task as feature vectors. Batches group texts of similar length, pad
+//! and the synthetic compare-halves task as feature vectors. Batches group texts of similar length, pad
 //! to the longest and mask the padding, so each text is classified from its own last step.
 //! A tenth of the training set (per class, seeded) is held out to pick the best epoch.
 
@@ -15,7 +15,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use datasets::rng::SplitMix64;
-use datasets::{DataSource, SeqToy, TextSet, TokenVocab};
+use datasets::{CompareHalves, DataSource, TextSet, TokenVocab};
 use trainer::TestMetrics;
 use trainer::driver::{
     EpochResult, RunFolder, Select, Training, Validation, check_finite, fit, save_module,
@@ -81,11 +81,11 @@ impl Examples {
         }
     }
 
-    fn from_seq_toy(toy: SeqToy) -> Self {
+    fn from_compare_halves(toy: CompareHalves) -> Self {
         Examples::Features {
             values: toy.features,
-            steps: SeqToy::SEQ_LEN,
-            features: SeqToy::FEATURES,
+            steps: CompareHalves::SEQ_LEN,
+            features: CompareHalves::FEATURES,
             labels: toy.labels,
         }
     }
@@ -192,8 +192,8 @@ pub struct Prepared {
     pub input: InputKind,
 }
 
-/// Seed 003's sets are generated from fixed seeds, so every run sees the same data.
-const SEQ_TOY_SIZES: [(usize, u64); 3] = [(10_000, 1), (2_000, 2), (2_000, 3)];
+/// The compare-halves sets are generated from fixed seeds, so every run sees the same data.
+const COMPARE_HALVES_SIZES: [(usize, u64); 3] = [(10_000, 1), (2_000, 2), (2_000, 3)];
 
 /// The labelled text sets the flags name: (train, test).
 pub fn text_sets(data: &TextArgs) -> anyhow::Result<(TextSet, TextSet)> {
@@ -218,18 +218,18 @@ pub fn prepare(
     settings: &Settings,
     vocabulary: Option<&Vocabulary>,
 ) -> anyhow::Result<Prepared> {
-    if task == Task::SeqToy {
-        let [train, valid, test] =
-            SEQ_TOY_SIZES.map(|(n, seed)| Examples::from_seq_toy(SeqToy::generate(n, seed)));
+    if task == Task::CompareHalves {
+        let [train, valid, test] = COMPARE_HALVES_SIZES
+            .map(|(n, seed)| Examples::from_compare_halves(CompareHalves::generate(n, seed)));
         return Ok(Prepared {
-            name: "seq-toy".into(),
+            name: "compare-halves".into(),
             train,
             valid,
             test,
             class_names: vec!["0".into(), "1".into()],
             vocabulary: Vocabulary::None,
             input: InputKind::Features {
-                features: SeqToy::FEATURES,
+                features: CompareHalves::FEATURES,
             },
         });
     }

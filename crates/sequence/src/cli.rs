@@ -14,7 +14,7 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(
     version,
-    about = "Recurrent networks: character language model, text classification, seed 003's sequence task"
+    about = "Recurrent networks: character language model, text classification, the compare-halves sequence task"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -100,7 +100,7 @@ pub fn run<C: Cell>(cli: Cli) -> anyhow::Result<()> {
 pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
     match args.task {
         Task::CharLm => crate::lm::train::<C>(args),
-        Task::Classify | Task::SeqToy => crate::classify::train::<C>(args),
+        Task::Classify | Task::CompareHalves => crate::classify::train::<C>(args),
     }
 }
 
@@ -113,7 +113,7 @@ pub fn eval<C: Cell>(saved: &SavedArgs) -> anyhow::Result<trainer::TestMetrics> 
     };
     let metrics = match config.task {
         Task::CharLm => crate::lm::evaluate_saved::<C>(&model, &config, &data, &device)?,
-        Task::Classify | Task::SeqToy => {
+        Task::Classify | Task::CompareHalves => {
             crate::classify::evaluate_saved::<C>(&model, &config, &data, &device)?
         }
     };

@@ -1,4 +1,4 @@
-//! The network every task uses: an embedding (token tasks) or raw features (seq-toy), the
+//! The network every task uses: an embedding (token tasks) or raw features (compare-halves), the
 //! recurrent stack, dropout and a linear head. PyTorch's module names (`embedding`, `rnn`,
 //! `fc`) are kept, so a reference model is `nn.Embedding` + `nn.LSTM`/`nn.GRU` + `nn.Linear`.
 

@@ -288,11 +288,11 @@ pub fn info<C: Cell>(args: &InfoArgs) -> anyhow::Result<()> {
             },
             2,
         ),
-        Task::SeqToy => (
+        Task::CompareHalves => (
             InputKind::Features {
-                features: datasets::SeqToy::FEATURES,
+                features: datasets::CompareHalves::FEATURES,
             },
-            datasets::SeqToy::CLASSES,
+            datasets::CompareHalves::CLASSES,
         ),
     };
     let config = model_config::<C>(args.task, &args.net, input, outputs);

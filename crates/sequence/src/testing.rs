@@ -180,7 +180,7 @@ pub fn lm_parity<C: Cell>(dir: &Path) {
     }
 }
 
-/// `eval` of weights trained in PyTorch on seq-toy gives PyTorch's test loss and accuracy.
+/// `eval` of weights trained in PyTorch on compare-halves gives PyTorch's test loss and accuracy.
 pub fn torch_trained_eval<C: Cell>(dir: &Path) {
     let run = dir.join(format!("{}_seqtoy", C::NAME));
     let expected: serde_json::Value =
@@ -424,14 +424,14 @@ pub mod cli {
         assert!(stdout.contains("classes a, b"), "{stdout}");
     }
 
-    /// Seed 003's task, bidirectional with two layers: learned well past chance in a few epochs.
-    pub fn seq_toy(bin: Binary) {
+    /// The compare-halves task, bidirectional with two layers: learned well past chance in a few epochs.
+    pub fn compare_halves(bin: Binary) {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("toy");
         bin.ok(&[
             "train",
             "--task",
-            "seq-toy",
+            "compare-halves",
             "--out",
             path(&out),
             "--epochs",
@@ -443,7 +443,7 @@ pub mod cli {
             "0.1",
         ]);
         let accuracy = report(&out)["test"]["accuracy"].as_f64().unwrap();
-        assert!(accuracy > 85.0, "seq-toy test accuracy {accuracy}%");
+        assert!(accuracy > 85.0, "compare-halves test accuracy {accuracy}%");
     }
 
     /// Bad input fails with a message naming the file or flag.
@@ -500,7 +500,7 @@ pub mod cli {
         let err = bin.failing(&[
             "train",
             "--task",
-            "seq-toy",
+            "compare-halves",
             "--device",
             "tpu",
             "--out",
@@ -513,7 +513,7 @@ pub mod cli {
         let err = bin.failing(&[
             "train",
             "--task",
-            "seq-toy",
+            "compare-halves",
             "--resume",
             "--out",
             path(&dir.path().join("none")),

@@ -6,9 +6,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CnnArch {
-    /// Seed 002's Keras CNN for 32×32×3: three 3×3 convolutions (32, 64, 64), two max-pools,
-    /// Dense 64, Dense 10, 'valid' padding, no normalisation.
-    SeedCifar,
+    /// The CNN of TensorFlow's CIFAR-10 tutorial (Keras) for 32×32×3: three 3×3 convolutions
+    /// (32, 64, 64), two max-pools, Dense 64, Dense 10, 'valid' padding, no normalisation.
+    #[value(alias = "seed-cifar")]
+    #[serde(alias = "seed-cifar")]
+    TfTutorial,
     /// LeNet-5 (LeCun et al. 1998) widened to 32/64 channels, with batch norm after each
     /// convolution and dropout between the dense layers, for 28×28 digits.
     Lenet,
@@ -16,10 +18,10 @@ pub enum CnnArch {
 
 #[derive(Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CnnConfig {
-    /// Architecture [default: lenet for MNIST-sized inputs, seed-cifar for CIFAR-10]
+    /// Architecture [default: lenet for MNIST-sized inputs, tf-tutorial for CIFAR-10]
     #[arg(long, value_enum)]
     pub arch: Option<CnnArch>,
-    /// Dropout between LeNet's dense layers (seed-cifar has none)
+    /// Dropout between LeNet's dense layers (tf-tutorial has none)
     #[arg(long, default_value_t = 0.3)]
     pub dropout: f64,
 }
@@ -37,7 +39,7 @@ impl CnnConfig {
     /// The architecture to build for inputs with this many channels.
     pub fn arch_for(&self, channels: usize) -> CnnArch {
         self.arch.unwrap_or(if channels == 3 {
-            CnnArch::SeedCifar
+            CnnArch::TfTutorial
         } else {
             CnnArch::Lenet
         })

@@ -1,6 +1,6 @@
 //! Two convolutional networks behind one `Cnn` module.
 //!
-//! - [`SeedCifarCnn`]: the Keras CNN of seed 002 (after the TensorFlow CIFAR-10 tutorial).
+//! - [`TfTutorialCnn`]: the Keras CNN of TensorFlow's CIFAR-10 tutorial.
 //! - [`LeNet`]: LeCun, Bottou, Bengio & Haffner, "Gradient-based learning applied to document
 //!   recognition", Proc. IEEE 1998, widened to 32/64 channels, with batch norm
 //!   (Ioffe & Szegedy 2015, arXiv:1502.03167) and dropout (Srivastava et al. 2014).
@@ -24,7 +24,7 @@ fn valid(side: usize, kernel: usize) -> usize {
 }
 
 #[derive(Module, Debug)]
-pub struct SeedCifarCnn {
+pub struct TfTutorialCnn {
     pub conv1: Conv2d,
     pub conv2: Conv2d,
     pub conv3: Conv2d,
@@ -33,7 +33,7 @@ pub struct SeedCifarCnn {
     pub fc2: Linear,
 }
 
-impl SeedCifarCnn {
+impl TfTutorialCnn {
     pub fn new(
         channels: usize,
         height: usize,
@@ -134,7 +134,7 @@ impl LeNet {
 #[derive(Module, Debug)]
 #[allow(clippy::large_enum_variant)]
 pub enum Cnn {
-    SeedCifar(SeedCifarCnn),
+    TfTutorial(TfTutorialCnn),
     Lenet(LeNet),
 }
 
@@ -148,8 +148,8 @@ impl Cnn {
         device: &Device,
     ) -> Self {
         match config.arch_for(channels) {
-            CnnArch::SeedCifar => {
-                Cnn::SeedCifar(SeedCifarCnn::new(channels, height, width, classes, device))
+            CnnArch::TfTutorial => {
+                Cnn::TfTutorial(TfTutorialCnn::new(channels, height, width, classes, device))
             }
             CnnArch::Lenet => Cnn::Lenet(LeNet::new(
                 channels,
@@ -165,7 +165,7 @@ impl Cnn {
     /// `[batch, channels, height, width]` normalised images to `[batch, classes]` logits.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         match self {
-            Cnn::SeedCifar(net) => net.forward(images),
+            Cnn::TfTutorial(net) => net.forward(images),
             Cnn::Lenet(net) => net.forward(images),
         }
     }
@@ -173,7 +173,7 @@ impl Cnn {
     /// The penultimate layer's activations, the features FID-style scores compare.
     pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
         match self {
-            Cnn::SeedCifar(net) => net.features(images),
+            Cnn::TfTutorial(net) => net.features(images),
             Cnn::Lenet(net) => net.features(images),
         }
     }

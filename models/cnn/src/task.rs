@@ -29,14 +29,14 @@ impl ImageClassifier for Cnn {
         self.forward(images)
     }
 
-    /// `--arch seed-cifar` defaults to CIFAR-10, `--arch lenet` to MNIST; `--dataset` wins.
+    /// `--arch tf-tutorial` defaults to CIFAR-10, `--arch lenet` to MNIST; `--dataset` wins.
     fn recipe(config: &CnnConfig, dataset: Option<DatasetKind>) -> Recipe {
         let dataset = dataset.unwrap_or(match config.arch {
-            Some(CnnArch::SeedCifar) => DatasetKind::Cifar10,
+            Some(CnnArch::TfTutorial) => DatasetKind::Cifar10,
             _ => DatasetKind::Mnist,
         });
         match dataset {
-            // Seed 002: Adam, 10 epochs (Keras' batch 32). Random crops and flips and a cosine
+            // The TensorFlow tutorial: Adam, 10 epochs (Keras' batch 32). Random crops and flips and a cosine
             // decay after one warm-up epoch.
             DatasetKind::Cifar10 => Recipe {
                 augment: AugmentKind::CropFlip,

@@ -64,6 +64,6 @@ fn lenet_on_mnist() {
 #[test]
 fn seed_cnn_on_cifar10() {
     if cifar_available("the seed CNN on CIFAR-10") {
-        smoke("cifar10", "seed-cifar", 15.0);
+        smoke("cifar10", "tf-tutorial", 15.0);
     }
 }

@@ -14,15 +14,15 @@ fn config(arch: CnnArch) -> CnnConfig {
 #[test]
 fn seed_cnn_has_the_keras_parameter_count_and_shapes() {
     let device = Device::flex();
-    let model = Cnn::new(&config(CnnArch::SeedCifar), 3, 32, 32, 10, &device);
-    // Keras' model.summary() of seed 002: 122,570 trainable parameters.
+    let model = Cnn::new(&config(CnnArch::TfTutorial), 3, 32, 32, 10, &device);
+    // Keras' model.summary() of the tutorial CNN: 122,570 trainable parameters.
     assert_eq!(model.num_params(), 122_570);
     assert_eq!(
         model.forward(Tensor::zeros([2, 3, 32, 32], &device)).dims(),
         [2, 10]
     );
     // The same net fits MNIST's 28x28x1 too.
-    let mnist = Cnn::new(&config(CnnArch::SeedCifar), 1, 28, 28, 10, &device);
+    let mnist = Cnn::new(&config(CnnArch::TfTutorial), 1, 28, 28, 10, &device);
     assert_eq!(
         mnist.forward(Tensor::zeros([2, 1, 28, 28], &device)).dims(),
         [2, 10]
@@ -64,7 +64,7 @@ fn read_io(name: &str) -> (Vec<f32>, Vec<usize>, Vec<f32>) {
 fn pytorch_weights_give_pytorch_logits() {
     let device = Device::flex();
     for (name, arch) in [
-        ("seed_cifar", CnnArch::SeedCifar),
+        ("seed_cifar", CnnArch::TfTutorial),
         ("lenet", CnnArch::Lenet),
     ] {
         let (input, shape, expected) = read_io(name);
@@ -91,7 +91,7 @@ fn pytorch_weights_give_pytorch_logits() {
 #[test]
 fn export_round_trips_through_pytorch_names() {
     let device = Device::flex();
-    let model = Cnn::new(&config(CnnArch::SeedCifar), 3, 32, 32, 10, &device);
+    let model = Cnn::new(&config(CnnArch::TfTutorial), 3, 32, 32, 10, &device);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cnn.safetensors");
     trainer::weights::export_safetensors(&model, &path, &[]).unwrap();
@@ -119,7 +119,7 @@ fn export_round_trips_through_pytorch_names() {
         ]
     );
     let back = trainer::weights::load_weights(
-        Cnn::new(&config(CnnArch::SeedCifar), 3, 32, 32, 10, &device),
+        Cnn::new(&config(CnnArch::TfTutorial), 3, 32, 32, 10, &device),
         &path,
         &[],
     )

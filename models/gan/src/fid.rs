@@ -161,7 +161,7 @@ impl Judge {
     pub fn num_classes(&self) -> usize {
         match &self.model {
             Cnn::Lenet(net) => net.fc3.weight.dims()[1],
-            Cnn::SeedCifar(net) => net.fc2.weight.dims()[1],
+            Cnn::TfTutorial(net) => net.fc2.weight.dims()[1],
         }
     }
 }

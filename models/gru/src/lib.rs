@@ -1,6 +1,6 @@
 //! Gated recurrent unit networks (Cho et al. 2014) on burn-zoo's shared
 //! recurrent stack: a character language model on Shakespeare, e-mail spam classification and
-//! seed 003's sequence task, with weights that load into and out of `torch.nn.GRU`.
+//! the compare-halves sequence task, with weights that load into and out of `torch.nn.GRU`.
 //!
 //! ```no_run
 //! use gru::{GruCell, ModelConfig, SequenceModel};

@@ -17,8 +17,8 @@ fn spam_classifier_beats_the_majority_class_and_predicts() {
 }
 
 #[test]
-fn seq_toy_learns_the_order_dependent_rule() {
-    cli::seq_toy(BIN);
+fn compare_halves_learns_the_order_dependent_rule() {
+    cli::compare_halves(BIN);
 }
 
 #[test]

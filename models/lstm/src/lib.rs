@@ -1,6 +1,6 @@
 //! Long short-term memory networks (Hochreiter & Schmidhuber 1997) on burn-zoo's shared
 //! recurrent stack: a character language model on Shakespeare, e-mail spam classification and
-//! seed 003's sequence task, with weights that load into and out of `torch.nn.LSTM`.
+//! the compare-halves sequence task, with weights that load into and out of `torch.nn.LSTM`.
 //!
 //! ```no_run
 //! use lstm::{LstmCell, ModelConfig, SequenceModel};

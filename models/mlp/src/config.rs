@@ -1,4 +1,4 @@
-//! The MLP's configuration. Defaults are seed 001's Keras model: Flatten → Dense 128 ReLU →
+//! The MLP's configuration. Defaults are the classic Keras MNIST model: Flatten → Dense 128 ReLU →
 //! Dropout 0.2 → Dense 10.
 
 use clap::{Args, ValueEnum};
@@ -15,13 +15,13 @@ pub enum Activation {
 
 #[derive(Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MlpConfig {
-    /// Hidden layer widths, comma-separated (seed 001: one layer of 128)
+    /// Hidden layer widths, comma-separated (Keras example: one layer of 128)
     #[arg(long, value_delimiter = ',', default_value = "128")]
     pub hidden: Vec<usize>,
-    /// Dropout after each hidden layer (seed 001: 0.2)
+    /// Dropout after each hidden layer (Keras example: 0.2)
     #[arg(long, default_value_t = 0.2)]
     pub dropout: f64,
-    /// Hidden-layer activation (seed 001: ReLU)
+    /// Hidden-layer activation (Keras example: ReLU)
     #[arg(long, value_enum, default_value_t = Activation::Relu)]
     pub activation: Activation,
 }

@@ -1,4 +1,4 @@
-//! `mlp`: the multi-layer perceptron of seed 001, trained on MNIST.
+//! `mlp`: the multi-layer perceptron of the classic Keras MNIST example, trained on MNIST.
 //!
 //! ```no_run
 //! use burn::prelude::*;

@@ -1,5 +1,5 @@
 //! Multi-layer perceptron (Rumelhart, Hinton & Williams, "Learning representations by
-//! back-propagating errors", Nature 1986), as the Keras MNIST classifier of seed 001.
+//! back-propagating errors", Nature 1986), as the classic Keras MNIST classifier.
 //!
 //! Layers are `fc1..fcN` in PyTorch (`nn.Linear`, weight `[out, in]`); here they are
 //! `layers.0..layers.{N-1}` (Burn's `Linear`, weight `[in, out]`), mapped on import and export.

@@ -11,9 +11,9 @@
 
 pub mod block;
 pub mod config;
-pub mod resnet;
+pub mod model;
 pub mod task;
 
 pub use config::{ResNetArch, ResNetConfig, Shortcut};
-pub use resnet::ResNet;
+pub use model::ResNet;
 pub use task::ENTRY;

@@ -1,7 +1,7 @@
 //! Training and inference steps, and the CIFAR-10 recipe of He et al. (2016).
 
 use crate::config::ResNetConfig;
-use crate::resnet::ResNet;
+use crate::model::ResNet;
 use burn::prelude::*;
 use trainer::entry::{About, ModelEntry};
 use trainer::{

@@ -1,23 +1,23 @@
 //! Text: a character corpus for language modelling (Shakespeare by default), labelled-text CSVs
 //! for classification (the SpamAssassin ham/spam split, AG News, your own), word and character
-//! vocabularies, and the seed 003 sequence exercise as a synthetic task.
+//! vocabularies, and the compare-halves order test as a synthetic task.
 //!
 //! Everything here is plain data (token ids, lengths); turning it into tensors is the model's
 //! business. Errors name the file, the row and the fix.
 
 //!
 //! One file per job: `corpus.rs` (character corpora and their streams), `labeled.rs`
-//! (labelled-text CSVs), `tokens.rs` (word and character vocabularies), `seq_toy.rs` (the
+//! (labelled-text CSVs), `tokens.rs` (word and character vocabularies), `compare_halves.rs` (the
 //! synthetic sequence task).
 
+mod compare_halves;
 mod corpus;
 mod labeled;
-mod seq_toy;
 mod tokens;
 
+pub use compare_halves::*;
 pub use corpus::*;
 pub use labeled::*;
-pub use seq_toy::*;
 pub use tokens::*;
 
 use crate::error::Result;
@@ -157,18 +157,18 @@ mod tests {
     }
 
     #[test]
-    fn seq_toy_rule_is_balanced_and_reproducible() {
-        let a = SeqToy::generate(2000, 1);
-        let b = SeqToy::generate(2000, 1);
+    fn compare_halves_rule_is_balanced_and_reproducible() {
+        let a = CompareHalves::generate(2000, 1);
+        let b = CompareHalves::generate(2000, 1);
         assert_eq!(a.labels, b.labels);
         let ones = a.labels.iter().filter(|&&l| l == 1).count();
         assert!((900..1100).contains(&ones), "{ones}");
         // The rule: later half of feature 0 against the earlier half.
-        let seq = &a.features[..SeqToy::SEQ_LEN * SeqToy::FEATURES];
+        let seq = &a.features[..CompareHalves::SEQ_LEN * CompareHalves::FEATURES];
         let f0: Vec<f32> = (0..10).map(|t| seq[t * 3]).collect();
         let later: f32 = f0[5..].iter().sum();
         let earlier: f32 = f0[..5].iter().sum();
         assert_eq!(a.labels[0], usize::from(later > earlier));
-        assert!((later - earlier).abs() >= SeqToy::MARGIN);
+        assert!((later - earlier).abs() >= CompareHalves::MARGIN);
     }
 }

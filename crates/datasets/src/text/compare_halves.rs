@@ -2,20 +2,20 @@
 
 use crate::rng::SplitMix64;
 
-/// The seed 003 exercise (sequences of length 10 with 3 features, 2 classes) with a rule that
+/// A synthetic order test (sequences of length 10 with 3 features, 2 classes) with a rule that
 /// needs the order of the steps: features are standard normal, and the class is 1 when the sum
 /// of feature 0 over the last five steps exceeds its sum over the first five, else 0. Features 1
 /// and 2 are noise. A model that ignores time (a bag of steps) is at chance. Sequences whose two
-/// sums differ by less than [`SeqToy::MARGIN`] are drawn again, so every label is unambiguous
+/// sums differ by less than [`CompareHalves::MARGIN`] are drawn again, so every label is unambiguous
 /// (the difference has standard deviation √10 ≈ 3.2; about 13% of draws fall inside).
 #[derive(Clone, Debug)]
-pub struct SeqToy {
+pub struct CompareHalves {
     /// `[n, SEQ_LEN, FEATURES]` row-major.
     pub features: Vec<f32>,
     pub labels: Vec<usize>,
 }
 
-impl SeqToy {
+impl CompareHalves {
     pub const SEQ_LEN: usize = 10;
     pub const FEATURES: usize = 3;
     pub const CLASSES: usize = 2;
