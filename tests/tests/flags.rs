@@ -76,8 +76,9 @@ fn grad_clip_is_one_flag_everywhere_and_clip_stays_an_alias() {
     let dir = tempfile::tempdir().unwrap();
     for (flag, out) in [("--grad-clip", "a"), ("--clip", "b")] {
         let out = dir.path().join(out);
+        let card = zoo::find("lstm").unwrap().card();
         let mut args = vec!["lstm"];
-        args.extend(sequence::SMOKE_TRAIN);
+        args.extend(card.smoke.train.iter().map(String::as_str));
         args.extend([flag, "1", "--out", path(&out)]);
         ZOO.ok(&args);
         let config: serde_json::Value =
@@ -173,4 +174,115 @@ fn bert_finetune_stops_early() {
     ]);
     assert!(stdout.contains("early stop at epoch 2"), "{stdout}");
     assert_eq!(report(&out)["epochs_completed"], 2);
+}
+
+/// Starts `zoo <args>`, waits until `checkpoint` (a path under the run folder) exists, kills the
+/// process with SIGKILL mid-training, and returns the newest checkpoint epoch seen just before.
+fn kill_after_checkpoint(args: &[&str], checkpoint: &Path, newest: impl Fn() -> usize) -> usize {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_zoo-under-test"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !checkpoint.exists() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{args:?} finished before its first checkpoint"
+        );
+        assert!(
+            started.elapsed().as_secs() < 300,
+            "no checkpoint after 5 minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    newest()
+}
+
+/// `kill -9` mid-run, then `--resume`: the run continues from the newest checkpoint written
+/// before the kill (at most the epoch in progress is lost), for the Learner (mlp) and for a
+/// driver loop (gnn).
+#[test]
+fn a_killed_run_resumes_losing_at_most_the_epoch_in_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let mlp = dir.path().join("mlp");
+    let args = [
+        "mlp",
+        "train",
+        "--epochs",
+        "4",
+        "--limit-train",
+        "6000",
+        "--limit-valid",
+        "500",
+        "--limit-test",
+        "500",
+        "--out",
+        path(&mlp),
+    ];
+    let saved = kill_after_checkpoint(&args, &mlp.join("checkpoint/model-1.bpk"), || {
+        trainer::checkpoint::checkpoint_epochs(&mlp)
+            .first()
+            .copied()
+            .unwrap_or(0)
+    });
+    assert!(saved >= 1);
+    ZOO.ok(&["mlp", "train", "--resume", "--out", path(&mlp)]);
+    let r = report(&mlp);
+    // The Learner writes a checkpoint's three files one by one: a kill between them leaves that
+    // epoch incomplete, and resume takes the one before (still at most one epoch lost).
+    let resumed = r["resumed_from_epoch"].as_u64().unwrap() as usize;
+    assert!(
+        resumed >= 1 && resumed + 1 >= saved,
+        "saved {saved}, resumed {resumed}"
+    );
+    assert_eq!(r["epochs_completed"], 4);
+
+    let gnn = dir.path().join("gnn");
+    let args = [
+        "gnn",
+        "train",
+        "--arch",
+        "gat",
+        "--epochs",
+        "400",
+        "--early-stop",
+        "400",
+        "--out",
+        path(&gnn),
+    ];
+    let newest = || {
+        std::fs::read_dir(gnn.join("checkpoint"))
+            .map(|entries| {
+                entries
+                    .filter_map(|e| {
+                        e.ok()?
+                            .file_name()
+                            .to_str()?
+                            .strip_prefix("epoch-")?
+                            .parse()
+                            .ok()
+                    })
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0)
+    };
+    let saved = kill_after_checkpoint(&args, &gnn.join("checkpoint/epoch-3"), newest);
+    assert!(saved >= 3 && saved < 400, "{saved}");
+    let stdout = ZOO.ok(&[
+        "gnn",
+        "train",
+        "--resume",
+        "--epochs",
+        "400",
+        "--out",
+        path(&gnn),
+    ]);
+    assert!(stdout.contains(&format!("from epoch {saved}")), "{stdout}");
+    let r = report(&gnn);
+    assert_eq!(r["resumed_from_epoch"], saved as u64, "{r}");
 }

@@ -1,11 +1,12 @@
 //! Checks every model in the registry (`zoo::MODELS`) the same way, as timm's tests loop over
-//! its registered models: `info` runs; `--help` of the training command offers the common
-//! flags; a one-epoch run on a tiny slice of real data writes its weights, `config.json`,
-//! `metrics.csv` and `report.json`; the saved weights reload and give the same figures as the
-//! run reported; and a model that exports loads its own export back with identical results.
-//! A model gets these checks by being registered.
+//! its registered models: its card (`zoo.json`) names its crate; the training command offers
+//! the common flags; a one-epoch run on a tiny slice of real data writes its weights,
+//! `config.json`, `metrics.csv` and `report.json`; `zoo info` describes it; the saved weights
+//! reload and give the figure the run reported; and a model that exports loads its own export
+//! back with the same figure. A model gets these checks by being registered.
 
 use std::path::Path;
+use trainer::entry::ModelCard;
 use trainer::testing::Binary;
 use zoo::{MODELS, ModelEntry};
 
@@ -33,6 +34,7 @@ const COMMON_FLAGS: &[&str] = &[
     "--limit-valid",
     "--limit-test",
 ];
+
 /// The subcommand `name` (or one with `name` as an alias).
 fn subcommand(model: &ModelEntry, name: &str) -> Option<clap::Command> {
     (model.command)().find_subcommand(name).cloned()
@@ -40,33 +42,32 @@ fn subcommand(model: &ModelEntry, name: &str) -> Option<clap::Command> {
 
 fn has_flag(command: &clap::Command, flag: &str) -> bool {
     let long = flag.trim_start_matches("--");
-    command.get_arguments().any(|a| {
-        a.get_long() == Some(long) || a.get_all_aliases().is_some_and(|v| v.contains(&long))
-    })
+    command.get_arguments().any(|a| a.get_long() == Some(long))
 }
 
 #[test]
-fn the_registry_lists_ten_models_once_each() {
-    let mut names: Vec<&str> = MODELS.iter().map(|m| m.about.name).collect();
+fn the_registry_lists_ten_models_once_each_with_their_cards() {
+    let mut names: Vec<String> = MODELS.iter().map(|m| m.card().name).collect();
     assert_eq!(names.len(), 10, "{names:?}");
     names.sort();
     names.dedup();
     assert_eq!(names.len(), 10, "a name is registered twice");
     let listed = ZOO.ok(&["list"]);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     for m in MODELS {
+        let card = m.card();
         assert!(
-            listed.contains(m.about.name) && listed.contains(m.about.paper),
+            listed.contains(&card.name) && listed.contains(&card.paper),
             "{listed}"
         );
+        let manifest = std::fs::read_to_string(root.join(m.crate_dir()).join("Cargo.toml"))
+            .unwrap_or_else(|e| panic!("{}: {e}", m.crate_dir()));
         assert!(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
-                .join(m.crate_dir())
-                .join("Cargo.toml")
-                .is_file(),
-            "{}",
-            m.crate_dir()
+            manifest.contains(&format!("name = \"{}\"", card.name)),
+            "{}: zoo.json names a package its Cargo.toml does not",
+            card.name
         );
+        assert!(!card.task.is_empty() && !card.datasets.is_empty() && !card.paper.is_empty());
     }
     let err = ZOO.failing(&["no-such-model", "train"]);
     assert!(err.contains("mlp") && err.contains("gnn"), "{err}");
@@ -75,35 +76,32 @@ fn the_registry_lists_ten_models_once_each() {
 #[test]
 fn every_model_offers_the_common_training_flags() {
     for model in MODELS {
-        let train = subcommand(model, model.smoke.train[0]).unwrap_or_else(|| {
-            panic!(
-                "{}: no '{}' subcommand",
-                model.about.name, model.smoke.train[0]
-            )
-        });
+        let card = model.card();
+        let train_name = &card.smoke.train[0];
+        let train = subcommand(model, train_name)
+            .unwrap_or_else(|| panic!("{}: no '{train_name}' subcommand", card.name));
         let missing: Vec<&&str> = COMMON_FLAGS
             .iter()
             .filter(|f| !has_flag(&train, f))
             .collect();
         assert!(
             missing.is_empty(),
-            "{} {}: missing {missing:?}",
-            model.about.name,
-            model.smoke.train[0]
+            "{} {train_name}: missing {missing:?}",
+            card.name
         );
         for command in ["info", "eval"] {
             assert!(
                 subcommand(model, command).is_some(),
                 "{}: no {command}",
-                model.about.name
+                card.name
             );
         }
     }
 }
 
 /// `args` with `{out}` and `{export}` filled in, after the model's name.
-fn fill(model: &ModelEntry, args: &[&str], out: &Path, export: &Path) -> Vec<String> {
-    let mut all = vec![model.about.name.to_string()];
+fn fill(card: &ModelCard, args: &[String], out: &Path, export: &Path) -> Vec<String> {
+    let mut all = vec![card.name.clone()];
     all.extend(args.iter().map(|a| {
         a.replace("{out}", out.to_str().unwrap())
             .replace("{export}", export.to_str().unwrap())
@@ -122,67 +120,69 @@ fn prints(stdout: &str, value: f64) -> bool {
         .any(|text| stdout.contains(text.as_str()))
 }
 
-/// One model: a one-epoch run on a tiny slice of real data, then reload and export.
+/// One model: a one-epoch run on a tiny slice of real data, then info, reload and export.
 fn train_reload_export(model: &ModelEntry) {
-    let smoke = &model.smoke;
+    let card = model.card();
+    let smoke = &card.smoke;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let export = dir.path().join("exported.safetensors");
-    let mut train = fill(model, smoke.train, &out, &export);
+    let mut train = fill(&card, &smoke.train, &out, &export);
     train.extend(["--out".into(), out.to_str().unwrap().into()]);
     run_ok(&train);
-    for file in [smoke.weights, "config.json", "metrics.csv", "report.json"] {
+    for file in [
+        smoke.weights.as_str(),
+        "config.json",
+        "metrics.csv",
+        "report.json",
+    ] {
         assert!(
             out.join(file).is_file(),
             "{}: no {file} in {}",
-            model.about.name,
+            card.name,
             out.display()
         );
     }
-    // `zoo info <model>` prints the registry entry, then the model's own `info`.
-    let mut info = fill(model, smoke.info, &out, &export);
+    // `zoo info <model> …` prints the card, then the model's own `info`.
+    let mut info = fill(&card, &smoke.info, &out, &export);
     info.insert(0, "info".into());
     info.remove(2);
     let stdout = run_ok(&info);
     assert!(
-        stdout.contains(model.about.paper) && stdout.contains("parameters"),
+        stdout.contains(&card.paper) && stdout.contains("parameters"),
         "{}: {stdout}",
-        model.about.name
+        card.name
     );
-    let Some(eval) = smoke.eval else {
+    let Some(eval) = &smoke.eval else {
         return;
     };
     // Reload: evaluating the saved weights prints the figure the run reported.
     let report = trainer::testing::report(&out);
     let figure = report
-        .pointer(smoke.figure)
+        .pointer(&smoke.figure)
         .and_then(|v| v.as_f64())
         .unwrap_or_else(|| {
             panic!(
                 "{}: report.json has no number at {}",
-                model.about.name, smoke.figure
+                card.name, smoke.figure
             )
         });
-    let stdout = run_ok(&fill(model, eval, &out, &export));
+    let stdout = run_ok(&fill(&card, eval, &out, &export));
     assert!(
         prints(&stdout, figure),
         "{}: eval of the reloaded weights does not print the run's {} = {figure}:\n{stdout}",
-        model.about.name,
+        card.name,
         smoke.figure
     );
     // Export, and evaluate the export: the same figure.
-    if let Some((export_args, eval_export)) = smoke.export {
-        run_ok(&fill(model, export_args, &out, &export));
-        assert!(
-            export.exists(),
-            "{}: export wrote nothing",
-            model.about.name
-        );
-        let again = run_ok(&fill(model, eval_export, &out, &export));
+    if let Some(commands) = &smoke.export {
+        run_ok(&fill(&card, &commands.export, &out, &export));
+        assert!(export.exists(), "{}: export wrote nothing", card.name);
+        let again = run_ok(&fill(&card, &commands.eval, &out, &export));
         assert!(
             prints(&again, figure),
             "{}: the exported weights evaluate to something else than {figure}:\n{again}",
-            model.about.name
+            card.name
         );
     }
 }
@@ -200,7 +200,11 @@ macro_rules! registry_checks {
         fn every_registered_model_has_a_training_check() {
             let checked = [$($name),*];
             for m in MODELS {
-                assert!(checked.contains(&m.about.name), "{} is registered but has no line in registry_checks!", m.about.name);
+                let name = m.card().name;
+                assert!(
+                    checked.contains(&name.as_str()),
+                    "{name} is registered but has no line in registry_checks!"
+                );
             }
         }
     };

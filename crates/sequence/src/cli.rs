@@ -60,26 +60,6 @@ pub fn command<C: Cell>() -> clap::Command {
     trainer::entry::named_command::<Cli>(C::NAME)
 }
 
-/// The arguments of a one-epoch char-LM run of two steps on Shakespeare with a tiny network,
-/// for the registry-wide checks.
-pub const SMOKE_TRAIN: &[&str] = &[
-    "train",
-    "--epochs",
-    "1",
-    "--layers",
-    "1",
-    "--hidden",
-    "16",
-    "--embedding",
-    "8",
-    "--batch-size",
-    "4",
-    "--seq-len",
-    "16",
-    "--epoch-steps",
-    "2",
-];
-
 /// Runs one parsed command.
 pub fn run<C: Cell>(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -134,39 +114,11 @@ pub fn eval<C: Cell>(saved: &SavedArgs) -> anyhow::Result<trainer::TestMetrics> 
     Ok(metrics)
 }
 
-/// The registry entry of the model with cell `C`, called `name`, after `paper`.
-pub const fn entry<C: Cell>(name: &'static str, paper: &'static str) -> trainer::entry::ModelEntry {
+/// The registry entry of the model with cell `C`, described by `card` (its `zoo.json`).
+pub const fn entry<C: Cell>(card: &'static str) -> trainer::entry::ModelEntry {
     trainer::entry::ModelEntry {
-        about: trainer::entry::About {
-            name,
-            task: "character language model, text classification, sequence labelling",
-            datasets: &["shakespeare", "spam", "your text or CSV"],
-            paper,
-        },
+        card,
         command: command::<C>,
         run: cli::<C>,
-        smoke: trainer::entry::Smoke {
-            train: SMOKE_TRAIN,
-            info: &["info"],
-            weights: "model.bpk",
-            eval: Some(&["eval", "--weights", "{out}/model.bpk"]),
-            figure: "/test/loss",
-            export: Some((
-                &[
-                    "export",
-                    "--weights",
-                    "{out}/model.bpk",
-                    "--output",
-                    "{export}",
-                ],
-                &[
-                    "eval",
-                    "--weights",
-                    "{export}",
-                    "--config",
-                    "{out}/config.json",
-                ],
-            )),
-        },
     }
 }

@@ -36,7 +36,7 @@ pub mod task;
 pub mod testing;
 
 pub use cell::{Cell, State};
-pub use cli::{Cli, Command, SMOKE_TRAIN, cli, command, entry, run};
+pub use cli::{Cli, Command, cli, command, entry, run};
 pub use config::{NetArgs, Recipe, Task, TextArgs};
 pub use fused::FusedCell;
 pub use model::{InputKind, ModelConfig, Pool, SequenceModel, Steps, pytorch};

@@ -1,53 +1,73 @@
-//! How a model crate presents itself: its registry entry (name, task, data, paper) and its
-//! command line as a function of the arguments, so that the model's own binary, the `zoo`
-//! binary and the registry-wide tests all run exactly the same code.
+//! How a model crate presents itself: its card (`zoo.json`: name, task, data, paper, and the
+//! commands the registry-wide checks run) and its command line as a function of the arguments,
+//! so that the model's own binary, the `zoo` binary and the registry-wide tests all run exactly
+//! the same code.
 
 use clap::{Command, CommandFactory, Parser};
+use serde::Deserialize;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-/// One model of the zoo.
+/// One model of the zoo: its card (what it is, and how the registry-wide checks exercise it)
+/// and its command line.
 #[derive(Clone, Copy)]
 pub struct ModelEntry {
-    pub about: About,
+    /// The text of the crate's `zoo.json` ([`ModelCard`]).
+    pub card: &'static str,
     /// The command line (for `--help` and checks over every model).
     pub command: fn() -> Command,
     /// Runs the model's command line; `args[0]` is the program name.
     pub run: fn(Vec<OsString>) -> ExitCode,
-    /// How the registry-wide tests exercise the model on a tiny slice of real data.
+}
+
+/// A model's `zoo.json`, beside its `Cargo.toml`: what the registry says of it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ModelCard {
+    /// The package and binary name (`cargo run -p <name>`).
+    pub name: String,
+    /// What it learns to do, in a few words.
+    pub task: String,
+    /// The data sets it trains on (`--dataset` values or defaults).
+    pub datasets: Vec<String>,
+    /// The paper it follows: authors, year, and an arXiv id or venue.
+    pub paper: String,
     pub smoke: Smoke,
 }
 
 /// Command lines for the registry-wide checks. `{out}` stands for the run folder and
 /// `{export}` for the exported weights.
-#[derive(Clone, Copy)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct Smoke {
-    /// A one-epoch training run (the first word is the training subcommand); `--out {out}` is
-    /// appended.
-    pub train: &'static [&'static str],
-    /// Describes the model (`info`), after the run.
-    pub info: &'static [&'static str],
+    /// A one-epoch training run on a slice of real data (the first word is the training
+    /// subcommand); `--out {out}` is appended.
+    pub train: Vec<String>,
+    /// Describes the model after the run.
+    #[serde(default = "info_command")]
+    pub info: Vec<String>,
     /// The file, inside the run folder, that holds the final weights.
-    pub weights: &'static str,
+    #[serde(default = "model_bpk")]
+    pub weights: String,
     /// Evaluates the saved weights; it must print the figure `figure` points at.
-    pub eval: Option<&'static [&'static str]>,
+    pub eval: Option<Vec<String>>,
     /// A JSON pointer into `report.json` (e.g. `/test/loss`) whose value `eval` prints.
-    pub figure: &'static str,
+    #[serde(default)]
+    pub figure: String,
     /// Exports the weights to `{export}`, then evaluates `{export}`: the same figure again.
-    pub export: Option<(&'static [&'static str], &'static [&'static str])>,
+    pub export: Option<Export>,
 }
 
-/// What the registry says of a model, besides its commands.
-#[derive(Clone, Copy)]
-pub struct About {
-    /// The package and binary name (`cargo run -p <name>`).
-    pub name: &'static str,
-    /// What it learns to do, in a few words.
-    pub task: &'static str,
-    /// The data sets it trains on (`--dataset` values or defaults).
-    pub datasets: &'static [&'static str],
-    /// The paper it follows: authors, year, and an arXiv id or venue.
-    pub paper: &'static str,
+#[derive(Clone, Debug, Deserialize)]
+pub struct Export {
+    pub export: Vec<String>,
+    pub eval: Vec<String>,
+}
+
+fn info_command() -> Vec<String> {
+    vec!["info".into()]
+}
+
+fn model_bpk() -> String {
+    "model.bpk".into()
 }
 
 impl ModelEntry {
@@ -56,47 +76,24 @@ impl ModelEntry {
         (self.run)(std::env::args_os().collect())
     }
 
+    /// The model's card. `zoo.json` is compiled in and read by the registry tests, so a card
+    /// that does not parse fails them; here it is an invariant.
+    pub fn card(&self) -> ModelCard {
+        serde_json::from_str(self.card).expect("a model's zoo.json is a ModelCard")
+    }
+
     /// The crate's folder in the workspace.
     pub fn crate_dir(&self) -> String {
-        format!("models/{}", self.about.name)
+        format!("models/{}", self.card().name)
     }
 
     /// An image classifier trained by the Learner ([`crate::run`]): `train`, `eval`,
-    /// `predict`, `export`, `info`. `train` is its one-epoch run on a slice of MNIST, which
-    /// must pass `--limit-test 32` (what the reload checks evaluate on).
-    pub const fn image_classifier<M: crate::ImageClassifier>(
-        about: About,
-        train: &'static [&'static str],
-    ) -> Self {
+    /// `predict`, `export`, `info`.
+    pub const fn image_classifier<M: crate::ImageClassifier>(card: &'static str) -> Self {
         Self {
-            about,
+            card,
             command: crate::command::<M>,
             run: crate::run::<M>,
-            smoke: Smoke {
-                train,
-                info: &["info"],
-                weights: "model.bpk",
-                eval: Some(&["eval", "--weights", "{out}/model.bpk", "--limit-test", "32"]),
-                figure: "/test/loss",
-                export: Some((
-                    &[
-                        "export",
-                        "--weights",
-                        "{out}/model.bpk",
-                        "--output",
-                        "{export}",
-                    ],
-                    &[
-                        "eval",
-                        "--weights",
-                        "{export}",
-                        "--config",
-                        "{out}/config.json",
-                        "--limit-test",
-                        "32",
-                    ],
-                )),
-            },
         }
     }
 }

@@ -7,7 +7,8 @@
 //! zoo <model> <command> ...    exactly what `cargo run -p <model> -- <command> ...` runs
 //! ```
 //!
-//! A new model crate defines its `ENTRY` (a [`ModelEntry`]) and is added to [`MODELS`]; the
+//! A new model crate writes its card (`zoo.json`: name, task, data, paper, and a one-epoch run
+//! on real data), defines its `ENTRY` (a [`ModelEntry`]) and is added to [`MODELS`]; the
 //! registry-wide tests in the workspace's `tests/` package then check it like every other.
 
 pub use trainer::entry::ModelEntry;
@@ -31,13 +32,13 @@ pub const MODELS: &[ModelEntry] = &[
 
 /// The model called `name`.
 pub fn find(name: &str) -> Option<&'static ModelEntry> {
-    MODELS.iter().find(|m| m.about.name == name)
+    MODELS.iter().find(|m| m.card().name == name)
 }
 
 fn names() -> String {
     MODELS
         .iter()
-        .map(|m| m.about.name)
+        .map(|m| m.card().name)
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -46,17 +47,18 @@ fn names() -> String {
 pub fn list() -> String {
     let mut text = String::new();
     for m in MODELS {
+        let card = m.card();
         text.push_str(&format!(
             "{:<12} {}\n{:<12} data: {}\n{:<12} paper: {}\n{:<12} crate: {} (cargo run -p {} -- --help)\n",
-            m.about.name,
-            m.about.task,
+            card.name,
+            card.task,
             "",
-            m.about.datasets.join(", "),
+            card.datasets.join(", "),
             "",
-            m.about.paper,
+            card.paper,
             "",
             m.crate_dir(),
-            m.about.name
+            card.name
         ));
     }
     text
@@ -91,15 +93,16 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
                 eprintln!("error: zoo info <model>: one of {}", names());
                 return ExitCode::from(2);
             };
+            let card = model.card();
             println!(
                 "{}: {}\ndata: {}\npaper: {}\ncrate: {}\n",
-                model.about.name,
-                model.about.task,
-                model.about.datasets.join(", "),
-                model.about.paper,
+                card.name,
+                card.task,
+                card.datasets.join(", "),
+                card.paper,
                 model.crate_dir()
             );
-            let mut rest: Vec<OsString> = vec![model.about.name.into(), "info".into()];
+            let mut rest: Vec<OsString> = vec![card.name.into(), "info".into()];
             rest.extend(args.into_iter().skip(3));
             (model.run)(rest)
         }

@@ -132,32 +132,9 @@ impl Autoencoding for Autoencoder {
     }
 }
 
-/// `autoencoder` in the zoo's registry: what it is, and its command line.
+/// `autoencoder` in the zoo's registry: its card (`zoo.json`) and its command line.
 pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
-    about: trainer::entry::About {
-        name: "autoencoder",
-        task: "image reconstruction and codes (dense, convolutional, denoising)",
-        datasets: &["mnist", "fashion-mnist"],
-        paper: "Hinton & Salakhutdinov 2006, \"Reducing the Dimensionality of Data with Neural Networks\" (Science 313); Vincent et al. 2008 (ICML, denoising)",
-    },
+    card: include_str!("../zoo.json"),
     command: || trainer::entry::named_command::<Cli>("autoencoder"),
     run: |args| trainer::entry::run_parsed::<Cli>("autoencoder", args, run),
-    smoke: trainer::entry::Smoke {
-        train: &[
-            "train",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "32",
-            "--limit-train",
-            "256",
-            "--limit-test",
-            "64",
-        ],
-        info: &["info"],
-        weights: "model.bpk",
-        eval: Some(&["eval", "--weights", "{out}/model.bpk", "--limit-test", "64"]),
-        figure: "/test/bce",
-        export: None,
-    },
 };

@@ -121,52 +121,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// `bert-mini` in the zoo's registry: what it is, and its command line.
+/// `bert-mini` in the zoo's registry: its card (`zoo.json`) and its command line.
 pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
-    about: trainer::entry::About {
-        name: "bert-mini",
-        task: "masked-LM pretraining, text classification, fill-mask",
-        datasets: &["shakespeare", "spam"],
-        paper: "Devlin et al. 2019, arXiv:1810.04805 (BERT); Turc et al. 2019, arXiv:1908.08962 (BERT-Mini)",
-    },
+    card: include_str!("../zoo.json"),
     command: || trainer::entry::named_command::<Cli>("bert-mini"),
     run: |args| trainer::entry::run_parsed::<Cli>("bert-mini", args, run),
-    smoke: trainer::entry::Smoke {
-        train: &[
-            "pretrain",
-            "--epochs",
-            "1",
-            "--layers",
-            "1",
-            "--hidden",
-            "32",
-            "--heads",
-            "2",
-            "--max-len",
-            "32",
-            "--batch-size",
-            "8",
-            "--vocab-size",
-            "500",
-            "--limit-train",
-            "16",
-            "--limit-valid",
-            "8",
-            "--log-every",
-            "0",
-        ],
-        info: &["info", "--model", "{out}"],
-        weights: "model.bpk",
-        eval: Some(&[
-            "eval",
-            "--model",
-            "{out}",
-            "--max-len",
-            "32",
-            "--limit-test",
-            "8",
-        ]),
-        figure: "/valid_mlm_loss",
-        export: None,
-    },
 };

@@ -3,7 +3,7 @@
 use crate::config::{CnnArch, CnnConfig};
 use crate::model::Cnn;
 use burn::prelude::*;
-use trainer::entry::{About, ModelEntry};
+use trainer::entry::ModelEntry;
 use trainer::{AugmentKind, DataSpec, DatasetKind, ImageClassifier, Recipe};
 
 trainer::classification_steps!(Cnn);
@@ -50,25 +50,6 @@ impl ImageClassifier for Cnn {
     }
 }
 
-/// `cnn` in the zoo's registry: what it is, and its command line.
-pub const ENTRY: ModelEntry = ModelEntry::image_classifier::<crate::Cnn>(
-    About {
-        name: "cnn",
-        task: "image classification",
-        datasets: &["mnist", "fashion-mnist", "cifar10"],
-        paper: "LeCun et al. 1998, \"Gradient-based learning applied to document recognition\" (Proc. IEEE); batch norm: Ioffe & Szegedy 2015, arXiv:1502.03167",
-    },
-    &[
-        "train",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "32",
-        "--limit-train",
-        "128",
-        "--limit-valid",
-        "32",
-        "--limit-test",
-        "32",
-    ],
-);
+/// `cnn` in the zoo's registry: its card (`zoo.json`) and its command line.
+pub const ENTRY: ModelEntry =
+    ModelEntry::image_classifier::<crate::Cnn>(include_str!("../zoo.json"));

@@ -189,34 +189,9 @@ pub fn fid(args: &FidArgs) -> anyhow::Result<FidScore> {
     Ok(scored)
 }
 
-/// `gan` in the zoo's registry: what it is, and its command line.
+/// `gan` in the zoo's registry: its card (`zoo.json`) and its command line.
 pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
-    about: trainer::entry::About {
-        name: "gan",
-        task: "image generation (DCGAN, MLP GAN, conditional), FID",
-        datasets: &["mnist", "fashion-mnist"],
-        paper: "Goodfellow et al. 2014, arXiv:1406.2661; Radford, Metz & Chintala 2016, arXiv:1511.06434 (DCGAN); Heusel et al. 2017, arXiv:1706.08500 (FID)",
-    },
+    card: include_str!("../zoo.json"),
     command: || trainer::entry::named_command::<Cli>("gan"),
     run: |args| trainer::entry::run_parsed::<Cli>("gan", args, run),
-    smoke: trainer::entry::Smoke {
-        train: &[
-            "train",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "32",
-            "--limit-train",
-            "128",
-            "--limit-test",
-            "64",
-            "--width",
-            "8",
-        ],
-        info: &["info"],
-        weights: "generator.bpk",
-        eval: None,
-        figure: "",
-        export: None,
-    },
 };

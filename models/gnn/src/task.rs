@@ -562,39 +562,11 @@ pub fn info(data: GraphDataArgs, config: GnnConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `gnn` in the zoo's registry: what it is, and its command line.
+/// `gnn` in the zoo's registry: its card (`zoo.json`) and its command line.
 pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
-    about: trainer::entry::About {
-        name: "gnn",
-        task: "node classification",
-        datasets: &["cora", "karate"],
-        paper: "Kipf & Welling 2017, arXiv:1609.02907 (GCN); Hamilton, Ying & Leskovec 2017, arXiv:1706.02216 (GraphSAGE); Veličković et al. 2018, arXiv:1710.10903 (GAT)",
-    },
+    card: include_str!("../zoo.json"),
     command: || trainer::entry::named_command::<Cli>("gnn"),
     run: |args| trainer::entry::run_parsed::<Cli>("gnn", args, run),
-    smoke: trainer::entry::Smoke {
-        train: &["train", "--epochs", "2"],
-        info: &["info"],
-        weights: "model.bpk",
-        eval: Some(&["eval", "--weights", "{out}/model.bpk"]),
-        figure: "/test/loss",
-        export: Some((
-            &[
-                "export",
-                "--weights",
-                "{out}/model.bpk",
-                "--output",
-                "{export}",
-            ],
-            &[
-                "eval",
-                "--weights",
-                "{export}",
-                "--config",
-                "{out}/config.json",
-            ],
-        )),
-    },
 };
 
 #[cfg(test)]

@@ -15,9 +15,7 @@ pub mod cell;
 pub use cell::GruCell;
 pub use sequence::{InputKind, ModelConfig, SequenceModel, State, Task};
 
-/// `gru` in the zoo's registry: what it is, and its command line (burn-zoo's shared recurrent
-/// stack, `sequence`, with this crate's cell).
-pub const ENTRY: trainer::entry::ModelEntry = sequence::entry::<GruCell>(
-    "gru",
-    "Cho et al. 2014, \"Learning Phrase Representations using RNN Encoder-Decoder\", arXiv:1406.1078",
-);
+/// `gru` in the zoo's registry: its card (`zoo.json`) and its command line (burn-zoo's shared
+/// recurrent stack, `sequence`, with this crate's cell).
+pub const ENTRY: trainer::entry::ModelEntry =
+    sequence::entry::<GruCell>(include_str!("../zoo.json"));

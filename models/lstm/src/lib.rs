@@ -15,9 +15,7 @@ pub mod cell;
 pub use cell::LstmCell;
 pub use sequence::{InputKind, ModelConfig, SequenceModel, State, Task};
 
-/// `lstm` in the zoo's registry: what it is, and its command line (burn-zoo's shared recurrent
-/// stack, `sequence`, with this crate's cell).
-pub const ENTRY: trainer::entry::ModelEntry = sequence::entry::<LstmCell>(
-    "lstm",
-    "Hochreiter & Schmidhuber 1997, \"Long Short-Term Memory\" (Neural Computation 9(8))",
-);
+/// `lstm` in the zoo's registry: its card (`zoo.json`) and its command line (burn-zoo's shared
+/// recurrent stack, `sequence`, with this crate's cell).
+pub const ENTRY: trainer::entry::ModelEntry =
+    sequence::entry::<LstmCell>(include_str!("../zoo.json"));

@@ -3,7 +3,7 @@
 use crate::config::MlpConfig;
 use crate::model::Mlp;
 use burn::prelude::*;
-use trainer::entry::{About, ModelEntry};
+use trainer::entry::ModelEntry;
 use trainer::{DataSpec, DatasetKind, ImageClassifier, Recipe};
 
 trainer::classification_steps!(Mlp);
@@ -38,23 +38,6 @@ impl ImageClassifier for Mlp {
     }
 }
 
-/// `mlp` in the zoo's registry: what it is, and its command line.
-pub const ENTRY: ModelEntry = ModelEntry::image_classifier::<crate::Mlp>(
-    About {
-        name: "mlp",
-        task: "image classification",
-        datasets: &["mnist", "fashion-mnist", "cifar10"],
-        paper: "Rumelhart, Hinton & Williams 1986, \"Learning representations by back-propagating errors\" (Nature 323)",
-    },
-    &[
-        "train",
-        "--epochs",
-        "1",
-        "--limit-train",
-        "256",
-        "--limit-valid",
-        "64",
-        "--limit-test",
-        "32",
-    ],
-);
+/// `mlp` in the zoo's registry: its card (`zoo.json`) and its command line.
+pub const ENTRY: ModelEntry =
+    ModelEntry::image_classifier::<crate::Mlp>(include_str!("../zoo.json"));

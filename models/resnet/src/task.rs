@@ -3,7 +3,7 @@
 use crate::config::ResNetConfig;
 use crate::model::ResNet;
 use burn::prelude::*;
-use trainer::entry::{About, ModelEntry};
+use trainer::entry::ModelEntry;
 use trainer::{
     AugmentKind, DataSpec, DatasetKind, ImageClassifier, OptimizerKind, Recipe, ScheduleKind,
 };
@@ -47,29 +47,6 @@ impl ImageClassifier for ResNet {
     }
 }
 
-/// `resnet` in the zoo's registry: what it is, and its command line.
-pub const ENTRY: ModelEntry = ModelEntry::image_classifier::<crate::ResNet>(
-    About {
-        name: "resnet",
-        task: "image classification",
-        datasets: &["cifar10", "mnist", "fashion-mnist"],
-        paper: "He, Zhang, Ren & Sun 2016, \"Deep Residual Learning for Image Recognition\", arXiv:1512.03385",
-    },
-    &[
-        "train",
-        "--dataset",
-        "mnist",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "16",
-        "--warmup-epochs",
-        "0",
-        "--limit-train",
-        "32",
-        "--limit-valid",
-        "16",
-        "--limit-test",
-        "32",
-    ],
-);
+/// `resnet` in the zoo's registry: its card (`zoo.json`) and its command line.
+pub const ENTRY: ModelEntry =
+    ModelEntry::image_classifier::<crate::ResNet>(include_str!("../zoo.json"));

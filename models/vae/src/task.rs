@@ -231,32 +231,9 @@ impl Autoencoding for Vae {
     }
 }
 
-/// `vae` in the zoo's registry: what it is, and its command line.
+/// `vae` in the zoo's registry: its card (`zoo.json`) and its command line.
 pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
-    about: trainer::entry::About {
-        name: "vae",
-        task: "generative modelling of images (VAE, IWAE bound)",
-        datasets: &["mnist", "fashion-mnist"],
-        paper: "Kingma & Welling 2014, \"Auto-Encoding Variational Bayes\", arXiv:1312.6114; Burda, Grosse & Salakhutdinov 2016, arXiv:1509.00519 (IWAE)",
-    },
+    card: include_str!("../zoo.json"),
     command: || trainer::entry::named_command::<Cli>("vae"),
     run: |args| trainer::entry::run_parsed::<Cli>("vae", args, run),
-    smoke: trainer::entry::Smoke {
-        train: &[
-            "train",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "32",
-            "--limit-train",
-            "256",
-            "--limit-test",
-            "64",
-        ],
-        info: &["info"],
-        weights: "model.bpk",
-        eval: Some(&["eval", "--weights", "{out}/model.bpk", "--limit-test", "64"]),
-        figure: "/test/neg_elbo",
-        export: None,
-    },
 };
