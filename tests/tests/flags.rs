@@ -272,7 +272,7 @@ fn a_killed_run_resumes_losing_at_most_the_epoch_in_progress() {
             .unwrap_or(0)
     };
     let saved = kill_after_checkpoint(&args, &gnn.join("checkpoint/epoch-3"), newest);
-    assert!(saved >= 3 && saved < 400, "{saved}");
+    assert!((3..400).contains(&saved), "{saved}");
     let stdout = ZOO.ok(&[
         "gnn",
         "train",
