@@ -319,12 +319,7 @@ impl<C: Cell> Training for Minibatches<'_, C> {
             seen += indices.len();
         }
         let (loss, accuracy) = (loss_sum / seen as f64, 100.0 * hits as f64 / seen as f64);
-        run.record(epoch, "train", "loss", loss);
-        run.record(epoch, "train", "accuracy", accuracy);
-        Ok(EpochResult {
-            loss,
-            summary: format!("train loss {loss:.4} acc {accuracy:.2}%"),
-        })
+        Ok(EpochResult::of_classifier(run, epoch, loss, accuracy))
     }
 
     fn validate(
@@ -345,13 +340,7 @@ impl<C: Cell> Training for Minibatches<'_, C> {
             self.settings.batch_size,
             self.device,
         )?;
-        run.record(epoch, "valid", "loss", valid.loss);
-        run.record(epoch, "valid", "accuracy", valid.accuracy);
-        Ok(Some(Validation {
-            loss: valid.loss,
-            score: Some(valid.accuracy),
-            summary: format!("valid loss {:.4} acc {:.2}%", valid.loss, valid.accuracy),
-        }))
+        Ok(Some(Validation::of_classifier(run, epoch, &valid)))
     }
 
     fn keep_best(&mut self) {

@@ -13,6 +13,7 @@
 
 use crate::classifier::{OptimizerKind, ScheduleKind};
 use crate::cli::DeviceArgs;
+use crate::report::TestMetrics;
 pub use crate::run_folder::{
     RunFolder, claim, default_out, load_module, load_optimizer, not_finished, save_module,
     save_optimizer, sync_running_state,
@@ -170,6 +171,24 @@ pub struct Validation {
     pub summary: String,
 }
 
+impl Validation {
+    /// A classifier's validation pass: records its loss, accuracy and macro F1 for `epoch` and
+    /// selects on accuracy.
+    pub fn of_classifier(run: &mut RunFolder, epoch: usize, metrics: &TestMetrics) -> Self {
+        run.record(epoch, "valid", "loss", metrics.loss);
+        run.record(epoch, "valid", "accuracy", metrics.accuracy);
+        run.record(epoch, "valid", "f1_macro", metrics.f1_macro);
+        Self {
+            loss: metrics.loss,
+            score: Some(metrics.accuracy),
+            summary: format!(
+                "valid loss {:.4} acc {:.2}% F1 {:.2}",
+                metrics.loss, metrics.accuracy, metrics.f1_macro
+            ),
+        }
+    }
+}
+
 /// What one training epoch measured.
 #[derive(Clone, Debug, Default)]
 pub struct EpochResult {
@@ -177,6 +196,18 @@ pub struct EpochResult {
     pub loss: f64,
     /// The start of the epoch line, e.g. `train loss 0.42 acc 88.1%`.
     pub summary: String,
+}
+
+impl EpochResult {
+    /// A classifier's training epoch: records its mean loss and accuracy for `epoch`.
+    pub fn of_classifier(run: &mut RunFolder, epoch: usize, loss: f64, accuracy: f64) -> Self {
+        run.record(epoch, "train", "loss", loss);
+        run.record(epoch, "train", "accuracy", accuracy);
+        Self {
+            loss,
+            summary: format!("train loss {loss:.4} acc {accuracy:.2}%"),
+        }
+    }
 }
 
 /// The driver's part of a checkpoint's `state.json`: model selection and patience.

@@ -30,13 +30,8 @@ pub fn plot_metric(
     if series.is_empty() {
         return Ok(());
     }
-    let all = series.iter().flat_map(|(_, p, _)| p.iter());
-    let (mut x_max, mut y_min, mut y_max) = (1.0f64, f64::MAX, f64::MIN);
-    for &(x, y) in all {
-        x_max = x_max.max(x);
-        y_min = y_min.min(y);
-        y_max = y_max.max(y);
-    }
+    let [_, x_max, y_min, y_max] = bounds(series.iter().flat_map(|(_, p, _)| p.iter().copied()));
+    let x_max = x_max.max(1.0);
     let pad = ((y_max - y_min) * 0.1).max(1e-3);
     let root = BitMapBackend::new(path, (800, 500)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -71,6 +66,14 @@ pub fn plot_metric(
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+/// `[x_min, x_max, y_min, y_max]` of `points`.
+fn bounds(points: impl Iterator<Item = (f64, f64)>) -> [f64; 4] {
+    points.fold(
+        [f64::MAX, f64::MIN, f64::MAX, f64::MIN],
+        |[x0, x1, y0, y1], (x, y)| [x0.min(x), x1.max(x), y0.min(y), y1.max(y)],
+    )
 }
 
 fn register_font() {
@@ -233,13 +236,7 @@ pub fn plot_scatter(
     use plotters::prelude::*;
     register_font();
     anyhow::ensure!(!points.is_empty(), "nothing to plot");
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for p in points {
-        x0 = x0.min(p[0]);
-        x1 = x1.max(p[0]);
-        y0 = y0.min(p[1]);
-        y1 = y1.max(p[1]);
-    }
+    let [x0, x1, y0, y1] = bounds(points.iter().map(|p| (p[0], p[1])));
     let (px, py) = (((x1 - x0) * 0.05).max(1e-6), ((y1 - y0) * 0.05).max(1e-6));
     let root = BitMapBackend::new(path, (900, 700)).into_drawing_area();
     root.fill(&WHITE)?;

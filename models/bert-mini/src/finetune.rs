@@ -167,17 +167,7 @@ impl Training for Finetuning<'_> {
             self.batch_size,
             self.device,
         )?;
-        run.record(epoch, "valid", "loss", scores.loss);
-        run.record(epoch, "valid", "accuracy", scores.accuracy);
-        run.record(epoch, "valid", "f1", scores.f1_macro);
-        Ok(Some(Validation {
-            loss: scores.loss,
-            score: Some(scores.accuracy),
-            summary: format!(
-                "valid loss {:.4} acc {:.2}% F1 {:.2}",
-                scores.loss, scores.accuracy, scores.f1_macro
-            ),
-        }))
+        Ok(Some(Validation::of_classifier(run, epoch, &scores)))
     }
 
     fn keep_best(&mut self) {

@@ -199,12 +199,7 @@ impl Training for FullBatch<'_> {
         let accuracy = 100.0 * hits as f64 / self.train_labels.dims()[0] as f64;
         self.model = self.optim.step(self.settings.lr, self.model.clone(), grads);
         let loss = cross_entropy.into_scalar::<f64>();
-        run.record(epoch, "train", "loss", loss);
-        run.record(epoch, "train", "accuracy", accuracy);
-        Ok(EpochResult {
-            loss,
-            summary: format!("train loss {loss:.4} acc {accuracy:.1}%"),
-        })
+        Ok(EpochResult::of_classifier(run, epoch, loss, accuracy))
     }
 
     fn validate(
@@ -222,13 +217,7 @@ impl Training for FullBatch<'_> {
             nodes,
             self.device,
         )?;
-        run.record(epoch, "valid", "loss", valid.loss);
-        run.record(epoch, "valid", "accuracy", valid.accuracy);
-        Ok(Some(Validation {
-            loss: valid.loss,
-            score: Some(valid.accuracy),
-            summary: format!("valid loss {:.4} acc {:.1}%", valid.loss, valid.accuracy),
-        }))
+        Ok(Some(Validation::of_classifier(run, epoch, &valid)))
     }
 
     fn keep_best(&mut self) {
