@@ -306,13 +306,7 @@ impl<C: Cell> Training for Minibatches<'_, C> {
             let loss = loss_fn.forward(logits.clone(), labels.clone());
             let grads = GradientsParams::from_grads(loss.backward(), model);
             self.weights.model = self.weights.optim.step(settings.lr, model.clone(), grads);
-            hits += logits
-                .argmax(1)
-                .squeeze_dim::<1>(1)
-                .equal(labels)
-                .int()
-                .sum()
-                .into_scalar::<i64>() as usize;
+            hits += trainer::evaluate::correct(logits, labels);
             let loss = loss.into_scalar::<f64>();
             check_finite(run, loss, epoch, Some(step + 1))?;
             loss_sum += loss * indices.len() as f64;

@@ -2,7 +2,7 @@
 //! into each subcommand.
 
 use crate::classifier::{AugmentKind, DatasetKind};
-use crate::driver::RunFlags;
+pub use crate::flags::{DeviceArgs, RunFlags};
 use clap::{Args, Parser, Subcommand};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -38,15 +38,6 @@ pub struct DataArgs {
     /// <DIR>/cifar-10/cifar-10-binary.tar.gz [env: ZOO_DATA_DIR]
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-}
-
-/// Which device runs the model.
-#[derive(Args, Debug, Clone, Serialize, Deserialize)]
-pub struct DeviceArgs {
-    /// Device: flex, ndarray, wgpu, vulkan, cuda, metal (those compiled in; `wgpu:1` picks a
-    /// GPU) [default: the best compiled in]
-    #[arg(long)]
-    pub device: Option<String>,
 }
 
 /// `train` of an image classifier: the common training flags ([`RunFlags`], the same in every

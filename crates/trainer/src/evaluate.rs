@@ -24,6 +24,13 @@ pub fn evaluate<M: ImageClassifier>(
     scores.finish()
 }
 
+/// How many rows of `logits` `[n, classes]` have their largest value at `targets` `[n]`.
+pub fn correct(logits: Tensor<2>, targets: Tensor<1, Int>) -> usize {
+    let n = targets.dims()[0];
+    let right = logits.argmax(1).reshape([n]).equal(targets).int().sum();
+    right.into_scalar::<i64>() as usize
+}
+
 /// Accumulates loss, accuracy, top-5 and a confusion matrix over batches of logits.
 pub struct ClassificationScores {
     num_classes: usize,

@@ -13,6 +13,7 @@ pub mod device;
 pub mod driver;
 pub mod entry;
 pub mod evaluate;
+pub mod flags;
 pub mod metrics;
 pub mod optim;
 pub mod plots;

@@ -136,7 +136,7 @@ impl Training for Finetuning<'_> {
             let grads = GradientsParams::from_grads(loss.backward(), &self.model);
             self.model = self.optim.step(step_lr, self.model.clone(), grads);
             self.step += 1;
-            let right = crate::pretrain::hits(logits.inner(), labels.inner())?;
+            let right = trainer::evaluate::correct(logits.inner(), labels.inner());
             let value = loss.into_scalar::<f32>() as f64;
             check_finite(run, value, epoch, Some(i + 1))?;
             meter.step(value, right, chunk.len(), step_lr);

@@ -20,6 +20,7 @@ use trainer::driver::{
     EpochResult, Plan, RunFolder, Select, Training, Validation, check_finite, fit, load_module,
     load_optimizer, save_module, save_optimizer,
 };
+use trainer::evaluate::correct;
 use trainer::report::{git_commit, peak_rss_mib, rss_note};
 
 /// Pretraining recipe: ~900 steps on a 2-core CPU, so a peak rate 10× BERT's 1e-4 (which is
@@ -161,8 +162,8 @@ pub fn evaluate(
 ) -> anyhow::Result<MlmScores> {
     let ce = CrossEntropyLossConfig::new().init(device);
     let mut rng = SplitMix64::new(0x5eed_e7a1);
-    let (mut loss_sum, mut correct, mut predicted) = (0.0, 0usize, 0usize);
-    let (mut nsp_correct, mut pairs) = (0usize, 0usize);
+    let (mut loss_sum, mut right, mut predicted) = (0.0, 0usize, 0usize);
+    let (mut nsp_right, mut pairs) = (0usize, 0usize);
     let vocab = model.bert.vocab_size();
     for chunk in windows.chunks(batch_size.max(1)) {
         let refs: Vec<&Window> = chunk.iter().collect();
@@ -174,10 +175,10 @@ pub fn evaluate(
             .forward(logits.clone(), targets.clone())
             .into_scalar::<f32>() as f64
             * n as f64;
-        correct += hits(logits, targets)?;
+        right += correct(logits, targets);
         predicted += n;
         if let Some(nsp) = nsp {
-            nsp_correct += hits(nsp, next)?;
+            nsp_right += correct(nsp, next);
             pairs += chunk.len();
         }
     }
@@ -187,16 +188,9 @@ pub fn evaluate(
     );
     Ok(MlmScores {
         loss: loss_sum / predicted as f64,
-        accuracy: 100.0 * correct as f64 / predicted as f64,
-        nsp_accuracy: (pairs > 0).then(|| 100.0 * nsp_correct as f64 / pairs as f64),
+        accuracy: 100.0 * right as f64 / predicted as f64,
+        nsp_accuracy: (pairs > 0).then(|| 100.0 * nsp_right as f64 / pairs as f64),
     })
-}
-
-/// How many rows of `logits` `[n, classes]` have their maximum at `targets`.
-pub fn hits(logits: Tensor<2>, targets: Tensor<1, Int>) -> anyhow::Result<usize> {
-    let n = targets.dims()[0];
-    let right = logits.argmax(1).reshape([n]).equal(targets).int().sum();
-    Ok(right.into_scalar::<i64>() as usize)
 }
 
 /// One epoch of masked-LM (and NSP) pretraining over shuffled windows; the last model is kept.
@@ -267,9 +261,9 @@ impl Training for Pretraining<'_> {
             self.model = self.optim.step(step_lr, self.model.clone(), grads);
             self.step += 1;
             if let Some(nsp) = nsp {
-                nsp_right += hits(nsp.inner(), next.inner())?;
+                nsp_right += correct(nsp.inner(), next.inner());
             }
-            let right = hits(logits.inner(), targets.inner())?;
+            let right = correct(logits.inner(), targets.inner());
             let value = mlm_loss.into_scalar::<f32>() as f64;
             check_finite(run, value, epoch, Some(i + 1))?;
             meter.step(value, right, batch.targets.len(), step_lr);

@@ -2,10 +2,9 @@
 //! generator; and the model's registry entry.
 
 use crate::config::GanConfig;
+use crate::fid::{FidScore, HINT_SAMPLES, reference, score};
 use crate::model::{Discriminator, Generator};
-use crate::task::{
-    FidArgs, FidScore, HINT_SAMPLES, RunConfig, TrainArgs, generate, reference, score, train,
-};
+use crate::task::{FidArgs, RunConfig, TrainArgs, generate, train};
 use burn::prelude::*;
 use clap::{Parser, Subcommand};
 use datasets::Split;

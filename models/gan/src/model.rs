@@ -300,3 +300,9 @@ pub fn to_unit(images: Tensor<4>) -> Tensor<4> {
 pub fn from_unit(images: Tensor<4>) -> Tensor<4> {
     images * 2.0 - 1.0
 }
+
+/// The class sample `i` of [`generate`] is conditioned on: `i mod classes`, so every class is
+/// drawn equally often.
+pub fn sample_label(i: usize, classes: usize) -> usize {
+    i % classes
+}

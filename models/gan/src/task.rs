@@ -5,8 +5,8 @@
 //! `--classifier`, FID and a mode-collapse hint at the epochs `--fid-at` names.
 
 use crate::config::GanConfig;
-use crate::fid::{Gaussian, Judge, frechet_distance};
-use crate::model::{Discriminator, Generator, from_unit, to_unit};
+use crate::fid::{FidOptions, FidScore, Gaussian, Judge, reference, score};
+use crate::model::{Discriminator, Generator, from_unit, sample_label, to_unit};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Distribution;
@@ -30,9 +30,6 @@ use trainer::driver::{
 use trainer::report::{git_commit, peak_rss_mib, rss_note};
 
 pub const NAME: &str = "gan";
-/// Samples whose classes the mode-collapse hint counts.
-pub const HINT_SAMPLES: usize = 1000;
-
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
     #[command(flatten)]
@@ -43,21 +40,6 @@ pub struct TrainArgs {
     pub fid: FidOptions,
     #[command(flatten)]
     pub model: GanConfig,
-}
-
-/// Where FID comes from and how many samples it uses.
-#[derive(Args, Debug, Clone, Serialize, Deserialize)]
-pub struct FidOptions {
-    /// Trained `cnn` weights (model.bpk from `cnn train`, config.json beside it) whose
-    /// penultimate features FID compares; without it no FID is computed
-    #[arg(long, value_name = "FILE")]
-    pub classifier: Option<PathBuf>,
-    /// Epochs after which FID is computed (the last epoch always is)
-    #[arg(long, value_delimiter = ',', default_value = "5,20")]
-    pub fid_at: Vec<usize>,
-    /// Generated images (and test images) per FID
-    #[arg(long, default_value_t = 10000)]
-    pub fid_samples: usize,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -102,21 +84,6 @@ pub struct RunConfig {
     pub settings: Settings,
 }
 
-/// One FID measurement.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct FidScore {
-    pub epoch: usize,
-    pub fid: f64,
-    /// Classes the classifier sees among 1,000 samples (10 = no mode dropped).
-    pub classes_in_1000: usize,
-    /// How many of those 1,000 samples fall in each class.
-    pub class_counts: Vec<usize>,
-    /// Conditional generators: the share (%) of those 1,000 samples the classifier assigns to
-    /// the class they were drawn for.
-    #[serde(default)]
-    pub label_accuracy: Option<f64>,
-}
-
 /// `report.json` of a run.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GanReport {
@@ -156,12 +123,6 @@ pub fn one_hot(labels: &[usize], classes: usize, device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(values, [labels.len(), classes]), device)
 }
 
-/// The class sample `i` of [`generate`] is conditioned on: `i mod classes`, so every class is
-/// drawn equally often.
-pub fn sample_label(i: usize, classes: usize) -> usize {
-    i % classes
-}
-
 /// `n` samples in [0, 1] from an inference copy of the generator, in chunks; a conditional
 /// generator draws sample `i` of class [`sample_label`].
 pub fn generate(generator: &Generator, n: usize, seed: u64, device: &Device) -> Tensor<4> {
@@ -179,55 +140,6 @@ pub fn generate(generator: &Generator, n: usize, seed: u64, device: &Device) -> 
         })
         .collect();
     Tensor::cat(chunks, 0)
-}
-
-/// FID of `images` against the reference Gaussian, with the class spread of the first 1,000
-/// and, for samples of a conditional generator with `conditioned_on` classes, how many of them
-/// the classifier puts in the class they were drawn for.
-pub fn score(
-    judge: &Judge,
-    reference: &Gaussian,
-    images: &[Vec<u8>],
-    epoch: usize,
-    conditioned_on: usize,
-) -> anyhow::Result<FidScore> {
-    let (features, dim, predicted) = judge.judge(images)?;
-    let gaussian = Gaussian::fit(&features, dim)?;
-    let hint = &predicted[..predicted.len().min(HINT_SAMPLES)];
-    let mut class_counts = vec![0; judge.num_classes()];
-    for &c in hint {
-        class_counts[c] += 1;
-    }
-    let label_accuracy = (conditioned_on > 0).then(|| {
-        let hits = hint
-            .iter()
-            .enumerate()
-            .filter(|&(i, &c)| c == sample_label(i, conditioned_on))
-            .count();
-        100.0 * hits as f64 / hint.len().max(1) as f64
-    });
-    Ok(FidScore {
-        epoch,
-        fid: frechet_distance(&gaussian, reference),
-        classes_in_1000: class_counts.iter().filter(|&&c| c > 0).count(),
-        class_counts,
-        label_accuracy,
-    })
-}
-
-/// The classifier and the test set's feature Gaussian.
-pub fn reference(
-    options: &FidOptions,
-    classifier: &Path,
-    test: &ImageSet,
-    device: &Device,
-) -> anyhow::Result<(Judge, Gaussian)> {
-    let normalization = test.normalization().clone();
-    let judge = Judge::load(classifier, test, &normalization, device)?;
-    let n = options.fid_samples.min(test.len());
-    let real: Vec<Vec<u8>> = (0..n).map(|i| test.image(i).to_vec()).collect();
-    let (gaussian, _) = judge.statistics(&real)?;
-    Ok((judge, gaussian))
 }
 
 fn mean(sum: f64, count: usize) -> f64 {

@@ -189,13 +189,7 @@ impl Training for FullBatch<'_> {
             + self.model.l2_penalty(self.settings.decay_first_layer_only)
                 * self.settings.weight_decay;
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        let hits = train_logits
-            .argmax(1)
-            .squeeze_dim::<1>(1)
-            .equal(self.train_labels.clone())
-            .int()
-            .sum()
-            .into_scalar::<i64>();
+        let hits = trainer::evaluate::correct(train_logits, self.train_labels.clone());
         let accuracy = 100.0 * hits as f64 / self.train_labels.dims()[0] as f64;
         self.model = self.optim.step(self.settings.lr, self.model.clone(), grads);
         let loss = cross_entropy.into_scalar::<f64>();
