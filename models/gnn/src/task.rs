@@ -47,6 +47,14 @@ pub enum Command {
     },
     /// Test-node metrics of saved weights.
     Eval(SavedModelArgs),
+    /// The predicted class of nodes, by id, with probabilities (the top 3, and the true label).
+    Predict {
+        #[command(flatten)]
+        weights: SavedModelArgs,
+        /// Node ids as the data set names them (Cora: paper ids), comma-separated
+        #[arg(long, value_delimiter = ',', required = true, value_name = "ID")]
+        node: Vec<String>,
+    },
     /// Hidden node representations to CSV, and a PNG of their 2-d PCA coloured by class.
     Embed {
         #[command(flatten)]
@@ -125,6 +133,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train { run, data, model } => train(run, data, model).map(|_| ()),
         Command::Eval(weights) => eval(weights).map(|_| ()),
+        Command::Predict { weights, node } => predict(weights, &node),
         Command::Embed { weights, output } => embed(weights, output),
         Command::Export { weights, output } => export(weights, &output),
         Command::Info { data, model } => info(data, model),
@@ -444,6 +453,41 @@ pub fn eval(args: SavedModelArgs) -> anyhow::Result<TestMetrics> {
         metrics.f1_macro
     );
     Ok(metrics)
+}
+
+/// `predict`: the top classes of the nodes `ids`, with probabilities and the true label.
+pub fn predict(args: SavedModelArgs, ids: &[String]) -> anyhow::Result<()> {
+    let (model, graph, tensors, _) = load(&args)?;
+    let mut rows = Vec::with_capacity(ids.len());
+    for id in ids {
+        let index = graph.node_ids.iter().position(|n| n == id).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--node {id}: {} has no node with that id (ids look like {})",
+                graph.name,
+                graph.node_ids[..3.min(graph.node_ids.len())].join(", ")
+            )
+        })?;
+        rows.push(index);
+    }
+    let probs = burn::tensor::activation::softmax(model.forward(&tensors), 1);
+    let classes = graph.num_classes();
+    let probs: Vec<f32> = probs.into_data().try_to_vec()?;
+    for (id, &i) in ids.iter().zip(&rows) {
+        let row = &probs[i * classes..(i + 1) * classes];
+        let mut order: Vec<usize> = (0..classes).collect();
+        order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
+        let top: Vec<String> = order
+            .iter()
+            .take(3)
+            .map(|&c| format!("{} {:.1}%", graph.class_names[c], 100.0 * row[c]))
+            .collect();
+        println!(
+            "node {id} (label {}): {}",
+            graph.class_names[graph.labels[i] as usize],
+            top.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// `embed`: writes `node_id,label,split,e0..` rows and a PCA scatter PNG.

@@ -102,6 +102,19 @@ fn cora_gcn_trains_resumes_and_its_weights_serve_every_command() {
         "{stdout} vs {r}"
     );
 
+    // predict: the top classes of nodes by their Cora paper id, with the true label.
+    let stdout = GNN.ok(&["predict", "--weights", weights, "--node", "1110563,446271"]);
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(
+        stdout.starts_with("node 1110563 (label ") && stdout.contains('%'),
+        "{stdout}"
+    );
+    let err = GNN.failing(&["predict", "--weights", weights, "--node", "no-such-paper"]);
+    assert!(
+        err.contains("no-such-paper") && err.contains("--node"),
+        "{err}"
+    );
+
     let stdout = GNN.ok(&["embed", "--weights", weights]);
     assert!(stdout.contains("2708 nodes x 16"), "{stdout}");
     let csv = std::fs::read_to_string(out.join("embeddings.csv")).unwrap();
