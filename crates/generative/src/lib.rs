@@ -2,7 +2,7 @@
 //! can look at, the Bernoulli likelihood of pixels, the dense and convolutional encoder/decoder
 //! blocks, a linear probe of learned codes, and the one-optimizer training path of `autoencoder`
 //! and `vae` (run folder, checkpoints, `--resume`, metrics, curves and pictures through the
-//! trainer's custom loop). The GAN's two-optimizer loop lives in `gan` on the same custom loop.
+//! trainer's run driver). The GAN's two-optimizer training lives in `gan` on the same driver.
 
 pub mod autoencoding;
 pub mod blocks;

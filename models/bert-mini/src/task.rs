@@ -1,6 +1,6 @@
 //! The command line: `pretrain` (masked LM, optional NSP), `finetune --task classify`,
-//! `predict`, `fill-mask`, `attend`, `export`, `info`. Training runs through the trainer's
-//! custom-loop path (metrics.csv, one line per epoch, checkpoints, `--resume`, curves,
+//! `predict`, `fill-mask`, `attend`, `export`, `info`. Training runs on the trainer's run
+//! driver (metrics.csv, one line per epoch, checkpoints, `--resume`, curves,
 //! report.json). A run folder is also a Hugging Face model folder: `config.json` is HF's
 //! `BertConfig`, beside `tokenizer.json`, `vocab.txt` and `model.bpk` (`export` adds
 //! `model.safetensors`).

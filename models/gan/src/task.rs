@@ -1,4 +1,4 @@
-//! Adversarial training on the trainer's custom loop: two networks, two Adam optimizers
+//! Adversarial training on the trainer's run driver: two networks, two Adam optimizers
 //! (lr 2e-4, β₁ 0.5, as in the DCGAN paper), the non-saturating losses of Goodfellow et al.
 //! (D: −log D(x) − log(1 − D(G(z))); G: −log D(G(z))), one discriminator step then one
 //! generator step per batch. Each epoch writes a grid of samples from fixed noise; with

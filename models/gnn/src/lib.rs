@@ -10,6 +10,7 @@
 //! # }
 //! ```
 
+pub mod cli;
 pub mod config;
 pub mod gat;
 pub mod gcn;
@@ -18,10 +19,10 @@ pub mod model;
 pub mod sage;
 pub mod task;
 
+pub use cli::{Cli, Command, ENTRY, run};
 pub use config::{Arch, GnnConfig, GraphDataArgs, GraphDataset};
 pub use gat::{GatConv, GatConvConfig};
 pub use gcn::{GcnConv, GcnConvConfig};
 pub use message::{EdgeIndex, NodeFeatures, dense_adjacency, segment_softmax};
 pub use model::{Gnn, GraphConv, GraphTensors};
 pub use sage::{SageConv, SageConvConfig};
-pub use task::{Cli, Command, ENTRY, run};

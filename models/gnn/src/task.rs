@@ -1,96 +1,26 @@
 //! Full-batch node classification: one optimizer step per epoch on the whole graph, the loss on
-//! the training nodes only, validation after every step, and the model of the
-//! last epoch whose validation accuracy and loss were both the best so far is kept. Runs through the
-//! trainer's custom-loop path (metrics.csv, checkpoints, `--resume`, curves, report.json).
+//! the training nodes only, validation after every step, and the model of the last epoch whose
+//! validation accuracy and loss were both the best so far is kept. Runs on the trainer's run
+//! driver (metrics.csv, checkpoints, `--resume`, `--early-stop`, curves, report.json); the
+//! other commands are in `cli.rs`.
 
 use crate::config::{Arch, GnnConfig, GraphDataArgs, Recipe};
 use crate::model::{Gnn, GraphTensors};
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use clap::{Args, Parser, Subcommand};
 use datasets::Graph;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use trainer::device::select_device;
 use trainer::driver::{
     EpochResult, Plan, RunFlags, RunFolder, Select, Training, Validation, fit, load_module,
     load_optimizer, save_module, save_optimizer,
 };
 use trainer::evaluate::ClassificationScores;
-use trainer::plots::{pca_2d, plot_scatter};
 use trainer::report::{Report, TestMetrics, git_commit};
 
 pub const NAME: &str = "gnn";
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "gnn",
-    version,
-    about = "Graph neural networks (GCN, GraphSAGE, GAT) for node classification on Cora"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Train full-batch, validate every epoch, keep the best epoch, evaluate on the test nodes.
-    Train {
-        #[command(flatten)]
-        run: RunFlags,
-        #[command(flatten)]
-        data: GraphDataArgs,
-        #[command(flatten)]
-        model: GnnConfig,
-    },
-    /// Test-node metrics of saved weights.
-    Eval(SavedModelArgs),
-    /// The predicted class of nodes, by id, with probabilities (the top 3, and the true label).
-    Predict {
-        #[command(flatten)]
-        weights: SavedModelArgs,
-        /// Node ids as the data set names them (Cora: paper ids), comma-separated
-        #[arg(long, value_delimiter = ',', required = true, value_name = "ID")]
-        node: Vec<String>,
-    },
-    /// Hidden node representations to CSV, and a PNG of their 2-d PCA coloured by class.
-    Embed {
-        #[command(flatten)]
-        weights: SavedModelArgs,
-        /// CSV to write [default: embeddings.csv beside the weights]
-        #[arg(long)]
-        output: Option<PathBuf>,
-    },
-    /// Write weights as safetensors with PyTorch Geometric's names (conv1.lin.weight, ...).
-    Export {
-        #[command(flatten)]
-        weights: SavedModelArgs,
-        #[arg(long)]
-        output: PathBuf,
-    },
-    /// Graph statistics, parameter count and layers.
-    Info {
-        #[command(flatten)]
-        data: GraphDataArgs,
-        #[command(flatten)]
-        model: GnnConfig,
-    },
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct SavedModelArgs {
-    /// `--weights` (model.bpk written by `train`, or .safetensors with PyG names) and `--config`
-    #[command(flatten)]
-    pub saved: trainer::cli::WeightsArgs,
-    #[command(flatten)]
-    pub data: GraphDataArgs,
-    #[command(flatten)]
-    pub model: GnnConfig,
-    #[command(flatten)]
-    pub device: trainer::cli::DeviceArgs,
-}
 
 /// Every training setting after flags and the recipe are merged.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -128,18 +58,6 @@ pub struct GnnReport {
     pub seconds_per_epoch: f64,
 }
 
-/// Runs one parsed command.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Command::Train { run, data, model } => train(run, data, model).map(|_| ()),
-        Command::Eval(weights) => eval(weights).map(|_| ()),
-        Command::Predict { weights, node } => predict(weights, &node),
-        Command::Embed { weights, output } => embed(weights, output),
-        Command::Export { weights, output } => export(weights, &output),
-        Command::Info { data, model } => info(data, model),
-    }
-}
-
 fn node_tensor(nodes: &[u32], device: &Device) -> Tensor<1, Int> {
     let v: Vec<i64> = nodes.iter().map(|&n| n as i64).collect();
     Tensor::from_data(TensorData::new(v, [nodes.len()]), device)
@@ -154,7 +72,7 @@ fn label_tensor(graph: &Graph, nodes: &[u32], device: &Device) -> Tensor<1, Int>
 }
 
 /// Loss and accuracy (percent) of `logits` on `nodes`.
-fn score(
+pub fn score(
     logits: Tensor<2>,
     graph: &Graph,
     nodes: &[u32],
@@ -410,199 +328,4 @@ pub fn train(args: RunFlags, data: GraphDataArgs, config: GnnConfig) -> anyhow::
     );
     println!("wrote {}", out.display());
     Ok(report)
-}
-
-/// The model config, data and class names for saved weights: `--config`, else `config.json`
-/// beside them, else the flags.
-fn saved_or_flags(args: &SavedModelArgs) -> anyhow::Result<(GnnConfig, GraphDataArgs)> {
-    match args.saved.run_config() {
-        Some(path) => {
-            let saved: RunConfig = RunFolder::read_config(&path)?;
-            let data = GraphDataArgs {
-                data_dir: args.data.data_dir.clone(),
-                ..saved.data
-            };
-            Ok((saved.model_config, data))
-        }
-        None => Ok((args.model.resolved(), args.data.clone())),
-    }
-}
-
-/// Model with the saved weights, the graph and the device.
-fn load(args: &SavedModelArgs) -> anyhow::Result<(Gnn, Graph, GraphTensors, Device)> {
-    let (config, data) = saved_or_flags(args)?;
-    let (_, device) = select_device(args.device.device.as_deref())?;
-    let graph = data.load(0)?;
-    let model = Gnn::new(&config, graph.num_features, graph.num_classes(), &device);
-    let model = trainer::weights::load_weights(model, &args.saved.weights, &[])?;
-    let tensors = GraphTensors::new(&graph, &device);
-    Ok((model, graph, tensors, device))
-}
-
-/// `eval`: test-node metrics.
-pub fn eval(args: SavedModelArgs) -> anyhow::Result<TestMetrics> {
-    let (model, graph, tensors, device) = load(&args)?;
-    let metrics = score(model.forward(&tensors), &graph, &graph.splits.test, &device)?;
-    println!(
-        "{} on {} test ({} nodes): accuracy {:.2}%  loss {:.4}  macro F1 {:.2}%",
-        args.saved.weights.display(),
-        graph.name,
-        metrics.samples,
-        metrics.accuracy,
-        metrics.loss,
-        metrics.f1_macro
-    );
-    Ok(metrics)
-}
-
-/// `predict`: the top classes of the nodes `ids`, with probabilities and the true label.
-pub fn predict(args: SavedModelArgs, ids: &[String]) -> anyhow::Result<()> {
-    let (model, graph, tensors, _) = load(&args)?;
-    let mut rows = Vec::with_capacity(ids.len());
-    for id in ids {
-        let index = graph.node_ids.iter().position(|n| n == id).ok_or_else(|| {
-            anyhow::anyhow!(
-                "--node {id}: {} has no node with that id (ids look like {})",
-                graph.name,
-                graph.node_ids[..3.min(graph.node_ids.len())].join(", ")
-            )
-        })?;
-        rows.push(index);
-    }
-    let probs = burn::tensor::activation::softmax(model.forward(&tensors), 1);
-    let classes = graph.num_classes();
-    let probs: Vec<f32> = probs.into_data().try_to_vec()?;
-    for (id, &i) in ids.iter().zip(&rows) {
-        let row = &probs[i * classes..(i + 1) * classes];
-        let mut order: Vec<usize> = (0..classes).collect();
-        order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
-        let top: Vec<String> = order
-            .iter()
-            .take(3)
-            .map(|&c| format!("{} {:.1}%", graph.class_names[c], 100.0 * row[c]))
-            .collect();
-        println!(
-            "node {id} (label {}): {}",
-            graph.class_names[graph.labels[i] as usize],
-            top.join(", ")
-        );
-    }
-    Ok(())
-}
-
-/// `embed`: writes `node_id,label,split,e0..` rows and a PCA scatter PNG.
-pub fn embed(args: SavedModelArgs, output: Option<PathBuf>) -> anyhow::Result<()> {
-    let (model, graph, tensors, _) = load(&args)?;
-    let embedding = model.embed(&tensors);
-    let [n, dim] = embedding.dims();
-    let values: Vec<f32> = embedding.into_data().try_to_vec()?;
-    let csv = output.unwrap_or_else(|| {
-        args.saved
-            .weights
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("embeddings.csv")
-    });
-    let mut role = vec!["none"; n];
-    for (nodes, name) in [
-        (&graph.splits.train, "train"),
-        (&graph.splits.valid, "valid"),
-        (&graph.splits.test, "test"),
-    ] {
-        nodes.iter().for_each(|&i| role[i as usize] = name);
-    }
-    let mut text = String::from("node_id,label,split");
-    (0..dim).for_each(|d| text.push_str(&format!(",e{d}")));
-    text.push('\n');
-    for (i, row) in values.chunks_exact(dim).enumerate() {
-        text.push_str(&format!(
-            "{},{},{}",
-            graph.node_ids[i], graph.class_names[graph.labels[i] as usize], role[i]
-        ));
-        row.iter().for_each(|v| text.push_str(&format!(",{v}")));
-        text.push('\n');
-    }
-    std::fs::write(&csv, text)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", csv.display()))?;
-    let png = csv.with_extension("png");
-    let classes: Vec<usize> = graph.labels.iter().map(|&l| l as usize).collect();
-    plot_scatter(
-        &pca_2d(&values, dim),
-        &classes,
-        &graph.class_names,
-        &format!(
-            "{} node embeddings (PCA of {dim}-d hidden layer)",
-            graph.name
-        ),
-        &png,
-    )?;
-    println!(
-        "wrote {} ({n} nodes x {dim}) and {}",
-        csv.display(),
-        png.display()
-    );
-    Ok(())
-}
-
-/// `export`: safetensors with PyG's names.
-pub fn export(args: SavedModelArgs, output: &Path) -> anyhow::Result<()> {
-    let (model, ..) = load(&args)?;
-    trainer::weights::export_safetensors(&model, output, &[])?;
-    println!("wrote {}", output.display());
-    Ok(())
-}
-
-/// `info`: the graph and the model.
-pub fn info(data: GraphDataArgs, config: GnnConfig) -> anyhow::Result<()> {
-    let graph = data.load(0)?;
-    let device = select_device(None)?.1;
-    let config = config.resolved();
-    let model = Gnn::new(&config, graph.num_features, graph.num_classes(), &device);
-    let degrees = graph.degrees();
-    println!(
-        "{}: {} nodes, {} undirected edges (mean degree {:.2}, max {}), {} features, classes {}",
-        graph.name,
-        graph.num_nodes(),
-        graph.edges.len(),
-        2.0 * graph.edges.len() as f64 / graph.num_nodes() as f64,
-        degrees.iter().max().copied().unwrap_or(0),
-        graph.num_features,
-        graph.class_names.join(", ")
-    );
-    println!(
-        "split: {} train / {} valid / {} test nodes",
-        graph.splits.train.len(),
-        graph.splits.valid.len(),
-        graph.splits.test.len()
-    );
-    println!("config: {}", serde_json::to_string(&config)?);
-    println!(
-        "recipe: {}",
-        serde_json::to_string(&Recipe::of(config.arch))?
-    );
-    println!("parameters: {}", model.num_params());
-    println!("{model}");
-    println!(
-        "devices compiled in: {}",
-        trainer::device::compiled_devices().join(", ")
-    );
-    Ok(())
-}
-
-/// `gnn` in the zoo's registry: its card (`zoo.json`) and its command line.
-pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
-    card: include_str!("../zoo.json"),
-    command: || trainer::entry::named_command::<Cli>("gnn"),
-    run: |args| trainer::entry::run_parsed::<Cli>("gnn", args, run),
-};
-
-#[cfg(test)]
-mod tests {
-    use super::Cli;
-
-    #[test]
-    fn command_line_is_consistent() {
-        use clap::CommandFactory;
-        Cli::command().debug_assert();
-    }
 }
