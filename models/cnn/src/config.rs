@@ -1,14 +1,14 @@
 //! The CNN's configuration: which architecture, and its dropout.
 
-use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CnnArch {
     /// The CNN of TensorFlow's CIFAR-10 tutorial (Keras) for 32×32×3: three 3×3 convolutions
     /// (32, 64, 64), two max-pools, Dense 64, Dense 10, 'valid' padding, no normalisation.
-    #[value(alias = "seed-cifar")]
+    #[cfg_attr(feature = "cli", value(alias = "seed-cifar"))]
     #[serde(alias = "seed-cifar")]
     TfTutorial,
     /// LeNet-5 (LeCun et al. 1998) widened to 32/64 channels, with batch norm after each
@@ -16,13 +16,14 @@ pub enum CnnArch {
     Lenet,
 }
 
-#[derive(Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CnnConfig {
     /// Architecture [default: lenet for MNIST-sized inputs, tf-tutorial for CIFAR-10]
-    #[arg(long, value_enum)]
+    #[cfg_attr(feature = "cli", arg(long, value_enum))]
     pub arch: Option<CnnArch>,
     /// Dropout between LeNet's dense layers (tf-tutorial has none)
-    #[arg(long, default_value_t = 0.3)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 0.3))]
     pub dropout: f64,
 }
 

@@ -12,8 +12,10 @@
 
 pub mod config;
 pub mod model;
+#[cfg(feature = "cli")]
 pub mod task;
 
 pub use config::{CnnArch, CnnConfig};
 pub use model::{Cnn, LeNet, TfTutorialCnn};
+#[cfg(feature = "cli")]
 pub use task::ENTRY;

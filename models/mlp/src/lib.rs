@@ -9,8 +9,10 @@
 
 pub mod config;
 pub mod model;
+#[cfg(feature = "cli")]
 pub mod task;
 
 pub use config::{Activation, MlpConfig};
 pub use model::Mlp;
+#[cfg(feature = "cli")]
 pub use task::ENTRY;

@@ -1,12 +1,12 @@
 //! ResNet configuration: depth and layout, stem, shortcut type, zero-init of residual branches.
 
-use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 
 /// ImageNet layout (`resnet18..152`, He et al. 2015, arXiv:1512.03385, as torchvision builds
 /// them) or the CIFAR layout of the same paper's §4.2 (`resnet20..110`: 3 stages of 16/32/64
 /// channels, depth 6n+2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ResNetArch {
     Resnet18,
@@ -82,7 +82,8 @@ impl ResNetArch {
 }
 
 /// How a block's shortcut changes shape (He et al. 2015, §3.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Shortcut {
     /// Identity with stride-2 subsampling and zero-padded extra channels: no parameters.
@@ -91,19 +92,20 @@ pub enum Shortcut {
     B,
 }
 
-#[derive(Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResNetConfig {
     /// Depth and layout
-    #[arg(long, value_enum, default_value_t = ResNetArch::Resnet20)]
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = ResNetArch::Resnet20))]
     pub arch: ResNetArch,
     /// ImageNet layouts only: a 3×3 stride-1 stem without max-pool, for 32×32 inputs
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub cifar_stem: bool,
     /// Shortcut when shapes change, CIFAR layouts (ImageNet layouts always use B)
-    #[arg(long, value_enum, default_value_t = Shortcut::A)]
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = Shortcut::A))]
     pub shortcut: Shortcut,
     /// Start each residual branch's last batch norm at zero (Goyal et al. 2017)
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub zero_init_residual: bool,
 }
 

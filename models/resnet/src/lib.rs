@@ -12,8 +12,10 @@
 pub mod block;
 pub mod config;
 pub mod model;
+#[cfg(feature = "cli")]
 pub mod task;
 
 pub use config::{ResNetArch, ResNetConfig, Shortcut};
 pub use model::ResNet;
+#[cfg(feature = "cli")]
 pub use task::ENTRY;
