@@ -419,14 +419,8 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
         device: &device,
         cell: std::marker::PhantomData,
     };
-    let plan = trainer::driver::Plan {
-        epochs: settings.epochs,
-        resume: args.run.resume,
-        checkpoint_every: settings.checkpoint_every,
-        early_stop: settings.early_stop,
-        // Accuracy first; the loss breaks ties (small validation sets tie often).
-        select: Select::HighestScore,
-    };
+    // Accuracy first; the loss breaks ties (small validation sets tie often).
+    let plan = settings.plan(args.run.resume, Select::HighestScore);
     let fitted = fit(&mut run, &plan, &mut training)?;
     let (start, last_epoch, best) = (fitted.start, fitted.last_epoch, training.weights.best);
     let wall_seconds = run.elapsed();

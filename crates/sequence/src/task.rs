@@ -134,6 +134,17 @@ impl Settings {
         Ok(())
     }
 
+    /// The driver's plan for these settings (saved with the run, so a resumed run keeps them).
+    pub fn plan(&self, resume: bool, select: trainer::driver::Select) -> trainer::driver::Plan {
+        trainer::driver::Plan {
+            epochs: self.epochs,
+            resume,
+            checkpoint_every: self.checkpoint_every,
+            early_stop: self.early_stop,
+            select,
+        }
+    }
+
     /// Adam (PyTorch's defaults) with this run's clipping and weight decay.
     pub fn optimizer(&self) -> ModuleOptimizer {
         let mut adam = trainer::optim::adam_config();
