@@ -4,54 +4,7 @@
 use crate::error::{DataError, Result};
 use crate::rng::SplitMix64;
 use std::sync::Arc;
-
-/// Channels, height and width of every image in a set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ImageShape {
-    pub channels: usize,
-    pub height: usize,
-    pub width: usize,
-}
-
-impl ImageShape {
-    pub fn pixels(&self) -> usize {
-        self.channels * self.height * self.width
-    }
-}
-
-/// Per-channel mean and standard deviation applied after scaling pixels to [0, 1]:
-/// `x = (p / 255 - mean[c]) / std[c]`. PyTorch weights trained on these sets expect them.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Normalization {
-    pub mean: Vec<f32>,
-    pub std: Vec<f32>,
-}
-
-impl Normalization {
-    /// MNIST: mean 0.1307, std 0.3081 (the values of the PyTorch MNIST example).
-    pub fn mnist() -> Self {
-        Self {
-            mean: vec![0.1307],
-            std: vec![0.3081],
-        }
-    }
-
-    /// Fashion-MNIST: mean 0.2860, std 0.3530 (computed over its training set).
-    pub fn fashion_mnist() -> Self {
-        Self {
-            mean: vec![0.2860],
-            std: vec![0.3530],
-        }
-    }
-
-    /// CIFAR-10: per-channel mean (0.4914, 0.4822, 0.4465), std (0.2470, 0.2435, 0.2616).
-    pub fn cifar10() -> Self {
-        Self {
-            mean: vec![0.4914, 0.4822, 0.4465],
-            std: vec![0.2470, 0.2435, 0.2616],
-        }
-    }
-}
+pub use zoo_core::{ImageShape, Normalization};
 
 /// One image: `channels * height * width` bytes in CHW order, its label, and its index in the
 /// full set (augmentation seeds from it).

@@ -26,7 +26,7 @@ pub use augment::{Augmentation, AugmentedSet};
 pub use batcher::{ImageBatch, ImageBatcher};
 pub use cifar::Cifar10;
 pub use error::{DataError, Result};
-pub use graph::{Cora, EdgeListGraph, Graph, GraphEdges, Karate, NodeSplits};
+pub use graph::{Cora, EdgeListGraph, Graph, Karate, NodeSplits};
 pub use image_set::{ImageItem, ImageSet, ImageShape, Normalization};
 pub use mnist::{Mnist, MnistVariant};
 pub use source::DataSource;

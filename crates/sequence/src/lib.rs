@@ -1,8 +1,8 @@
 //! Recurrent networks shared by burn-zoo's `lstm` and `gru`: the layer stack (layers,
 //! bidirectional, dropout between layers, padding masks), the network around it (embedding or
-//! features in, linear head out), and three tasks with their command line: a character
-//! language model with truncated backpropagation through time, text classification, and seed
-//! 003's sequence exercise.
+//! features in, linear head out), and, with the `cli` feature, three tasks with their command
+//! line: a character language model with truncated backpropagation through time, text
+//! classification, and the compare-halves sequence task.
 //!
 //! A model crate supplies only its [`Cell`]: the gate count and the step equations. On Burn's
 //! CPU backends the LSTM and GRU run each layer as one autodiff node with a hand-written
@@ -23,20 +23,27 @@
 
 pub mod activation;
 pub mod cell;
+#[cfg(feature = "cli")]
 pub mod classify;
+#[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cli")]
 pub mod config;
 pub mod fused;
+#[cfg(feature = "cli")]
 pub mod lm;
 pub mod model;
 pub mod recurrent;
+#[cfg(feature = "cli")]
 pub mod task;
 #[doc(hidden)]
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use cell::{Cell, State};
+#[cfg(feature = "cli")]
 pub use cli::{Cli, Command, cli, command, entry, run};
+#[cfg(feature = "cli")]
 pub use config::{NetArgs, Recipe, Task, TextArgs};
 pub use fused::FusedCell;
 pub use model::{InputKind, ModelConfig, Pool, SequenceModel, Steps, pytorch};

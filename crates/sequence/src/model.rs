@@ -19,7 +19,8 @@ pub enum InputKind {
 }
 
 /// How a classifier turns the per-step outputs into one vector.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Pool {
     /// The final state of the last layer: each sequence's own last step (both directions'

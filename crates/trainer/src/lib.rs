@@ -24,7 +24,7 @@ pub mod schedule;
 pub mod supervised;
 #[cfg(feature = "testing")]
 pub mod testing;
-pub mod weights;
+pub use weights;
 
 pub use classifier::{
     AugmentKind, DataSpec, DatasetKind, ImageClassifier, OptimizerKind, Recipe, ScheduleKind,

@@ -1,11 +1,11 @@
 //! The autoencoder's config: flags of `autoencoder train`, stored in the run's `config.json`.
 
-use clap::{Args, ValueEnum};
 use generative::blocks::{Arch, BlocksConfig};
 use serde::{Deserialize, Serialize};
 
 /// How a denoising autoencoder corrupts its input (Vincent et al. 2008, section 4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Noise {
     /// Add N(0, level²) to every pixel, then clip to [0, 1].
@@ -14,26 +14,30 @@ pub enum Noise {
     Masking,
 }
 
-#[derive(Args, Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AutoencoderConfig {
     /// Dense (784-256-64-256-784 on MNIST) or convolutional halves
-    #[arg(long, value_enum, default_value = "dense")]
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value = "dense"))]
     pub arch: Arch,
     /// Dense: hidden widths from the image to the code (the decoder mirrors them)
-    #[arg(long, value_delimiter = ',', default_value = "256")]
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, value_delimiter = ',', default_value = "256")
+    )]
     pub hidden: Vec<usize>,
     /// Conv: channels of the first convolution (the second has twice as many)
-    #[arg(long, default_value_t = 32)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 32))]
     pub channels: usize,
     /// Width of the code
-    #[arg(long, default_value_t = 64)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 64))]
     pub latent: usize,
     /// Train a denoising autoencoder: corrupt inputs at this level (noise std or mask rate)
     /// and reconstruct the clean images
-    #[arg(long, value_name = "LEVEL")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "LEVEL"))]
     pub denoise: Option<f64>,
     /// The corruption --denoise applies
-    #[arg(long, value_enum, default_value = "gaussian")]
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value = "gaussian"))]
     pub noise: Noise,
 }
 

@@ -11,15 +11,17 @@
 //!     denoise: Some(0.3), noise: Noise::Gaussian,
 //! };
 //! let device = Device::flex();
-//! let mnist = datasets::ImageShape { channels: 1, height: 28, width: 28 };
+//! let mnist = generative::ImageShape { channels: 1, height: 28, width: 28 };
 //! let model = Autoencoder::new(&config, mnist, &device).unwrap();
 //! let codes = model.encode(Tensor::zeros([8, 1, 28, 28], &device)); // [8, 32]
 //! ```
 
 pub mod config;
 pub mod model;
+#[cfg(feature = "cli")]
 pub mod task;
 
 pub use config::{AutoencoderConfig, Noise};
 pub use model::Autoencoder;
+#[cfg(feature = "cli")]
 pub use task::ENTRY;

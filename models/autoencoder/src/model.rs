@@ -9,7 +9,7 @@
 use crate::config::AutoencoderConfig;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use datasets::ImageShape;
+use generative::ImageShape;
 use generative::{Decoder, Encoder};
 
 #[derive(Module, Debug)]

@@ -148,7 +148,7 @@ pub fn detect(path: &Path) -> anyhow::Result<Architecture> {
 }
 
 fn load<M: Module + burn::store::ModuleSnapshot>(model: M, path: &Path) -> anyhow::Result<M> {
-    trainer::weights::load_weights_ignoring(model, path, &rules(&HF_TO_BURN), &[], &ignorable)
+    weights::load_weights_ignoring(model, path, &rules(&HF_TO_BURN), &[], &ignorable)
 }
 
 /// A masked-LM / pretraining model from `path`: our `.bpk`, or HF `BertForMaskedLM` /
@@ -180,7 +180,7 @@ pub fn export<M: Module + burn::store::ModuleSnapshot>(
     model: &M,
     path: &Path,
 ) -> anyhow::Result<()> {
-    trainer::weights::export_safetensors_renamed(model, path, &rules(&BURN_TO_HF))
+    weights::export_safetensors_renamed(model, path, &rules(&BURN_TO_HF))
 }
 
 #[cfg(test)]

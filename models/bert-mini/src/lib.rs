@@ -14,6 +14,7 @@
 //! # }
 //! ```
 
+#[cfg(feature = "cli")]
 pub mod args;
 pub mod attention;
 pub mod config;
@@ -21,6 +22,7 @@ pub mod embeddings;
 pub mod heads;
 pub mod hf;
 pub mod layer;
+#[cfg(feature = "cli")]
 pub mod masking;
 pub mod model;
 pub mod nn;
@@ -29,11 +31,18 @@ pub mod tokenizer;
 pub use config::BertConfig;
 pub use heads::{BertForPreTraining, BertForSequenceClassification, MlmHead};
 pub use model::{BertInput, BertModel, BertOutputs};
+#[cfg(feature = "cli")]
 pub mod finetune;
+#[cfg(feature = "cli")]
 pub mod folder;
+#[cfg(feature = "cli")]
 pub mod inference;
+#[cfg(feature = "cli")]
 pub mod pretrain;
+#[cfg(feature = "cli")]
 pub mod task;
+#[cfg(feature = "cli")]
 pub mod training;
 
+#[cfg(feature = "cli")]
 pub use task::{Cli, Command, ENTRY, run};

@@ -3,8 +3,9 @@
 
 use crate::config::GanConfig;
 use crate::fid::{FidScore, HINT_SAMPLES, reference, score};
+use crate::model::generate;
 use crate::model::{Discriminator, Generator};
-use crate::task::{FidArgs, RunConfig, TrainArgs, generate, train};
+use crate::task::{FidArgs, RunConfig, TrainArgs, train};
 use burn::prelude::*;
 use clap::{Parser, Subcommand};
 use datasets::Split;

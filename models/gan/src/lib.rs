@@ -8,17 +8,21 @@
 //! use gan::{GanArch, GanConfig, Generator};
 //! let config = GanConfig { arch: GanArch::Dcgan, latent: 100, width: 32, conditional: false };
 //! let device = Device::flex();
-//! let mnist = datasets::ImageShape { channels: 1, height: 28, width: 28 };
+//! let mnist = generative::ImageShape { channels: 1, height: 28, width: 28 };
 //! let generator = Generator::new(&config, mnist, 10, &device).unwrap();
-//! let samples = gan::task::generate(&generator, 16, 1, &device); // [16, 1, 28, 28] in [0, 1]
+//! let samples = gan::model::generate(&generator, 16, 1, &device); // [16, 1, 28, 28] in [0, 1]
 //! ```
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
+#[cfg(feature = "cli")]
 pub mod fid;
 pub mod model;
+#[cfg(feature = "cli")]
 pub mod task;
 
+#[cfg(feature = "cli")]
 pub use cli::ENTRY;
 pub use config::{GanArch, GanConfig};
 pub use model::{Discriminator, Generator};

@@ -22,8 +22,9 @@ use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfi
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::{leaky_relu, relu, tanh};
-use datasets::ImageShape;
+use generative::ImageShape;
 use generative::blocks::linear_stack;
+use zoo_core::rng::SplitMix64;
 
 /// DCGAN's initial weights: N(0, 0.02) (section 4 of the paper).
 fn dcgan_init() -> Initializer {
@@ -305,4 +306,39 @@ pub fn from_unit(images: Tensor<4>) -> Tensor<4> {
 /// drawn equally often.
 pub fn sample_label(i: usize, classes: usize) -> usize {
     i % classes
+}
+
+/// z ~ N(0, I) from a seeded host generator, so a seed gives the same samples on any device.
+pub fn noise(n: usize, latent: usize, seed: u64, device: &Device) -> Tensor<2> {
+    let mut rng = SplitMix64::new(seed);
+    let values: Vec<f32> = (0..n * latent).map(|_| rng.normal() as f32).collect();
+    Tensor::from_data(TensorData::new(values, [n, latent]), device)
+}
+
+/// One-hot rows `[labels.len(), classes]`.
+pub fn one_hot(labels: &[usize], classes: usize, device: &Device) -> Tensor<2> {
+    let mut values = vec![0f32; labels.len() * classes];
+    for (row, &label) in labels.iter().enumerate() {
+        values[row * classes + label] = 1.0;
+    }
+    Tensor::from_data(TensorData::new(values, [labels.len(), classes]), device)
+}
+
+/// `n` samples in [0, 1] from an inference copy of the generator, in chunks; a conditional
+/// generator draws sample `i` of class [`sample_label`].
+pub fn generate(generator: &Generator, n: usize, seed: u64, device: &Device) -> Tensor<4> {
+    let z = noise(n, generator.latent(), seed, device);
+    let classes = generator.classes();
+    let chunks: Vec<Tensor<4>> = (0..n)
+        .step_by(500)
+        .map(|start| {
+            let end = (start + 500).min(n);
+            let labels = (classes > 0).then(|| {
+                let labels: Vec<usize> = (start..end).map(|i| sample_label(i, classes)).collect();
+                one_hot(&labels, classes, device)
+            });
+            to_unit(generator.forward_conditional(z.clone().slice(start..end), labels))
+        })
+        .collect();
+    Tensor::cat(chunks, 0)
 }

@@ -6,13 +6,14 @@
 
 use crate::config::GanConfig;
 use crate::fid::{FidOptions, FidScore, Gaussian, Judge, reference, score};
-use crate::model::{Discriminator, Generator, from_unit, sample_label, to_unit};
+use crate::model::{
+    Discriminator, Generator, from_unit, generate, noise, one_hot, sample_label, to_unit,
+};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::activation::{sigmoid, softplus};
 use clap::Args;
-use datasets::rng::SplitMix64;
 use datasets::{ImageSet, Split};
 use generative::pixels::{ImageDataArgs, epoch_batches, pixel_batch, to_bytes};
 use generative::save_grid;
@@ -105,41 +106,6 @@ pub struct GanReport {
     pub git_commit: Option<String>,
     pub burn_version: String,
     pub peak_rss_mib: Option<f64>,
-}
-
-/// z ~ N(0, I) from a seeded host generator, so a seed gives the same samples on any device.
-pub fn noise(n: usize, latent: usize, seed: u64, device: &Device) -> Tensor<2> {
-    let mut rng = SplitMix64::new(seed);
-    let values: Vec<f32> = (0..n * latent).map(|_| rng.normal() as f32).collect();
-    Tensor::from_data(TensorData::new(values, [n, latent]), device)
-}
-
-/// One-hot rows `[labels.len(), classes]`.
-pub fn one_hot(labels: &[usize], classes: usize, device: &Device) -> Tensor<2> {
-    let mut values = vec![0f32; labels.len() * classes];
-    for (row, &label) in labels.iter().enumerate() {
-        values[row * classes + label] = 1.0;
-    }
-    Tensor::from_data(TensorData::new(values, [labels.len(), classes]), device)
-}
-
-/// `n` samples in [0, 1] from an inference copy of the generator, in chunks; a conditional
-/// generator draws sample `i` of class [`sample_label`].
-pub fn generate(generator: &Generator, n: usize, seed: u64, device: &Device) -> Tensor<4> {
-    let z = noise(n, generator.latent(), seed, device);
-    let classes = generator.classes();
-    let chunks: Vec<Tensor<4>> = (0..n)
-        .step_by(500)
-        .map(|start| {
-            let end = (start + 500).min(n);
-            let labels = (classes > 0).then(|| {
-                let labels: Vec<usize> = (start..end).map(|i| sample_label(i, classes)).collect();
-                one_hot(&labels, classes, device)
-            });
-            to_unit(generator.forward_conditional(z.clone().slice(start..end), labels))
-        })
-        .collect();
-    Tensor::cat(chunks, 0)
 }
 
 fn mean(sum: f64, count: usize) -> f64 {

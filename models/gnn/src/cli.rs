@@ -1,7 +1,8 @@
 //! The `gnn` command line: `train`, `eval`, `predict`, `embed`, `export`, `info`, loading saved
 //! weights with their run's config, and the model's registry entry.
 
-use crate::config::{GnnConfig, GraphDataArgs, Recipe};
+use crate::config::{GnnConfig, Recipe};
+use crate::data::GraphDataArgs;
 use crate::model::{Gnn, GraphTensors};
 use crate::task::{RunConfig, score, train};
 use burn::prelude::*;

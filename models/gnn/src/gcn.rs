@@ -4,7 +4,7 @@
 //!
 //! Parameter names are PyTorch Geometric's `GCNConv`: `lin.weight` (`[out, in]` in PyTorch,
 //! transposed by the safetensors adapter) and `bias`. The normalised edge weights are computed
-//! once per graph ([`datasets::Graph::gcn_edges`]), PyG's `cached=True`.
+//! once per graph ([`crate::GraphEdges::gcn`]), PyG's `cached=True`.
 
 use crate::message::{EdgeIndex, NodeFeatures};
 use burn::module::Param;

@@ -2,9 +2,9 @@
 //! list: messages are gathered from source nodes with `select` and summed into target nodes
 //! with `select_assign(.., IndexingUpdateOp::Add)` (a scatter-add); both are differentiable.
 
+use crate::edges::GraphEdges;
 use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
-use datasets::GraphEdges;
 
 /// Directed, weighted edges `src[e] -> dst[e]` on a device, with each node's weighted in-degree.
 #[derive(Clone, Debug)]

@@ -8,6 +8,7 @@
 
 use crate::GatConv;
 use crate::config::{Arch, GnnConfig};
+use crate::edges::GraphEdges;
 use crate::gat::GatConvConfig;
 use crate::gcn::{GcnConv, GcnConvConfig};
 use crate::message::{EdgeIndex, NodeFeatures};
@@ -15,7 +16,6 @@ use crate::sage::{SageConv, SageConvConfig};
 use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{elu, relu};
-use datasets::Graph;
 
 /// A graph on a device: node features and the three edge sets the layers use, built once.
 #[derive(Clone, Debug)]
@@ -31,14 +31,30 @@ pub struct GraphTensors {
 }
 
 impl GraphTensors {
-    pub fn new(graph: &Graph, device: &Device) -> Self {
-        let n = graph.num_nodes();
+    /// `features` holds `[num_nodes, features]` row-major; `edges` each undirected edge once.
+    pub fn from_parts(
+        features: &[f32],
+        num_nodes: usize,
+        edges: &[(u32, u32)],
+        device: &Device,
+    ) -> Self {
+        let n = num_nodes;
         Self {
-            x: NodeFeatures::new(&graph.features, n, 0.1, device),
-            gcn: EdgeIndex::new(&graph.gcn_edges(), n, device),
-            neighbours: EdgeIndex::new(&graph.message_edges(), n, device),
-            with_self_loops: EdgeIndex::new(&graph.message_edges_with_self_loops(), n, device),
+            x: NodeFeatures::new(features, n, 0.1, device),
+            gcn: EdgeIndex::new(&GraphEdges::gcn(edges, n), n, device),
+            neighbours: EdgeIndex::new(&GraphEdges::both_directions(edges, n, false), n, device),
+            with_self_loops: EdgeIndex::new(
+                &GraphEdges::both_directions(edges, n, true),
+                n,
+                device,
+            ),
         }
+    }
+
+    /// A loaded data set's graph on `device`.
+    #[cfg(feature = "cli")]
+    pub fn new(graph: &datasets::Graph, device: &Device) -> Self {
+        Self::from_parts(&graph.features, graph.num_nodes(), &graph.edges, device)
     }
 }
 

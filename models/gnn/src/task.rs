@@ -4,7 +4,8 @@
 //! driver (metrics.csv, checkpoints, `--resume`, `--early-stop`, curves, report.json); the
 //! other commands are in `cli.rs`.
 
-use crate::config::{Arch, GnnConfig, GraphDataArgs, Recipe};
+use crate::config::{Arch, GnnConfig, Recipe};
+use crate::data::GraphDataArgs;
 use crate::model::{Gnn, GraphTensors};
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::{GradientsParams, ModuleOptimizer};

@@ -4,8 +4,11 @@
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use datasets::rng::SplitMix64;
-use datasets::{Graph, GraphEdges, NodeSplits};
-use gnn::{EdgeIndex, GatConvConfig, GcnConvConfig, NodeFeatures, SageConvConfig, dense_adjacency};
+use datasets::{Graph, NodeSplits};
+use gnn::{
+    EdgeIndex, GatConvConfig, GcnConvConfig, GraphEdges, NodeFeatures, SageConvConfig,
+    dense_adjacency,
+};
 use trainer::testing::max_abs_diff;
 
 /// A random undirected graph with `n` nodes and about `edges` edges (some nodes may be isolated).
@@ -63,7 +66,7 @@ fn sparse_layers_match_dense_reference_on_random_graphs() {
         let graph = random_graph(n, e, seed);
         let x = Tensor::<2>::random([n, 6], Distribution::Normal(0.0, 1.0), &device);
 
-        let gcn_edges = graph.gcn_edges();
+        let gcn_edges = GraphEdges::gcn(&graph.edges, graph.num_nodes());
         let gcn = GcnConvConfig::new(6, 5).init(&device);
         let index = EdgeIndex::new(&gcn_edges, n, &device);
         let adjacency = dense_adjacency(&gcn_edges, n, &device);
@@ -74,7 +77,7 @@ fn sparse_layers_match_dense_reference_on_random_graphs() {
             "GCN",
         );
 
-        let neighbours = graph.message_edges();
+        let neighbours = GraphEdges::both_directions(&graph.edges, graph.num_nodes(), false);
         let sage = SageConvConfig::new(6, 5).init(&device);
         let index = EdgeIndex::new(&neighbours, n, &device);
         let adjacency = dense_adjacency(&neighbours, n, &device);
@@ -85,7 +88,7 @@ fn sparse_layers_match_dense_reference_on_random_graphs() {
             "SAGE",
         );
 
-        let loops = graph.message_edges_with_self_loops();
+        let loops = GraphEdges::both_directions(&graph.edges, graph.num_nodes(), true);
         let index = EdgeIndex::new(&loops, n, &device);
         let adjacency = dense_adjacency(&loops, n, &device);
         for concat in [true, false] {
@@ -155,9 +158,21 @@ fn sparse_features_give_the_dense_result_and_gradients() {
     let gcn = GcnConvConfig::new(f, 8).init(&device);
     let sage = SageConvConfig::new(f, 8).init(&device);
     let gat = GatConvConfig::new(f, 4).with_heads(2).init(&device);
-    let gcn_edges = EdgeIndex::new(&graph.gcn_edges(), n, &device);
-    let neighbours = EdgeIndex::new(&graph.message_edges(), n, &device);
-    let loops = EdgeIndex::new(&graph.message_edges_with_self_loops(), n, &device);
+    let gcn_edges = EdgeIndex::new(
+        &GraphEdges::gcn(&graph.edges, graph.num_nodes()),
+        n,
+        &device,
+    );
+    let neighbours = EdgeIndex::new(
+        &GraphEdges::both_directions(&graph.edges, graph.num_nodes(), false),
+        n,
+        &device,
+    );
+    let loops = EdgeIndex::new(
+        &GraphEdges::both_directions(&graph.edges, graph.num_nodes(), true),
+        n,
+        &device,
+    );
     let run = |x: &NodeFeatures| {
         gcn.forward(x.clone(), &gcn_edges).sum()
             + sage.forward(x.clone(), &neighbours).powi_scalar(2).sum()

@@ -6,8 +6,8 @@
 use burn::prelude::*;
 use datasets::{Graph, NodeSplits};
 use gnn::{
-    Arch, EdgeIndex, GatConv, GatConvConfig, GcnConv, GcnConvConfig, Gnn, GnnConfig, GraphTensors,
-    SageConv, SageConvConfig,
+    Arch, EdgeIndex, GatConv, GatConvConfig, GcnConv, GcnConvConfig, Gnn, GnnConfig, GraphEdges,
+    GraphTensors, SageConv, SageConvConfig,
 };
 use std::path::PathBuf;
 use trainer::testing::max_abs_diff;
@@ -105,7 +105,11 @@ fn layers_match_pytorch_geometric() {
         &expected["sage"],
         "SAGEConv (node 11 has no neighbours)",
     );
-    let loops = EdgeIndex::new(&graph.message_edges_with_self_loops(), n, &device);
+    let loops = EdgeIndex::new(
+        &GraphEdges::both_directions(&graph.edges, n, true),
+        n,
+        &device,
+    );
     assert_close(
         layers.gat.forward(g.x.clone(), &loops),
         &expected["gat"],

@@ -13,9 +13,12 @@
 pub mod cell;
 
 pub use cell::LstmCell;
-pub use sequence::{InputKind, ModelConfig, SequenceModel, State, Task};
+#[cfg(feature = "cli")]
+pub use sequence::Task;
+pub use sequence::{InputKind, ModelConfig, SequenceModel, State};
 
 /// `lstm` in the zoo's registry: its card (`zoo.json`) and its command line (burn-zoo's shared
 /// recurrent stack, `sequence`, with this crate's cell).
+#[cfg(feature = "cli")]
 pub const ENTRY: trainer::entry::ModelEntry =
     sequence::entry::<LstmCell>(include_str!("../zoo.json"));

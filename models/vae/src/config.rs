@@ -1,27 +1,30 @@
 //! The VAE's config: flags of `vae train`, stored in the run's `config.json`.
 
-use clap::Args;
 use generative::blocks::{Arch, BlocksConfig};
 use serde::{Deserialize, Serialize};
 
-#[derive(Args, Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct VaeConfig {
     /// Dense (MLP) or convolutional encoder and decoder
-    #[arg(long, value_enum, default_value = "dense")]
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value = "dense"))]
     pub arch: Arch,
     /// Dense: hidden widths from the image to the latent layer (the decoder mirrors them).
     /// Kingma & Welling used one layer of 500; two layers reach a better bound in 30 epochs.
-    #[arg(long, value_delimiter = ',', default_value = "512,256")]
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, value_delimiter = ',', default_value = "512,256")
+    )]
     pub hidden: Vec<usize>,
     /// Conv: channels of the first convolution (the second has twice as many)
-    #[arg(long, default_value_t = 32)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 32))]
     pub channels: usize,
     /// Latent dimensions (2 draws the latent manifold)
-    #[arg(long, default_value_t = 20)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 20))]
     pub latent: usize,
     /// Weight of the KL term in the training loss (β-VAE, Higgins et al. 2017); 1 is the ELBO.
     /// Reported bounds always use β = 1.
-    #[arg(long, default_value_t = 1.0)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 1.0))]
     pub beta: f64,
 }
 

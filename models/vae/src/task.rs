@@ -5,9 +5,8 @@
 //! the `iwae` command the importance-weighted bound −log p(x) ≤ −log (1/k) Σ p(x, z_i)/q(z_i|x).
 
 use crate::config::VaeConfig;
-use crate::model::Vae;
+use crate::model::{Vae, iwae_nll};
 use burn::prelude::*;
-use burn::tensor::Distribution;
 use burn::tensor::activation::sigmoid;
 use clap::{Parser, Subcommand};
 use datasets::rng::SplitMix64;
@@ -59,34 +58,6 @@ fn bound_terms(model: &Vae, images: Tensor<4>) -> (Tensor<1>, Tensor<1>) {
     let reconstruction = bernoulli_nll(out.logits.flatten(1, 3), images.flatten(1, 3));
     let kl = gaussian_kl(out.mu, out.log_var);
     (reconstruction, kl)
-}
-
-/// The importance-weighted bound on −log p(x) for each image, with `k` samples: `[batch]`.
-pub fn iwae_nll(model: &Vae, images: Tensor<4>, k: usize) -> Tensor<1> {
-    let [batch, c, h, w] = images.dims();
-    let (mu, log_var) = model.posterior(images.clone());
-    let latent = mu.dims()[1];
-    let repeat = |t: Tensor<2>, width: usize| {
-        t.unsqueeze_dim::<3>(1)
-            .repeat_dim(1, k)
-            .reshape([batch * k, width])
-    };
-    let (mu, log_var) = (repeat(mu, latent), repeat(log_var, latent)); // [batch·k, latent]
-    let epsilon = Tensor::random(mu.shape(), Distribution::Normal(0.0, 1.0), &mu.device());
-    let z = mu + (log_var.clone() * 0.5).exp() * epsilon.clone();
-    let pixels = repeat(images.flatten(1, 3), c * h * w);
-    let log_likelihood = bernoulli_nll(model.decode(z.clone()).flatten(1, 3), pixels).neg();
-    // log p(z) − log q(z|x) = −½ Σ (z² − ε² − log σ²); the 2π terms cancel.
-    let log_ratio = (z.powi_scalar(2) - epsilon.powi_scalar(2) - log_var)
-        .sum_dim(1)
-        .squeeze_dim::<1>(1)
-        .mul_scalar(-0.5);
-    let log_w = (log_likelihood + log_ratio).reshape([batch, k]);
-    let max = log_w.clone().max_dim(1); // [batch, 1]
-    let log_mean_w = ((log_w - max.clone()).exp().sum_dim(1).log() + max)
-        .squeeze_dim::<1>(1)
-        .sub_scalar((k as f64).ln());
-    log_mean_w.neg()
 }
 
 /// `iwae`: the test-set mean of [`iwae_nll`], nats per image.

@@ -1,10 +1,8 @@
 //! Graphs for node classification: Cora in the LINQS layout with the Planetoid split, Zachary's
 //! karate club, and any edge list with labels (and optional features and split).
 //!
-//! A [`Graph`] keeps each undirected edge once; [`Graph::message_edges`] and
-//! [`Graph::gcn_edges`] turn them into the directed, weighted lists message passing needs
-//! (both directions, self-loops, the symmetric normalisation `D^-1/2 (A + I) D^-1/2` of Kipf &
-//! Welling), computed once per graph.
+//! A [`Graph`] keeps each undirected edge once; the `gnn` crate turns them into the directed,
+//! weighted lists message passing needs.
 
 //!
 //! One file per job: `parse.rs` reads the text formats, `planetoid.rs` fetches Cora and the
@@ -47,24 +45,6 @@ pub struct NodeSplits {
     pub test: Vec<u32>,
 }
 
-/// Directed edges `src[e] -> dst[e]` with a weight each: messages flow from source to target.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct GraphEdges {
-    pub src: Vec<u32>,
-    pub dst: Vec<u32>,
-    pub weight: Vec<f32>,
-}
-
-impl GraphEdges {
-    pub fn len(&self) -> usize {
-        self.src.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.src.is_empty()
-    }
-}
-
 impl Graph {
     pub fn num_nodes(&self) -> usize {
         self.labels.len()
@@ -98,49 +78,6 @@ impl Graph {
             degree[v as usize] += 1;
         }
         degree
-    }
-
-    /// Every edge in both directions, weight 1, sorted by target then source.
-    pub fn message_edges(&self) -> GraphEdges {
-        self.directed_edges(false)
-    }
-
-    /// [`Self::message_edges`] plus one self-loop per node (GAT attends over these).
-    pub fn message_edges_with_self_loops(&self) -> GraphEdges {
-        self.directed_edges(true)
-    }
-
-    fn directed_edges(&self, self_loops: bool) -> GraphEdges {
-        let loops = (0..self.num_nodes() as u32)
-            .map(|i| (i, i))
-            .filter(|_| self_loops);
-        let mut pairs: Vec<(u32, u32)> = self
-            .edges
-            .iter()
-            .flat_map(|&(u, v)| [(v, u), (u, v)])
-            .chain(loops)
-            .collect();
-        pairs.sort_unstable();
-        GraphEdges {
-            src: pairs.iter().map(|&(_, s)| s).collect(),
-            dst: pairs.iter().map(|&(d, _)| d).collect(),
-            weight: vec![1.0; pairs.len()],
-        }
-    }
-
-    /// GCN propagation edges: both directions plus self-loops, weighted
-    /// `1 / sqrt((deg(i) + 1)(deg(j) + 1))`, the entries of `D^-1/2 (A + I) D^-1/2`.
-    pub fn gcn_edges(&self) -> GraphEdges {
-        let mut edges = self.message_edges_with_self_loops();
-        let inv_sqrt: Vec<f32> = self
-            .degrees()
-            .iter()
-            .map(|&d| 1.0 / ((d + 1) as f32).sqrt())
-            .collect();
-        for (e, w) in edges.weight.iter_mut().enumerate() {
-            *w = inv_sqrt[edges.src[e] as usize] * inv_sqrt[edges.dst[e] as usize];
-        }
-        edges
     }
 
     /// How many of `nodes` fall in each class.
@@ -217,7 +154,7 @@ mod tests {
     const SPLIT: &str = "10\ttrain\n20\ttrain\n30\tval\n40\ttest\n";
 
     #[test]
-    fn parses_a_small_cora_and_builds_normalised_edges() {
+    fn parses_a_small_cora() {
         let dir = tempfile::tempdir().unwrap();
         let g = tiny_cora(dir.path(), CONTENT, CITES, SPLIT).unwrap();
         assert_eq!(g.num_nodes(), 4);
@@ -230,20 +167,6 @@ mod tests {
         assert_eq!(g.splits.train, [0, 1]);
         assert_eq!(g.splits.valid, [2]);
         assert_eq!(g.splits.test, [3]);
-
-        let m = g.message_edges();
-        assert_eq!(m.len(), 6);
-        let gcn = g.gcn_edges();
-        assert_eq!(gcn.len(), 6 + 4);
-        // Dense D^-1/2 (A+I) D^-1/2 entry for (0, 1): 1 / sqrt(3 * 3).
-        let e = (0..gcn.len())
-            .find(|&e| gcn.src[e] == 0 && gcn.dst[e] == 1)
-            .unwrap();
-        assert!((gcn.weight[e] - 1.0 / 3.0).abs() < 1e-6);
-        let self_loop = (0..gcn.len())
-            .find(|&e| gcn.src[e] == 3 && gcn.dst[e] == 3)
-            .unwrap();
-        assert!((gcn.weight[self_loop] - 0.5).abs() < 1e-6);
 
         let mut normalised = g.clone();
         normalised.row_normalize_features();

@@ -1,6 +1,9 @@
 //! Weights in and out: burnpack (`.bpk`, Burn's native format) and safetensors with PyTorch
 //! parameter names (Linear weights transposed, BatchNorm names mapped, by burn-store's
-//! adapters; model-specific renames from `ImageClassifier::pytorch_names`).
+//! adapters; model-specific renames such as `ImageClassifier::pytorch_names`).
+//!
+//! A crate of its own so that a model crate built without its command line (`default-features =
+//! false`) still loads and writes weights; `trainer::weights` re-exports it.
 
 use burn::module::Module;
 use burn::store::{
