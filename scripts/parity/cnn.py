@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 from torch.nn import functional as F
+from training import accuracy_percent, eval_logits, train_one_epoch
 
 OUT = pathlib.Path(__file__).resolve().parents[2] / "models" / "cnn" / "tests" / "fixtures"
 
@@ -104,16 +105,8 @@ def trained_lenet():
     test_x, test_y = mnist("t10k")
     model = LeNet()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    model.train()
-    perm = torch.randperm(len(train_x))
-    for start in range(0, len(perm), 128):
-        batch = perm[start : start + 128]
-        opt.zero_grad()
-        F.cross_entropy(model(train_x[batch]), train_y[batch]).backward()
-        opt.step()
-    model.eval()
-    with torch.no_grad():
-        accuracy = (model(test_x).argmax(1) == test_y).float().mean().item() * 100
+    train_one_epoch(model, opt, train_x, train_y, 128)
+    accuracy = accuracy_percent(eval_logits(model, test_x), test_y)
     state = {k: v.contiguous() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
     save_file(state, str(OUT / "lenet_mnist_trained.safetensors"), metadata={"test_accuracy": f"{accuracy:.4f}"})
     print(f"lenet trained 1 epoch in torch: test accuracy {accuracy:.2f}%")

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 from torch import nn
+from training import accuracy_percent, eval_logits, train_one_epoch
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MNIST = ROOT / "datasets" / "mnist"
@@ -58,18 +59,9 @@ def main():
     test_x, test_y = load("t10k")
     model = Mlp()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    model.train()
-    perm = torch.randperm(len(train_x))
-    for start in range(0, len(perm), 64):
-        batch = perm[start : start + 64]
-        opt.zero_grad()
-        loss = nn.functional.cross_entropy(model(train_x[batch]), train_y[batch])
-        loss.backward()
-        opt.step()
-    model.eval()
-    with torch.no_grad():
-        logits = model(test_x)
-    accuracy = (logits.argmax(1) == test_y).float().mean().item() * 100
+    train_one_epoch(model, opt, train_x, train_y, 64)
+    logits = eval_logits(model, test_x)
+    accuracy = accuracy_percent(logits, test_y)
     indices = list(range(32))
     OUT.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(OUT / "mlp_torch.safetensors"))

@@ -19,6 +19,7 @@ import torch
 import torchvision
 from torch import nn
 from torch.nn import functional as F
+from training import accuracy_percent, eval_logits, train_one_epoch
 
 OUT = pathlib.Path(__file__).resolve().parents[2] / "models" / "resnet" / "tests" / "fixtures"
 MASK = (1 << 64) - 1
@@ -162,16 +163,8 @@ def trained_resnet20(data_dir):
     test_x, test_y = test_x[:TEST_SAMPLES], test_y[:TEST_SAMPLES]
     model = CifarResNet(20)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-    model.train()
-    perm = torch.randperm(len(train_x))
-    for start in range(0, len(perm), 128):
-        batch = perm[start : start + 128]
-        opt.zero_grad()
-        F.cross_entropy(model(train_x[batch]), train_y[batch]).backward()
-        opt.step()
-    model.eval()
-    with torch.no_grad():
-        accuracy = (model(test_x).argmax(1) == test_y).float().mean().item() * 100
+    train_one_epoch(model, opt, train_x, train_y, 128)
+    accuracy = accuracy_percent(eval_logits(model, test_x), test_y)
     from safetensors.torch import save_file
 
     state = {k: v.contiguous() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}

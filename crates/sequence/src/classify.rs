@@ -392,7 +392,7 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
 
     let weights = Weights::new::<C>(&config, &settings, &autodiff);
     println!(
-        "training {name} {} on {}: {} train / {} valid / {} test sequences, classes {}; {} layers × {}{}, \
+        "training {name} {} on {}: {} train / {} valid / {} test sequences, classes {}; {}, \
          {} parameters; batch {}; {device_name}, {} epochs, output in {}",
         task.name(),
         prepared.name,
@@ -400,13 +400,7 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
         prepared.valid.len(),
         prepared.test.len(),
         prepared.class_names.join(", "),
-        config.layers,
-        config.hidden,
-        if config.bidirectional {
-            " (bidirectional)"
-        } else {
-            ""
-        },
+        config.describe_stack(),
         weights.model.num_params(),
         settings.batch_size,
         settings.epochs,
@@ -447,21 +441,18 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
             class_names: &prepared.class_names,
         },
     )?;
-    let (seconds_per_epoch, f1_per_class) = (report.seconds_per_epoch, &report.f1_per_class);
     println!(
-        "test: accuracy {:.2}%  loss {:.4}  F1 {}  ({} sequences; best epoch {}; {:.1} s, {:.1} s/epoch{})",
+        "test: accuracy {:.2}%  loss {:.4}  F1 {}  ({} sequences; {})",
         test.accuracy,
         test.loss,
-        f1_per_class
+        report
+            .f1_per_class
             .iter()
             .map(|(c, f)| format!("{c} {f:.2}%"))
             .collect::<Vec<_>>()
             .join(", "),
         test.samples,
-        fitted.best_epoch,
-        wall_seconds,
-        seconds_per_epoch,
-        trainer::report::rss_note(report.report.peak_rss_mib)
+        report.timing_note()
     );
     println!("wrote {}", out.display());
     Ok(report)

@@ -232,19 +232,13 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
     let weights = Weights::new::<C>(&config, &settings, &autodiff);
     println!(
         "training {name} char-lm on {}: {} characters ({} train / {} valid), vocabulary {vocab}; \
-         {} layers × {}{}, {} parameters; batch {} × {} characters, {pass} steps per pass, \
+         {}, {} parameters; batch {} × {} characters, {pass} steps per pass, \
          {epoch_steps} per epoch; {device_name}, {} epochs, output in {}",
         corpus.path.display(),
         corpus.train.len() + corpus.valid.len(),
         corpus.train.len(),
         corpus.valid.len(),
-        config.layers,
-        config.hidden,
-        if config.bidirectional {
-            " (bidirectional)"
-        } else {
-            ""
-        },
+        config.describe_stack(),
         weights.model.num_params(),
         settings.batch_size,
         settings.seq_len,
@@ -289,18 +283,14 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
             class_names: &[],
         },
     )?;
-    let seconds_per_epoch = report.seconds_per_epoch;
     println!(
         "valid: {:.4} nats/char ({:.3} bits/char, perplexity {:.2}), next-character accuracy {:.2}% \
-         (best epoch {}; {:.1} s, {:.1} s/epoch{})",
+         ({})",
         test.loss,
         test.loss / std::f64::consts::LN_2,
         test.loss.exp(),
         test.accuracy,
-        fitted.best_epoch,
-        wall_seconds,
-        seconds_per_epoch,
-        trainer::report::rss_note(report.report.peak_rss_mib)
+        report.timing_note()
     );
     println!("wrote {}", out.display());
     Ok(report)

@@ -53,6 +53,16 @@ impl ModelConfig {
     fn directions(&self) -> usize {
         if self.bidirectional { 2 } else { 1 }
     }
+
+    /// "2 layers × 256 (bidirectional)", for a run's first line.
+    pub fn describe_stack(&self) -> String {
+        let bidirectional = if self.bidirectional {
+            " (bidirectional)"
+        } else {
+            ""
+        };
+        format!("{} layers × {}{bidirectional}", self.layers, self.hidden)
+    }
 }
 
 /// Per-step inputs, time-major: one tensor per step.

@@ -234,6 +234,19 @@ pub struct SequenceReport {
     pub f1_per_class: Vec<(String, f64)>,
 }
 
+impl SequenceReport {
+    /// "best epoch 3; 41.2 s, 13.7 s/epoch, peak RSS …", the end of a run's last line.
+    pub fn timing_note(&self) -> String {
+        format!(
+            "best epoch {}; {:.1} s, {:.1} s/epoch{}",
+            self.best_epoch,
+            self.report.wall_seconds,
+            self.seconds_per_epoch,
+            trainer::report::rss_note(self.report.peak_rss_mib)
+        )
+    }
+}
+
 /// The run config for saved weights: `--config`, else `config.json` beside them.
 pub fn saved_config(saved: &SavedArgs) -> anyhow::Result<RunConfig> {
     let Some(path) = saved.weights.run_config() else {

@@ -5,10 +5,10 @@ forward + backward, at the same shapes, on as many threads as the machine has co
     python scripts/bench/repro/conv_ops.py
 """
 import os
-import time
 
 import torch
 from torch import nn
+from timing import seconds
 
 LAYERS = [
     ("seed CNN conv1 3->32 k3     ", 64, 3, 32, 32, 3, 1, 0, False),
@@ -18,14 +18,6 @@ LAYERS = [
     ("DCGAN D conv2 32->64 k4 s2  ", 128, 32, 14, 64, 4, 2, 1, False),
     ("DCGAN G deconv1 64->32 k4 s2", 128, 64, 7, 32, 4, 2, 1, True),
 ]
-
-
-def seconds(repeats, f):
-    f()
-    t = time.perf_counter()
-    for _ in range(repeats):
-        f()
-    return (time.perf_counter() - t) / repeats
 
 
 def main():

@@ -11,16 +11,10 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use std::time::Instant;
 
-fn seconds(repeats: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let t = Instant::now();
-    for _ in 0..repeats {
-        f();
-    }
-    t.elapsed().as_secs_f64() / repeats as f64
-}
+#[path = "timing.rs"]
+mod timing;
+use timing::seconds;
 
 /// One convolution of a benchmarked model.
 struct Layer {

@@ -1,19 +1,10 @@
 #!/usr/bin/env python3
 """The PyTorch side of recurrent_ops.rs: the same matmuls and activations (2 threads)."""
-import time
 
 import torch
+from timing import seconds
 
 torch.set_num_threads(2)
-
-
-def seconds(repeats, f):
-    f()
-    t = time.perf_counter()
-    for _ in range(repeats):
-        f()
-    return (time.perf_counter() - t) / repeats
-
 
 print(f"1. matmul (torch {torch.__version__}, 2 threads)")
 for m, k, n, what in [(64, 512, 2048, "step forward  [64,512]x[512,2048]"),

@@ -5,18 +5,10 @@ training shapes, on as many threads as the machine has cores.
     python scripts/bench/repro/transformer_ops.py
 """
 import os
-import time
 
 import torch
 from torch import nn
-
-
-def seconds(repeats, f):
-    f()
-    t = time.perf_counter()
-    for _ in range(repeats):
-        f()
-    return (time.perf_counter() - t) / repeats
+from timing import seconds
 
 
 def main():

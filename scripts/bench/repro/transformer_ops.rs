@@ -13,16 +13,10 @@ use burn::nn::DropoutConfig;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::activation::{gelu, softmax};
-use std::time::Instant;
 
-fn seconds(repeats: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let t = Instant::now();
-    for _ in 0..repeats {
-        f();
-    }
-    t.elapsed().as_secs_f64() / repeats as f64
-}
+#[path = "timing.rs"]
+mod timing;
+use timing::seconds;
 
 fn main() {
     let device = Device::flex();
