@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use trainer::cli::{DeviceArgs, WeightsArgs};
 use trainer::driver::RunFlags;
-use trainer::report::Report;
+use trainer::report::{Provenance, Report};
 
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
@@ -242,7 +242,7 @@ impl SequenceReport {
             self.best_epoch,
             self.report.wall_seconds,
             self.seconds_per_epoch,
-            trainer::report::rss_note(self.report.peak_rss_mib)
+            self.report.provenance.rss_note()
         )
     }
 }
@@ -478,9 +478,7 @@ pub fn write_report<C: Cell>(
             },
             parameters: finished.parameters,
             test: finished.test.clone(),
-            git_commit: trainer::report::git_commit(),
-            burn_version: "0.22.1".into(),
-            peak_rss_mib: trainer::report::peak_rss_mib(),
+            provenance: Provenance::now(),
         },
         task: finished.task,
         best_epoch: finished.best_epoch,

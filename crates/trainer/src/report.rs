@@ -37,11 +37,38 @@ pub struct Report {
     pub train_samples_per_second: f64,
     pub parameters: usize,
     pub test: TestMetrics,
+    #[serde(flatten)]
+    pub provenance: Provenance,
+}
+
+/// The Burn version every figure is measured with (the workspace pins `burn = "=0.22.1"`).
+pub const BURN_VERSION: &str = "0.22.1";
+
+/// Where a run's figures come from, written into every `report.json`: the commit, Burn's
+/// version, and the process's peak memory.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct Provenance {
     pub git_commit: Option<String>,
     pub burn_version: String,
     /// Peak resident memory of the process (Linux `VmHWM`), MiB.
     #[serde(default)]
     pub peak_rss_mib: Option<f64>,
+}
+
+impl Provenance {
+    /// This process, now (call it when the run's work is done, so the peak memory is final).
+    pub fn now() -> Self {
+        Self {
+            git_commit: git_commit(),
+            burn_version: BURN_VERSION.into(),
+            peak_rss_mib: peak_rss_mib(),
+        }
+    }
+
+    /// `, peak RSS N MiB` when the platform reports it (for the final line of a run).
+    pub fn rss_note(&self) -> String {
+        rss_note(self.peak_rss_mib)
+    }
 }
 
 /// `, peak RSS N MiB` when the platform reports it (for the final line of a run).

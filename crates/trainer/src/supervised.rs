@@ -12,7 +12,7 @@ use crate::evaluate::evaluate;
 use crate::metrics::{EpochLog, EpochLogger, read_metrics_csv};
 use crate::plots::plot_metric;
 use crate::renderer::QuietRenderer;
-use crate::report::{Report, git_commit};
+use crate::report::{Provenance, Report};
 use crate::schedule::WarmupSchedule;
 use crate::weights::load_weights;
 use burn::train::logger::FileMetricLogger;
@@ -365,9 +365,7 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
         train_samples_per_second: samples_per_second,
         parameters: model.num_params(),
         test: test_metrics,
-        git_commit: git_commit(),
-        burn_version: "0.22.1".to_string(),
-        peak_rss_mib: crate::report::peak_rss_mib(),
+        provenance: Provenance::now(),
     };
     std::fs::write(
         out.join("report.json"),
@@ -380,7 +378,7 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
         report.test.f1_macro,
         report.test.samples,
         train_seconds,
-        crate::report::rss_note(report.peak_rss_mib)
+        report.provenance.rss_note()
     );
     println!("wrote {}", out.display());
     Ok(report)

@@ -23,7 +23,7 @@ use trainer::driver::{
     load_optimizer, save_module, save_optimizer,
 };
 use trainer::evaluate::ClassificationScores;
-use trainer::report::{Report, TestMetrics, git_commit, peak_rss_mib, rss_note};
+use trainer::report::{Provenance, Report, TestMetrics};
 
 /// Fine-tuning recipe (Turc et al. 2019 search {1e-4, 5e-5, 3e-5} for the small BERTs; the
 /// largest suits a 4-layer model and a 3-epoch budget).
@@ -341,9 +341,7 @@ pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
                 / wall.max(1e-9),
             parameters: best.num_params(),
             test: test_metrics.clone(),
-            git_commit: git_commit(),
-            burn_version: "0.22.1".into(),
-            peak_rss_mib: peak_rss_mib(),
+            provenance: Provenance::now(),
         },
         init,
         best_epoch: state_best_epoch,
@@ -364,7 +362,7 @@ pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
         per_class.join(", "),
         state_best_epoch,
         wall,
-        rss_note(report.report.peak_rss_mib),
+        report.report.provenance.rss_note(),
         out.display()
     );
     Ok(report)

@@ -21,7 +21,7 @@ use trainer::driver::{
     load_optimizer, save_module, save_optimizer,
 };
 use trainer::evaluate::correct;
-use trainer::report::{git_commit, peak_rss_mib, rss_note};
+use trainer::report::Provenance;
 
 /// Pretraining recipe: ~900 steps on a 2-core CPU, so a peak rate 10× BERT's 1e-4 (which is
 /// for 1M steps at batch 256), reached after a 10% linear warm-up; clipping keeps it stable.
@@ -55,9 +55,8 @@ pub struct PretrainReport {
     pub wall_seconds: f64,
     /// Median wall time of one optimizer step (forward, backward, AdamW).
     pub seconds_per_step: f64,
-    pub peak_rss_mib: Option<f64>,
-    pub git_commit: Option<String>,
-    pub burn_version: String,
+    #[serde(flatten)]
+    pub provenance: Provenance,
 }
 
 /// Held-out scores.
@@ -505,9 +504,7 @@ pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
         valid_nsp_accuracy: scores.nsp_accuracy,
         wall_seconds: run.elapsed(),
         seconds_per_step: crate::training::median(&step_seconds),
-        peak_rss_mib: peak_rss_mib(),
-        git_commit: git_commit(),
-        burn_version: "0.22.1".into(),
+        provenance: Provenance::now(),
     };
     run.write_json("report.json", &report)?;
     println!(
@@ -516,7 +513,7 @@ pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
         report.valid_mlm_loss,
         report.wall_seconds,
         report.seconds_per_step,
-        rss_note(report.peak_rss_mib),
+        report.provenance.rss_note(),
         out.display()
     );
     Ok(report)

@@ -28,7 +28,7 @@ use trainer::driver::{
     EpochResult, Plan, RunFlags, RunFolder, Select, Training, Validation, check_finite, fit,
     load_module, load_optimizer, save_module, save_optimizer,
 };
-use trainer::report::{git_commit, peak_rss_mib, rss_note};
+use trainer::report::Provenance;
 
 pub const NAME: &str = "gan";
 #[derive(Args, Debug, Clone)]
@@ -103,9 +103,8 @@ pub struct GanReport {
     pub final_d_loss: f64,
     pub final_g_loss: f64,
     pub fid: Vec<FidScore>,
-    pub git_commit: Option<String>,
-    pub burn_version: String,
-    pub peak_rss_mib: Option<f64>,
+    #[serde(flatten)]
+    pub provenance: Provenance,
 }
 
 fn mean(sum: f64, count: usize) -> f64 {
@@ -466,9 +465,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
         final_d_loss: last_losses.0,
         final_g_loss: last_losses.1,
         fid: scores,
-        git_commit: git_commit(),
-        burn_version: "0.22.1".into(),
-        peak_rss_mib: peak_rss_mib(),
+        provenance: Provenance::now(),
     };
     run.write_json("report.json", &report)?;
     let fid_note = report
@@ -491,7 +488,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
         },
         report.wall_seconds,
         report.seconds_per_epoch,
-        rss_note(report.peak_rss_mib),
+        report.provenance.rss_note(),
         out.display()
     );
     Ok(report)

@@ -19,7 +19,7 @@ use trainer::driver::{
     load_optimizer, save_module, save_optimizer,
 };
 use trainer::evaluate::ClassificationScores;
-use trainer::report::{Report, TestMetrics, git_commit};
+use trainer::report::{Provenance, Report, TestMetrics};
 
 pub const NAME: &str = "gnn";
 
@@ -302,9 +302,7 @@ pub fn train(args: RunFlags, data: GraphDataArgs, config: GnnConfig) -> anyhow::
             },
             parameters: best.num_params(),
             test,
-            git_commit: git_commit(),
-            burn_version: "0.22.1".into(),
-            peak_rss_mib: trainer::report::peak_rss_mib(),
+            provenance: Provenance::now(),
         },
         arch: config.arch,
         best_epoch: fitted.best_epoch,
@@ -325,7 +323,7 @@ pub fn train(args: RunFlags, data: GraphDataArgs, config: GnnConfig) -> anyhow::
             .unwrap_or_default(),
         wall_seconds,
         1000.0 * seconds_per_epoch,
-        trainer::report::rss_note(report.report.peak_rss_mib)
+        report.report.provenance.rss_note()
     );
     println!("wrote {}", out.display());
     Ok(report)

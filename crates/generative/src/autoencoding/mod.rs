@@ -28,7 +28,7 @@ use trainer::driver::{
     EpochResult, Plan, RunFlags, RunFolder, Select, Training, Validation, check_finite, fit,
     load_module, load_optimizer, save_module, save_optimizer,
 };
-use trainer::report::{git_commit, peak_rss_mib, rss_note};
+use trainer::report::Provenance;
 use trainer::schedule::WarmupSchedule;
 
 /// Per-image quantities of a batch, by name: each a `[batch]` tensor.
@@ -132,9 +132,8 @@ pub struct GenerativeReport {
     /// Test-set means per image of each of the model's quantities.
     pub test: BTreeMap<String, f64>,
     pub pictures: Vec<PathBuf>,
-    pub git_commit: Option<String>,
-    pub burn_version: String,
-    pub peak_rss_mib: Option<f64>,
+    #[serde(flatten)]
+    pub provenance: Provenance,
 }
 
 const EVALUATION_SEED: u64 = 0x5eed_e7a1;
@@ -425,9 +424,7 @@ pub fn train<M: Autoencoding>(args: TrainArgs<M::Config>) -> anyhow::Result<Gene
         parameters: model.num_params(),
         test: test_scores,
         pictures,
-        git_commit: git_commit(),
-        burn_version: "0.22.1".into(),
-        peak_rss_mib: peak_rss_mib(),
+        provenance: Provenance::now(),
     };
     run.write_json("report.json", &report)?;
     println!(
@@ -436,7 +433,7 @@ pub fn train<M: Autoencoding>(args: TrainArgs<M::Config>) -> anyhow::Result<Gene
         summary(&report.test),
         report.wall_seconds,
         report.seconds_per_epoch,
-        rss_note(report.peak_rss_mib),
+        report.provenance.rss_note(),
         out.display()
     );
     Ok(report)
