@@ -63,7 +63,7 @@ def cycles(edges):
 
 def main():
     bad = False
-    for manifest in sorted(ROOT.glob("*/*/Cargo.toml")) + [ROOT / "tests/Cargo.toml"]:
+    for manifest in sorted(ROOT.glob("*/*/Cargo.toml")) + [ROOT / "tests/Cargo.toml", ROOT / "bench/Cargo.toml"]:
         src = manifest.parent / "src"
         if not src.is_dir():
             continue
