@@ -34,13 +34,13 @@ pub fn plot_metric(
     let x_max = x_max.max(1.0);
     let pad = ((y_max - y_min) * 0.1).max(1e-3);
     let root = BitMapBackend::new(path, (800, 500)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 24))
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0.5f64..x_max + 0.5, (y_min - pad)..(y_max + pad))?;
+    let mut chart = chart(
+        &root,
+        title,
+        70,
+        0.5..x_max + 0.5,
+        (y_min - pad)..(y_max + pad),
+    )?;
     chart
         .configure_mesh()
         .x_desc("epoch")
@@ -59,6 +59,41 @@ pub fn plot_metric(
                 .map(|p| Circle::new(p, 3, color.filled())),
         )?;
     }
+    finish(&mut chart, &root)
+}
+
+type Area<'a> =
+    plotters::drawing::DrawingArea<plotters::prelude::BitMapBackend<'a>, plotters::coord::Shift>;
+type Chart<'a, 'b> = plotters::chart::ChartContext<
+    'a,
+    plotters::prelude::BitMapBackend<'b>,
+    plotters::prelude::Cartesian2d<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
+
+/// A white canvas with the title and axes every plot here shares.
+fn chart<'a, 'b>(
+    root: &'a Area<'b>,
+    title: &str,
+    y_label_width: u32,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+) -> anyhow::Result<Chart<'a, 'b>> {
+    use plotters::prelude::*;
+    root.fill(&WHITE)?;
+    Ok(ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 24))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(y_label_width)
+        .build_cartesian_2d(x, y)?)
+}
+
+/// Draws the legend and writes the file.
+fn finish<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, root: &Area) -> anyhow::Result<()> {
+    use plotters::prelude::*;
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))
@@ -239,13 +274,7 @@ pub fn plot_scatter(
     let [x0, x1, y0, y1] = bounds(points.iter().map(|p| (p[0], p[1])));
     let (px, py) = (((x1 - x0) * 0.05).max(1e-6), ((y1 - y0) * 0.05).max(1e-6));
     let root = BitMapBackend::new(path, (900, 700)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 24))
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d((x0 - px)..(x1 + px), (y0 - py)..(y1 + py))?;
+    let mut chart = chart(&root, title, 60, (x0 - px)..(x1 + px), (y0 - py)..(y1 + py))?;
     chart
         .configure_mesh()
         .x_desc("PC 1")
@@ -264,13 +293,7 @@ pub fn plot_scatter(
             .label(name.as_str())
             .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()?;
-    root.present()?;
-    Ok(())
+    finish(&mut chart, &root)
 }
 
 #[cfg(test)]
