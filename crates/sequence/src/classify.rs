@@ -16,11 +16,10 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use datasets::rng::SplitMix64;
 use datasets::{CompareHalves, DataSource, TextSet, TokenVocab};
-use trainer::TestMetrics;
 use trainer::driver::{
     EpochResult, RunFolder, Select, Training, Validation, check_finite, fit, save_module,
 };
-use trainer::evaluate::ClassificationScores;
+use trainer::evaluate::{ClassificationScores, Evaluation};
 
 /// Labelled sequences, ready to batch.
 #[derive(Clone, Debug)]
@@ -260,20 +259,20 @@ pub fn prepare(
     })
 }
 
-/// Loss, accuracy and F1 of `model` on `examples`.
+/// Loss, accuracy, F1 and the ROC/PR curves of `model` on `examples`.
 pub fn evaluate<C: Cell>(
     model: &SequenceModel,
     examples: &Examples,
-    classes: usize,
+    class_names: &[String],
     batch_size: usize,
     device: &Device,
-) -> anyhow::Result<TestMetrics> {
-    let mut scores = ClassificationScores::new(classes);
+) -> anyhow::Result<Evaluation> {
+    let mut scores = ClassificationScores::named(class_names.to_vec());
     for indices in examples.batches(batch_size, None) {
         let (steps, mask, labels) = examples.batch(&indices, device);
         scores.add(model.forward_classify::<C>(steps, mask.as_deref()), labels)?;
     }
-    scores.finish()
+    scores.evaluation()
 }
 
 /// Shuffled, length-grouped minibatches of labelled sequences; the epoch with the best
@@ -325,16 +324,15 @@ impl<C: Cell> Training for Minibatches<'_, C> {
         if valid_set.is_empty() {
             return Ok(None);
         }
-        let classes = self.prepared.class_names.len();
         let model = self.weights.model.valid();
         let valid = evaluate::<C>(
             &model,
             valid_set,
-            classes,
+            &self.prepared.class_names,
             self.settings.batch_size,
             self.device,
         )?;
-        Ok(Some(Validation::of_classifier(run, epoch, &valid)))
+        Ok(Some(Validation::of_classifier(run, epoch, &valid.metrics)))
     }
 
     fn keep_best(&mut self) {
@@ -419,7 +417,16 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
     let (start, last_epoch, best) = (fitted.start, fitted.last_epoch, training.weights.best);
     let wall_seconds = run.elapsed();
     save_module(&best, &out, "model")?;
-    let test = evaluate::<C>(&best, &prepared.test, classes, settings.batch_size, &device)?;
+    let class_names = &prepared.class_names;
+    let evaluation = evaluate::<C>(
+        &best,
+        &prepared.test,
+        class_names,
+        settings.batch_size,
+        &device,
+    )?;
+    evaluation.write(&out)?;
+    let test = evaluation.metrics.clone();
     run.plot(&format!("{name} {} loss", task.name()), "loss");
     run.plot(&format!("{name} {} accuracy (%)", task.name()), "accuracy");
     let report = write_report::<C>(
@@ -442,15 +449,11 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
         },
     )?;
     println!(
-        "test: accuracy {:.2}%  loss {:.4}  F1 {}  ({} sequences; {})",
+        "test: accuracy {:.2}%  loss {:.4}  F1 {}{}  ({} sequences; {})",
         test.accuracy,
         test.loss,
-        report
-            .f1_per_class
-            .iter()
-            .map(|(c, f)| format!("{c} {f:.2}%"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        test.f1_per_class_note(),
+        evaluation.areas_note(),
         test.samples,
         report.timing_note()
     );
@@ -464,7 +467,7 @@ pub fn evaluate_saved<C: Cell>(
     config: &RunConfig,
     data: &TextArgs,
     device: &Device,
-) -> anyhow::Result<TestMetrics> {
+) -> anyhow::Result<Evaluation> {
     let prepared = prepare(
         config.task,
         data,
@@ -480,7 +483,7 @@ pub fn evaluate_saved<C: Cell>(
     evaluate::<C>(
         model,
         &prepared.test,
-        config.class_names.len(),
+        &config.class_names,
         config.settings.batch_size,
         device,
     )

@@ -27,8 +27,14 @@ pub struct Cli {
 pub enum Command {
     /// Train on a task (char-lm by default), keep the best epoch on validation, report test.
     Train(TrainArgs),
-    /// Loss and accuracy of saved weights on the task's held-out data.
-    Eval(SavedArgs),
+    /// Loss and accuracy of saved weights on the task's held-out data; for a classifier, also
+    /// the confusion matrix and the ROC/PR curves.
+    Eval {
+        #[command(flatten)]
+        saved: SavedArgs,
+        #[command(flatten)]
+        outputs: trainer::cli::EvalOutputArgs,
+    },
     /// Sample text from a trained character language model.
     Generate(GenerateArgs),
     /// Classify texts with a trained classifier.
@@ -64,7 +70,7 @@ pub fn command<C: Cell>() -> clap::Command {
 pub fn run<C: Cell>(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => train::<C>(args).map(|_| ()),
-        Command::Eval(saved) => eval::<C>(&saved).map(|_| ()),
+        Command::Eval { saved, outputs } => eval::<C>(&saved, &outputs).map(|_| ()),
         Command::Generate(args) => {
             let text = crate::lm::generate::<C>(&args)?;
             println!("{text}");
@@ -85,20 +91,33 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
 }
 
 /// `eval`: the task's held-out metrics for saved weights.
-pub fn eval<C: Cell>(saved: &SavedArgs) -> anyhow::Result<trainer::TestMetrics> {
+pub fn eval<C: Cell>(
+    saved: &SavedArgs,
+    outputs: &trainer::cli::EvalOutputArgs,
+) -> anyhow::Result<trainer::TestMetrics> {
     let (model, config, _, device) = load_saved::<C>(saved)?;
     let data = TextArgs {
         data_dir: saved.data_dir.clone().or(config.data.data_dir.clone()),
         ..config.data.clone()
     };
-    let metrics = match config.task {
-        Task::CharLm => crate::lm::evaluate_saved::<C>(&model, &config, &data, &device)?,
+    let (metrics, areas, written) = match config.task {
+        Task::CharLm => {
+            let metrics = crate::lm::evaluate_saved::<C>(&model, &config, &data, &device)?;
+            (metrics, String::new(), None)
+        }
         Task::Classify | Task::CompareHalves => {
-            crate::classify::evaluate_saved::<C>(&model, &config, &data, &device)?
+            let evaluation = crate::classify::evaluate_saved::<C>(&model, &config, &data, &device)?;
+            let dir = outputs.dir(&saved.weights.weights);
+            evaluation.write(&dir)?;
+            (
+                evaluation.metrics.clone(),
+                evaluation.areas_note(),
+                Some(dir),
+            )
         }
     };
     println!(
-        "{} {}: loss {:.4}  accuracy {:.2}%  macro F1 {:.2}%  ({} {})",
+        "{} {}: loss {:.4}  accuracy {:.2}%  macro F1 {:.2}%{areas}  ({} {})",
         C::NAME,
         config.task.name(),
         metrics.loss,
@@ -111,6 +130,12 @@ pub fn eval<C: Cell>(saved: &SavedArgs) -> anyhow::Result<trainer::TestMetrics> 
             "sequences"
         }
     );
+    if let Some(dir) = written {
+        println!(
+            "wrote {} (confusion matrix, ROC and PR curves)",
+            dir.display()
+        );
+    }
     Ok(metrics)
 }
 

@@ -64,7 +64,7 @@ pub fn evaluate<C: Cell>(
     vocab: usize,
     device: &Device,
 ) -> anyhow::Result<TestMetrics> {
-    let mut scores = ClassificationScores::new(vocab);
+    let mut scores = ClassificationScores::new(vocab).counts_only();
     let mut state: Option<Vec<State>> = None;
     for step in 0..streams.steps() {
         let (inputs, targets) = streams.window(step);

@@ -230,8 +230,6 @@ pub struct SequenceReport {
     pub nats_per_char: Option<f64>,
     pub bits_per_char: Option<f64>,
     pub perplexity: Option<f64>,
-    /// Classification: F1 of each class, percent.
-    pub f1_per_class: Vec<(String, f64)>,
 }
 
 impl SequenceReport {
@@ -486,12 +484,6 @@ pub fn write_report<C: Cell>(
         nats_per_char: nats,
         bits_per_char: nats.map(|n| n / std::f64::consts::LN_2),
         perplexity: nats.map(f64::exp),
-        f1_per_class: finished
-            .class_names
-            .iter()
-            .cloned()
-            .zip(finished.test.f1_per_class.iter().copied())
-            .collect(),
     };
     run.write_json("report.json", &report)?;
     Ok(report)

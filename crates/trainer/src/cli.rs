@@ -116,7 +116,30 @@ pub struct EvalArgs<C: Args> {
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     #[command(flatten)]
+    pub outputs: EvalOutputArgs,
+    #[command(flatten)]
     pub model: C,
+}
+
+/// Where `eval` writes the confusion matrix and the ROC/PR curves.
+#[derive(Args, Debug, Clone, Default)]
+pub struct EvalOutputArgs {
+    /// Folder for confusion.csv/png, roc.csv/png and pr.csv/png [default: eval/ beside
+    /// --weights]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+impl EvalOutputArgs {
+    /// `--out`, else `eval/` in the folder of `weights`.
+    pub fn dir(&self, weights: &std::path::Path) -> PathBuf {
+        self.or_in(weights.parent().unwrap_or(std::path::Path::new(".")))
+    }
+
+    /// `--out`, else `eval/` in `folder` (a model folder).
+    pub fn or_in(&self, folder: &std::path::Path) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| folder.join("eval"))
+    }
 }
 
 #[derive(Args, Debug, Clone)]

@@ -137,7 +137,7 @@ fn load_model<M: ImageClassifier>(
 /// `eval`: test-set metrics of saved weights.
 pub fn eval<M: ImageClassifier>(args: EvalArgs<M::Config>) -> anyhow::Result<TestMetrics> {
     let (device_name, device) = device::select_device(args.device.device.as_deref())?;
-    let (model, dataset, spec) = load_model::<M>(&args.weights, &args.data, &args.model, &device)?;
+    let (model, dataset, _) = load_model::<M>(&args.weights, &args.data, &args.model, &device)?;
     let mut test = data::load_split(dataset, Split::Test, args.data.data_dir.clone())?;
     if let Some(n) = args.limit_test {
         test = test.take(n);
@@ -150,9 +150,13 @@ pub fn eval<M: ImageClassifier>(args: EvalArgs<M::Config>) -> anyhow::Result<Tes
         2,
         &device,
     );
-    let metrics = evaluate::evaluate(&model, dl, spec.num_classes)?;
+    let evaluation = evaluate::evaluate(&model, dl, test.classes())?;
+    let dir = args.outputs.dir(&args.weights.weights);
+    evaluation.write(&dir)?;
+    let areas = evaluation.areas_note();
+    let metrics = evaluation.metrics;
     println!(
-        "{} on {} test ({} images, {device_name}): accuracy {:.2}%  loss {:.4}  macro precision {:.2}%  recall {:.2}%  F1 {:.2}%{}",
+        "{} on {} test ({} images, {device_name}): accuracy {:.2}%  loss {:.4}  macro precision {:.2}%  recall {:.2}%  F1 {:.2}%{}{areas}",
         args.weights.weights.display(),
         dataset.name(),
         metrics.samples,
@@ -169,6 +173,10 @@ pub fn eval<M: ImageClassifier>(args: EvalArgs<M::Config>) -> anyhow::Result<Tes
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&metrics)?)?;
     }
+    println!(
+        "wrote {} (confusion matrix, ROC and PR curves)",
+        dir.display()
+    );
     Ok(metrics)
 }
 

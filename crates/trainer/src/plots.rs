@@ -59,7 +59,7 @@ pub fn plot_metric(
                 .map(|p| Circle::new(p, 3, color.filled())),
         )?;
     }
-    finish(&mut chart, &root)
+    finish(&mut chart, &root, SeriesLabelPosition::MiddleRight)
 }
 
 type Area<'a> =
@@ -91,11 +91,16 @@ fn chart<'a, 'b>(
         .build_cartesian_2d(x, y)?)
 }
 
-/// Draws the legend and writes the file.
-fn finish<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, root: &Area) -> anyhow::Result<()> {
+/// Draws the legend at `legend` and writes the file.
+fn finish<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    root: &Area,
+    legend: plotters::chart::SeriesLabelPosition,
+) -> anyhow::Result<()> {
     use plotters::prelude::*;
     chart
         .configure_series_labels()
+        .position(legend)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()?;
@@ -122,79 +127,162 @@ fn register_font() {
     });
 }
 
-/// Draws a `[rows, cols]` matrix of values in [0, 1] (row-major) as a heatmap PNG: white for 0,
+/// A `[rows, cols]` matrix of values in [0, 1] (row-major) drawn as a heatmap: white for 0,
 /// dark blue for 1, `row_labels` down the left, `col_labels` along the bottom (written
-/// vertically), the value in each cell when the grid is small enough to read it.
-pub fn plot_heatmap(
-    values: &[f32],
-    row_labels: &[String],
-    col_labels: &[String],
+/// vertically). Each cell shows `cell_text` when given, else its value, when the grid is
+/// small enough to read it.
+pub struct Heatmap<'a> {
+    pub values: &'a [f32],
+    pub row_labels: &'a [String],
+    pub col_labels: &'a [String],
+    pub cell_text: Option<&'a [String]>,
+    /// What the rows and the columns are (`["true class", "predicted class"]`).
+    pub axes: Option<[&'a str; 2]>,
+    pub title: &'a str,
+}
+
+impl Heatmap<'_> {
+    /// Writes the heatmap as a PNG.
+    pub fn draw(&self, path: &Path) -> anyhow::Result<()> {
+        use plotters::prelude::*;
+        use plotters::style::text_anchor::{HPos, Pos, VPos};
+        let (rows, cols) = (self.row_labels.len(), self.col_labels.len());
+        anyhow::ensure!(
+            rows > 0 && cols > 0 && self.values.len() == rows * cols,
+            "heatmap: {} values for {rows} × {cols} labels",
+            self.values.len()
+        );
+        if let Some(text) = self.cell_text {
+            anyhow::ensure!(text.len() == rows * cols, "heatmap: one text per cell");
+        }
+        register_font();
+        let cell = (640 / rows.max(cols)).clamp(12, 48) as i32;
+        let label_width = 12
+            + 9 * self
+                .row_labels
+                .iter()
+                .chain(self.col_labels)
+                .map(|l| l.chars().count())
+                .max()
+                .unwrap_or(1) as i32;
+        let axis_room = if self.axes.is_some() { 24 } else { 0 };
+        let (left, top) = (axis_room + label_width, 44);
+        // Wide enough for the title too (about 11 pixels a character at 18 points).
+        let title_width = 20 + 11 * self.title.chars().count() as i32;
+        let width = (left + cell * cols as i32 + 20).max(title_width) as u32;
+        let height = (top + cell * rows as i32 + label_width + axis_room) as u32;
+        let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        root.draw_text(
+            self.title,
+            &("sans-serif", 18).into_font().color(&BLACK),
+            (10, 12),
+        )?;
+        let label = ("sans-serif", 14).into_font().color(&BLACK);
+        for r in 0..rows {
+            for c in 0..cols {
+                let v = self.values[r * cols + c].clamp(0.0, 1.0) as f64;
+                let shade = |full: f64| (255.0 - v * (255.0 - full)) as u8;
+                let (x, y) = (left + c as i32 * cell, top + r as i32 * cell);
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    RGBColor(shade(8.0), shade(48.0), shade(107.0)).filled(),
+                ))?;
+                if cell >= 34 {
+                    let ink = if v > 0.5 { &WHITE } else { &BLACK };
+                    let style = ("sans-serif", 10)
+                        .into_font()
+                        .color(ink)
+                        .pos(Pos::new(HPos::Center, VPos::Center));
+                    let text = match self.cell_text {
+                        Some(text) => text[r * cols + c].clone(),
+                        None => format!("{v:.2}"),
+                    };
+                    root.draw_text(&text, &style, (x + cell / 2, y + cell / 2))?;
+                }
+            }
+            let style = label.clone().pos(Pos::new(HPos::Right, VPos::Center));
+            root.draw_text(
+                &self.row_labels[r],
+                &style,
+                (left - 6, top + r as i32 * cell + cell / 2),
+            )?;
+        }
+        let vertical = ("sans-serif", 14)
+            .into_font()
+            .transform(FontTransform::Rotate90)
+            .color(&BLACK);
+        for (c, text) in self.col_labels.iter().enumerate() {
+            let x = left + c as i32 * cell + cell / 2 + 5;
+            root.draw_text(text, &vertical, (x, top + rows as i32 * cell + 6))?;
+        }
+        if let Some([row_axis, col_axis]) = self.axes {
+            let centre = Pos::new(HPos::Center, VPos::Center);
+            let below = top + rows as i32 * cell + label_width + axis_room / 2;
+            root.draw_text(
+                col_axis,
+                &label.clone().pos(centre),
+                (left + cols as i32 * cell / 2, below),
+            )?;
+            let upwards = ("sans-serif", 14)
+                .into_font()
+                .transform(FontTransform::Rotate270)
+                .color(&BLACK)
+                .pos(centre);
+            root.draw_text(row_axis, &upwards, (12, top + rows as i32 * cell / 2))?;
+        }
+        root.present()?;
+        Ok(())
+    }
+}
+
+/// Curves in the unit square (ROC, precision-recall), one colour each, with a legend; the
+/// dashed diagonal of a coin toss when `diagonal`.
+pub fn plot_curves(
+    curves: &[(String, Vec<(f64, f64)>)],
+    axes: [&str; 2],
+    diagonal: bool,
     title: &str,
     path: &Path,
 ) -> anyhow::Result<()> {
     use plotters::prelude::*;
-    use plotters::style::text_anchor::{HPos, Pos, VPos};
-    let (rows, cols) = (row_labels.len(), col_labels.len());
-    anyhow::ensure!(
-        rows > 0 && cols > 0 && values.len() == rows * cols,
-        "heatmap: {} values for {rows} × {cols} labels",
-        values.len()
-    );
     register_font();
-    let cell = (640 / rows.max(cols)).clamp(12, 48) as i32;
-    let label_width = 12
-        + 9 * row_labels
-            .iter()
-            .chain(col_labels)
-            .map(|l| l.chars().count())
-            .max()
-            .unwrap_or(1) as i32;
-    let (left, top) = (label_width, 44);
-    let width = (left + cell * cols as i32 + 20) as u32;
-    let height = (top + cell * rows as i32 + label_width) as u32;
-    let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
-    root.fill(&WHITE)?;
-    root.draw_text(
-        title,
-        &("sans-serif", 18).into_font().color(&BLACK),
-        (10, 12),
-    )?;
-    let label = ("sans-serif", 14).into_font().color(&BLACK);
-    for r in 0..rows {
-        for c in 0..cols {
-            let v = values[r * cols + c].clamp(0.0, 1.0) as f64;
-            let shade = |full: f64| (255.0 - v * (255.0 - full)) as u8;
-            let (x, y) = (left + c as i32 * cell, top + r as i32 * cell);
-            root.draw(&Rectangle::new(
-                [(x, y), (x + cell, y + cell)],
-                RGBColor(shade(8.0), shade(48.0), shade(107.0)).filled(),
-            ))?;
-            if cell >= 34 {
-                let ink = if v > 0.5 { &WHITE } else { &BLACK };
-                let style = ("sans-serif", 10)
-                    .into_font()
-                    .color(ink)
-                    .pos(Pos::new(HPos::Center, VPos::Center));
-                root.draw_text(&format!("{v:.2}"), &style, (x + cell / 2, y + cell / 2))?;
-            }
-        }
-        let style = label.clone().pos(Pos::new(HPos::Right, VPos::Center));
-        root.draw_text(
-            &row_labels[r],
-            &style,
-            (left - 6, top + r as i32 * cell + cell / 2),
-        )?;
+    anyhow::ensure!(!curves.is_empty(), "nothing to plot");
+    let root = BitMapBackend::new(path, (760, 700)).into_drawing_area();
+    let mut chart = chart(&root, title, 60, 0.0..1.0, 0.0..1.02)?;
+    chart
+        .configure_mesh()
+        .x_desc(axes[0])
+        .y_desc(axes[1])
+        .draw()?;
+    if diagonal {
+        chart.draw_series(DashedLineSeries::new(
+            [(0.0, 0.0), (1.0, 1.0)],
+            6,
+            4,
+            BLACK.mix(0.4).stroke_width(1),
+        ))?;
     }
-    let vertical = ("sans-serif", 14)
-        .into_font()
-        .transform(FontTransform::Rotate90)
-        .color(&BLACK);
-    for (c, text) in col_labels.iter().enumerate() {
-        let x = left + c as i32 * cell + cell / 2 + 5;
-        root.draw_text(text, &vertical, (x, top + rows as i32 * cell + 6))?;
+    for (i, (label, points)) in curves.iter().enumerate() {
+        let color = if curves.len() == 1 {
+            BLUE.to_rgba()
+        } else {
+            Palette99::pick(i).to_rgba()
+        };
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
+            .label(label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
     }
-    root.present()?;
-    Ok(())
+    finish(
+        &mut chart,
+        &root,
+        if diagonal {
+            SeriesLabelPosition::LowerRight
+        } else {
+            SeriesLabelPosition::LowerLeft
+        },
+    )
 }
 
 /// Projects `rows` (`[n, dim]`, row-major) onto their first two principal components:
@@ -293,7 +381,7 @@ pub fn plot_scatter(
             .label(name.as_str())
             .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
     }
-    finish(&mut chart, &root)
+    finish(&mut chart, &root, SeriesLabelPosition::MiddleRight)
 }
 
 #[cfg(test)]

@@ -328,7 +328,10 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
         args.num_workers,
         &device,
     );
-    let test_metrics = evaluate(&model, dl_test, data.num_classes)?;
+    let evaluation = evaluate(&model, dl_test, test_set.classes())?;
+    evaluation.write(&out)?;
+    let areas = evaluation.areas_note();
+    let test_metrics = evaluation.metrics;
 
     let history = history.lock().expect("history lock");
     let epochs_completed = history.last_epoch().unwrap_or(epochs_done);
@@ -372,7 +375,7 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
         serde_json::to_string_pretty(&report)?,
     )?;
     println!(
-        "test: accuracy {:.2}%  loss {:.4}  macro F1 {:.2}%  ({} images; trained in {:.1} s{})",
+        "test: accuracy {:.2}%  loss {:.4}  macro F1 {:.2}%{areas}  ({} images; trained in {:.1} s{})",
         report.test.accuracy,
         report.test.loss,
         report.test.f1_macro,

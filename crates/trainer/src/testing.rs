@@ -68,10 +68,15 @@ pub fn cifar_available(what: &str) -> bool {
     false
 }
 
-/// Runs `eval` in-process with these flags (as `<model> eval <flags>`) and returns its metrics.
+/// Runs `eval` in-process with these flags (as `<model> eval <flags>`) and returns its metrics;
+/// its pictures go to a temporary folder, not beside the (committed) weights.
 pub fn eval_with<M: crate::ImageClassifier>(flags: &[&str]) -> anyhow::Result<crate::TestMetrics> {
     use clap::Parser;
-    let args = [M::NAME, "eval"].iter().chain(flags).copied();
+    let out = std::env::temp_dir().join(format!("zoo-eval-{}-{}", M::NAME, std::process::id()));
+    let out = out.to_string_lossy().into_owned();
+    let args = [M::NAME, "eval", "--out", &out]
+        .into_iter()
+        .chain(flags.iter().copied());
     match crate::cli::Cli::<M::Config>::try_parse_from(args)?.command {
         crate::cli::Command::Eval(args) => crate::eval::<M>(args),
         _ => unreachable!("parsed as eval"),

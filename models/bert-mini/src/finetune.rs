@@ -22,8 +22,8 @@ use trainer::driver::{
     EpochResult, Plan, RunFolder, Select, Training, Validation, check_finite, fit, load_module,
     load_optimizer, save_module, save_optimizer,
 };
-use trainer::evaluate::ClassificationScores;
-use trainer::report::{Provenance, Report, TestMetrics};
+use trainer::evaluate::{ClassificationScores, Evaluation};
+use trainer::report::{Provenance, Report};
 
 /// Fine-tuning recipe (Turc et al. 2019 search {1e-4, 5e-5, 3e-5} for the small BERTs; the
 /// largest suits a 4-layer model and a 3-epoch budget).
@@ -79,21 +79,23 @@ impl Examples {
     }
 }
 
-/// Test metrics (accuracy, macro F1, per-class F1) of `model` on `examples`.
+/// Test metrics (accuracy, per-class and macro F1, ROC/PR curves) of `model` on `examples`,
+/// whose labels index `class_names`.
 pub fn evaluate(
     model: &BertForSequenceClassification,
     examples: &Examples,
+    class_names: &[String],
     pad: u32,
     batch_size: usize,
     device: &Device,
-) -> anyhow::Result<TestMetrics> {
-    let mut scores = ClassificationScores::new(model.num_labels());
+) -> anyhow::Result<Evaluation> {
+    let mut scores = ClassificationScores::named(class_names.to_vec());
     let indices: Vec<usize> = (0..examples.rows.len()).collect();
     for chunk in indices.chunks(batch_size.max(1)) {
         let (input, labels) = examples.batch(chunk, pad, device);
         scores.add(model.forward(&input).0, labels)?;
     }
-    scores.finish()
+    scores.evaluation()
 }
 
 /// One epoch: shuffled minibatches through the classifier, AdamW with BERT's schedule; the
@@ -107,6 +109,7 @@ struct Finetuning<'a> {
     step: usize,
     train: &'a Examples,
     valid: &'a Examples,
+    class_names: &'a [String],
     pad: u32,
     batch_size: usize,
     seed: u64,
@@ -163,11 +166,12 @@ impl Training for Finetuning<'_> {
         let scores = evaluate(
             &self.model.valid(),
             self.valid,
+            self.class_names,
             self.pad,
             self.batch_size,
             self.device,
         )?;
-        Ok(Some(Validation::of_classifier(run, epoch, &scores)))
+        Ok(Some(Validation::of_classifier(run, epoch, &scores.metrics)))
     }
 
     fn keep_best(&mut self) {
@@ -302,6 +306,7 @@ pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
         step: 0,
         train: &train,
         valid: &valid,
+        class_names: &classes,
         pad,
         batch_size,
         seed,
@@ -320,7 +325,9 @@ pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
         .value(state_best_epoch, "valid", "accuracy")
         .unwrap_or_default();
     save_module(&best, &out, "model")?;
-    let test_metrics = evaluate(&best, &test, pad, batch_size, &device)?;
+    let evaluation = evaluate(&best, &test, &classes, pad, batch_size, &device)?;
+    evaluation.write(&out)?;
+    let test_metrics = evaluation.metrics.clone();
     run.plot("Classification loss", "loss");
     run.plot("Classification accuracy (%)", "accuracy");
     let wall = run.elapsed();
@@ -350,16 +357,12 @@ pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
         class_names: classes.clone(),
     };
     run.write_json("report.json", &report)?;
-    let per_class: Vec<String> = classes
-        .iter()
-        .zip(&test_metrics.f1_per_class)
-        .map(|(c, f)| format!("{c} {f:.2}"))
-        .collect();
     println!(
-        "test accuracy {:.2}%, macro F1 {:.2} (F1 per class: {}) from epoch {}; {:.0} s{}; wrote {}",
+        "test accuracy {:.2}%, macro F1 {:.2} (F1 per class: {}){} from epoch {}; {:.0} s{}; wrote {}",
         test_metrics.accuracy,
         test_metrics.f1_macro,
-        per_class.join(", "),
+        test_metrics.f1_per_class_note(),
+        evaluation.areas_note(),
         state_best_epoch,
         wall,
         report.report.provenance.rss_note(),

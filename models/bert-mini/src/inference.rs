@@ -23,6 +23,7 @@ pub fn eval(
     max_len: usize,
     batch_size: usize,
     limit_test: Option<usize>,
+    outputs: &trainer::cli::EvalOutputArgs,
 ) -> anyhow::Result<()> {
     let (saved, device) = open(args)?;
     anyhow::ensure!(
@@ -44,27 +45,30 @@ pub fn eval(
                 test.items.truncate(n);
             }
             let examples = crate::finetune::Examples::new(&test, &saved.tokenizer, max_len)?;
-            let m = crate::finetune::evaluate(
+            let evaluation = crate::finetune::evaluate(
                 model,
                 &examples,
+                &train.class_names,
                 saved.tokenizer.special.pad,
                 batch_size,
                 &device,
             )?;
-            let per_class: Vec<String> = train
-                .class_names
-                .iter()
-                .zip(&m.f1_per_class)
-                .map(|(c, f)| format!("{c} {f:.2}"))
-                .collect();
+            let dir = outputs.or_in(&args.model);
+            evaluation.write(&dir)?;
+            let m = &evaluation.metrics;
             println!(
-                "{}: {} texts, accuracy {:.2}%, macro F1 {:.2} (F1 per class: {}), loss {:.4}",
+                "{}: {} texts, accuracy {:.2}%, macro F1 {:.2} (F1 per class: {}), loss {:.4}{}",
                 test.path.display(),
                 m.samples,
                 m.accuracy,
                 m.f1_macro,
-                per_class.join(", "),
-                m.loss
+                m.f1_per_class_note(),
+                m.loss,
+                evaluation.areas_note()
+            );
+            println!(
+                "wrote {} (confusion matrix, ROC and PR curves)",
+                dir.display()
             );
         }
         Loaded::Lm(model) => {
@@ -227,13 +231,15 @@ pub fn attend(
         .try_to_vec()?;
     let tokens: Vec<String> = ids.iter().map(|&id| saved.tokenizer.token(id)).collect();
     let path = output.unwrap_or_else(|| saved.dir.join(format!("attention-L{layer}-H{head}.png")));
-    trainer::plots::plot_heatmap(
-        &probs,
-        &tokens,
-        &tokens,
-        &format!("layer {layer}, head {head}: rows attend to columns"),
-        &path,
-    )?;
+    trainer::plots::Heatmap {
+        values: &probs,
+        row_labels: &tokens,
+        col_labels: &tokens,
+        cell_text: None,
+        axes: None,
+        title: &format!("layer {layer}, head {head}: rows attend to columns"),
+    }
+    .draw(&path)?;
     println!("wrote {} ({seq} tokens)", path.display());
     Ok(path)
 }

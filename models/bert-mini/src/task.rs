@@ -42,6 +42,8 @@ pub enum Command {
         /// Score only the first N test texts / held-out windows
         #[arg(long, value_name = "N")]
         limit_test: Option<usize>,
+        #[command(flatten)]
+        outputs: trainer::cli::EvalOutputArgs,
     },
     /// Classify texts with a fine-tuned model.
     Predict {
@@ -104,7 +106,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             max_len,
             batch_size,
             limit_test,
-        } => crate::inference::eval(&model, &data, max_len, batch_size, limit_test),
+            outputs,
+        } => crate::inference::eval(&model, &data, max_len, batch_size, limit_test, &outputs),
         Command::Predict { model, text } => crate::inference::predict(&model, &text),
         Command::FillMask { model, text, top } => {
             crate::inference::fill_mask(&model, &text, top).map(|_| ())

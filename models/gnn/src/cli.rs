@@ -36,8 +36,13 @@ pub enum Command {
         #[command(flatten)]
         model: GnnConfig,
     },
-    /// Test-node metrics of saved weights.
-    Eval(SavedModelArgs),
+    /// Test-node metrics of saved weights, the confusion matrix and the ROC/PR curves.
+    Eval {
+        #[command(flatten)]
+        weights: SavedModelArgs,
+        #[command(flatten)]
+        outputs: trainer::cli::EvalOutputArgs,
+    },
     /// The predicted class of nodes, by id, with probabilities (the top 3, and the true label).
     Predict {
         #[command(flatten)]
@@ -87,7 +92,7 @@ pub struct SavedModelArgs {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train { run, data, model } => train(run, data, model).map(|_| ()),
-        Command::Eval(weights) => eval(weights).map(|_| ()),
+        Command::Eval { weights, outputs } => eval(weights, &outputs).map(|_| ()),
         Command::Predict { weights, node } => predict(weights, &node),
         Command::Embed { weights, output } => embed(weights, output),
         Command::Export { weights, output } => export(weights, &output),
@@ -123,19 +128,30 @@ fn load(args: &SavedModelArgs) -> anyhow::Result<(Gnn, Graph, GraphTensors, Devi
 }
 
 /// `eval`: test-node metrics.
-pub fn eval(args: SavedModelArgs) -> anyhow::Result<TestMetrics> {
+pub fn eval(
+    args: SavedModelArgs,
+    outputs: &trainer::cli::EvalOutputArgs,
+) -> anyhow::Result<TestMetrics> {
     let (model, graph, tensors, device) = load(&args)?;
-    let metrics = score(model.forward(&tensors), &graph, &graph.splits.test, &device)?;
+    let evaluation = score(model.forward(&tensors), &graph, &graph.splits.test, &device)?;
+    let dir = outputs.dir(&args.saved.weights);
+    evaluation.write(&dir)?;
+    let metrics = &evaluation.metrics;
     println!(
-        "{} on {} test ({} nodes): accuracy {:.2}%  loss {:.4}  macro F1 {:.2}%",
+        "{} on {} test ({} nodes): accuracy {:.2}%  loss {:.4}  macro F1 {:.2}%{}",
         args.saved.weights.display(),
         graph.name,
         metrics.samples,
         metrics.accuracy,
         metrics.loss,
-        metrics.f1_macro
+        metrics.f1_macro,
+        evaluation.areas_note()
     );
-    Ok(metrics)
+    println!(
+        "wrote {} (confusion matrix, ROC and PR curves)",
+        dir.display()
+    );
+    Ok(evaluation.metrics)
 }
 
 /// `predict`: the top classes of the nodes `ids`, with probabilities and the true label.

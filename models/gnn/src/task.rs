@@ -18,8 +18,8 @@ use trainer::driver::{
     EpochResult, Plan, RunFlags, RunFolder, Select, Training, Validation, fit, load_module,
     load_optimizer, save_module, save_optimizer,
 };
-use trainer::evaluate::ClassificationScores;
-use trainer::report::{Provenance, Report, TestMetrics};
+use trainer::evaluate::{ClassificationScores, Evaluation};
+use trainer::report::{Provenance, Report};
 
 pub const NAME: &str = "gnn";
 
@@ -72,19 +72,19 @@ fn label_tensor(graph: &Graph, nodes: &[u32], device: &Device) -> Tensor<1, Int>
     Tensor::from_data(TensorData::new(v, [nodes.len()]), device)
 }
 
-/// Loss and accuracy (percent) of `logits` on `nodes`.
+/// Loss, accuracy, per-class scores and ROC/PR curves of `logits` on `nodes`.
 pub fn score(
     logits: Tensor<2>,
     graph: &Graph,
     nodes: &[u32],
     device: &Device,
-) -> anyhow::Result<TestMetrics> {
-    let mut scores = ClassificationScores::new(graph.num_classes());
+) -> anyhow::Result<Evaluation> {
+    let mut scores = ClassificationScores::named(graph.class_names.clone());
     scores.add(
         logits.select(0, node_tensor(nodes, device)),
         label_tensor(graph, nodes, device),
     )?;
-    scores.finish()
+    scores.evaluation()
 }
 
 /// Full-batch training: one optimizer step on the whole graph per epoch, the loss on the
@@ -139,7 +139,7 @@ impl Training for FullBatch<'_> {
             nodes,
             self.device,
         )?;
-        Ok(Some(Validation::of_classifier(run, epoch, &valid)))
+        Ok(Some(Validation::of_classifier(run, epoch, &valid.metrics)))
     }
 
     fn keep_best(&mut self) {
@@ -273,9 +273,11 @@ pub fn train(args: RunFlags, data: GraphDataArgs, config: GnnConfig) -> anyhow::
     let best = training.best;
     save_module(&best, &out, "model")?;
     let logits = best.forward(&eval_graph);
-    let test = score(logits.clone(), &graph, &splits.test, &device)?;
+    let evaluation = score(logits.clone(), &graph, &splits.test, &device)?;
+    evaluation.write(&out)?;
+    let test = evaluation.metrics.clone();
     let valid_accuracy = (!splits.valid.is_empty())
-        .then(|| score(logits, &graph, &splits.valid, &device).map(|m| m.accuracy))
+        .then(|| score(logits, &graph, &splits.valid, &device).map(|m| m.metrics.accuracy))
         .transpose()?;
     run.plot(&format!("{NAME} ({}) loss", config.arch.name()), "loss");
     run.plot(
@@ -312,10 +314,11 @@ pub fn train(args: RunFlags, data: GraphDataArgs, config: GnnConfig) -> anyhow::
     };
     run.write_json("report.json", &report)?;
     println!(
-        "test: accuracy {:.2}%  loss {:.4}  macro F1 {:.2}%  ({} nodes; best epoch {}{}; {:.1} s, {:.1} ms/epoch{})",
+        "test: accuracy {:.2}%  loss {:.4}  macro F1 {:.2}%{}  ({} nodes; best epoch {}{}; {:.1} s, {:.1} ms/epoch{})",
         report.report.test.accuracy,
         report.report.test.loss,
         report.report.test.f1_macro,
+        evaluation.areas_note(),
         report.report.test.samples,
         report.best_epoch,
         valid_accuracy

@@ -101,6 +101,13 @@ fn cora_gcn_trains_resumes_and_its_weights_serve_every_command() {
         stdout.contains(&format!("accuracy {test_accuracy:.2}%")),
         "{stdout} vs {r}"
     );
+    // Cora's 7 topics: one curve each, the mean area printed and in the report.
+    let auc = r["test"]["roc_auc"].as_f64().unwrap();
+    assert!(
+        stdout.contains(&format!("ROC AUC {auc:.4} (macro one-vs-rest)")),
+        "{stdout}"
+    );
+    assert!(out.join("eval/confusion.png").is_file());
 
     // predict: the top classes of nodes by their Cora paper id, with the true label.
     let stdout = GNN.ok(&["predict", "--weights", weights, "--node", "1110563,446271"]);

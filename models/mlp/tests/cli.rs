@@ -89,14 +89,33 @@ fn train_writes_every_output_and_resume_continues() {
         vec![1, 2]
     );
 
+    // The end of train evaluates on test: a confusion matrix and curves in the run folder.
+    let classes = r["test"]["per_class"].as_array().unwrap();
+    assert_eq!(classes.len(), 10);
+    let support: u64 = classes.iter().map(|c| c["support"].as_u64().unwrap()).sum();
+    assert_eq!(support, 1000, "--limit-test 1000: {r}");
+    for file in [
+        "confusion.csv",
+        "confusion.png",
+        "roc.csv",
+        "roc.png",
+        "pr.csv",
+        "pr.png",
+    ] {
+        assert!(out.join(file).is_file(), "train wrote no {file}");
+    }
+
     // eval, predict, export and re-import of the trained weights.
     let weights = out.join("model.bpk");
+    let eval_dir = dir.path().join("eval");
     let stdout = ok(&[
         "eval",
         "--weights",
         weights.to_str().unwrap(),
         "--limit-test",
         "1000",
+        "--out",
+        eval_dir.to_str().unwrap(),
     ]);
     assert!(
         stdout.contains(&format!(
@@ -105,6 +124,28 @@ fn train_writes_every_output_and_resume_continues() {
         )),
         "{stdout}"
     );
+    let auc = r["test"]["roc_auc"].as_f64().unwrap();
+    assert!(
+        stdout.contains(&format!("ROC AUC {auc:.4} (macro one-vs-rest)")),
+        "{stdout}"
+    );
+    // 10 rows of counts under a header of class names, summing to the images evaluated.
+    let confusion = std::fs::read_to_string(eval_dir.join("confusion.csv")).unwrap();
+    let rows: Vec<&str> = confusion.lines().collect();
+    assert_eq!(rows[0], "true\\predicted,0,1,2,3,4,5,6,7,8,9");
+    let counted: usize = rows[1..]
+        .iter()
+        .flat_map(|row| row.split(',').skip(1))
+        .map(|n| n.parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(counted, 1000);
+    let roc = std::fs::read_to_string(eval_dir.join("roc.csv")).unwrap();
+    let curve_classes: std::collections::BTreeSet<&str> = roc
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(curve_classes.len(), 10, "one ROC curve per class");
     let stdout = ok(&[
         "predict",
         "--weights",

@@ -162,7 +162,27 @@ pub fn classify(bin: Binary) {
     let r = report(&out);
     let accuracy = r["test"]["accuracy"].as_f64().unwrap();
     assert!(accuracy > 80.0, "test accuracy {accuracy}%\n{r}");
-    assert_eq!(r["f1_per_class"][1][0], "spam");
+    assert_eq!(r["test"]["per_class"][1]["class"], "spam");
+    // Spam is the positive class: one ROC curve, its area in the report and in roc.csv.
+    let auc = r["test"]["roc_auc"].as_f64().unwrap();
+    assert!(auc > 0.9, "spam ROC AUC {auc}");
+    let roc = std::fs::read_to_string(out.join("roc.csv")).unwrap();
+    assert!(roc.lines().skip(1).all(|l| l.starts_with("spam,")), "{roc}");
+    let confusion = std::fs::read_to_string(out.join("confusion.csv")).unwrap();
+    assert_eq!(confusion.lines().next(), Some("true\\predicted,ham,spam"));
+    let eval_dir = dir.path().join("spam-eval");
+    let stdout = bin.ok(&[
+        "eval",
+        "--weights",
+        path(&out.join("model.bpk")),
+        "--out",
+        path(&eval_dir),
+    ]);
+    assert!(
+        stdout.contains(&format!("ROC AUC {auc:.4} (class spam)")),
+        "{stdout}"
+    );
+    assert!(eval_dir.join("roc.png").is_file());
     let stdout = bin.ok(&[
         "predict",
         "--weights",

@@ -193,7 +193,17 @@ pub fn torch_trained_eval<C: Cell>(dir: &Path) {
         device: trainer::cli::DeviceArgs { device: None },
         data_dir: None,
     };
-    let metrics = crate::cli::eval::<C>(&saved).unwrap_or_else(|e| panic!("{e:#}"));
+    let out = std::env::temp_dir().join(format!("zoo-eval-{}-{}", C::NAME, std::process::id()));
+    let outputs = trainer::cli::EvalOutputArgs {
+        out: Some(out.clone()),
+    };
+    let metrics = crate::cli::eval::<C>(&saved, &outputs).unwrap_or_else(|e| panic!("{e:#}"));
+    for file in ["confusion.csv", "confusion.png", "roc.png", "pr.png"] {
+        assert!(out.join(file).is_file(), "eval wrote no {file}");
+    }
+    // compare-halves is binary: one area, of the positive class.
+    let auc = metrics.roc_auc.expect("a binary task has a ROC AUC");
+    assert!((0.5..=1.0).contains(&auc), "ROC AUC {auc}");
     let accuracy = expected["accuracy"].as_f64().unwrap();
     let loss = expected["loss"].as_f64().unwrap();
     // Torch's figure is a float32 mean; one test sequence is 0.05%.
