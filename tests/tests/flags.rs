@@ -61,6 +61,11 @@ fn flags_a_model_cannot_honour_are_refused_with_status_2() {
             &["mlp", "train", "--checkpoint-every", "2"][..],
             "--checkpoint-every",
         ),
+        (&["mlp", "train", "--l1", "-0.1"][..], "--l1 -0.1"),
+        (&["gnn", "train", "--l1", "1e-4"][..], "--l1"),
+        (&["lstm", "train", "--l1", "1e-4"][..], "--l1"),
+        (&["gan", "train", "--l1", "1e-4"][..], "--l1"),
+        (&["bert-mini", "finetune", "--l1", "1e-4"][..], "--l1"),
     ] {
         let (code, err) = status(args);
         assert_eq!(code, Some(2), "{args:?}: {err}");
@@ -176,9 +181,9 @@ fn bert_finetune_stops_early() {
     assert_eq!(report(&out)["epochs_completed"], 2);
 }
 
-/// Starts `zoo <args>`, waits until `checkpoint` (a path under the run folder) exists, kills the
-/// process with SIGKILL mid-training, and returns the newest checkpoint epoch seen just before.
-fn kill_after_checkpoint(args: &[&str], checkpoint: &Path, newest: impl Fn() -> usize) -> usize {
+/// Starts `zoo <args>`, waits until `newest()` (the newest complete checkpoint's epoch) reaches
+/// `at_least`, kills the process with SIGKILL mid-training, and returns `newest()` after the kill.
+fn kill_after_checkpoint(args: &[&str], at_least: usize, newest: impl Fn() -> usize) -> usize {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_zoo-under-test"))
         .args(args)
         .stdout(std::process::Stdio::null())
@@ -186,17 +191,20 @@ fn kill_after_checkpoint(args: &[&str], checkpoint: &Path, newest: impl Fn() -> 
         .spawn()
         .unwrap();
     let started = std::time::Instant::now();
-    while !checkpoint.exists() {
+    while newest() < at_least {
         assert!(
             child.try_wait().unwrap().is_none(),
-            "{args:?} finished before its first checkpoint"
+            "{args:?} finished before checkpoint {at_least}"
         );
         assert!(
             started.elapsed().as_secs() < 300,
-            "no checkpoint after 5 minutes"
+            "no checkpoint {at_least} after 5 minutes"
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    // The last file of that checkpoint may still be being written: give it a moment, so the
+    // kill lands in the training that follows (at most that epoch is then lost).
+    std::thread::sleep(std::time::Duration::from_millis(200));
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
     newest()
@@ -223,7 +231,9 @@ fn a_killed_run_resumes_losing_at_most_the_epoch_in_progress() {
         "--out",
         path(&mlp),
     ];
-    let saved = kill_after_checkpoint(&args, &mlp.join("checkpoint/model-1.bpk"), || {
+    // A checkpoint counts once all its files are there (model, optimizer, scheduler): waiting
+    // for the model file alone could kill between them and leave no complete one.
+    let saved = kill_after_checkpoint(&args, 1, || {
         trainer::checkpoint::checkpoint_epochs(&mlp)
             .first()
             .copied()
@@ -271,7 +281,7 @@ fn a_killed_run_resumes_losing_at_most_the_epoch_in_progress() {
             })
             .unwrap_or(0)
     };
-    let saved = kill_after_checkpoint(&args, &gnn.join("checkpoint/epoch-3"), newest);
+    let saved = kill_after_checkpoint(&args, 3, newest);
     assert!((3..400).contains(&saved), "{saved}");
     let stdout = ZOO.ok(&[
         "gnn",

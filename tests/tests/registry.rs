@@ -21,6 +21,7 @@ const COMMON_FLAGS: &[&str] = &[
     "--optimizer",
     "--momentum",
     "--weight-decay",
+    "--l1",
     "--schedule",
     "--warmup-epochs",
     "--grad-clip",

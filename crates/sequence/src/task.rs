@@ -356,8 +356,9 @@ pub fn resolve_run(
     let name = "the recurrent models";
     args.run.refuse(
         name,
-        "they train with Adam at a constant rate (no momentum flag, schedule or warm-up)",
-        &["--momentum", "--schedule", "--warmup-epochs"],
+        "they train with Adam at a constant rate (no momentum flag, schedule, warm-up or L1 \
+         penalty)",
+        &["--momentum", "--schedule", "--warmup-epochs", "--l1"],
     )?;
     args.run
         .only_optimizer(name, trainer::OptimizerKind::Adam)?;
@@ -475,6 +476,7 @@ pub fn write_report<C: Cell>(
                 0.0
             },
             parameters: finished.parameters,
+            weights_near_zero_percent: None,
             test: finished.test.clone(),
             provenance: Provenance::now(),
         },

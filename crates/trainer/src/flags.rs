@@ -31,6 +31,10 @@ pub struct RunFlags {
     /// Weight decay (L2) [default: the model's recipe]
     #[arg(long)]
     pub weight_decay: Option<f64>,
+    /// L1 penalty λ·Σ|w| on the weights (matrices and kernels, not biases), for sparse weights;
+    /// 0 = off [default: 0]
+    #[arg(long, value_name = "LAMBDA", allow_negative_numbers = true)]
+    pub l1: Option<f64>,
     /// Learning-rate schedule [default: the model's recipe]
     #[arg(long, value_enum)]
     pub schedule: Option<ScheduleKind>,
@@ -80,6 +84,7 @@ impl RunFlags {
                 "--optimizer" => self.optimizer.is_some(),
                 "--momentum" => self.momentum.is_some(),
                 "--weight-decay" => self.weight_decay.is_some(),
+                "--l1" => self.l1.is_some(),
                 "--schedule" => self.schedule.is_some(),
                 "--warmup-epochs" => self.warmup_epochs.is_some(),
                 "--grad-clip" => self.grad_clip.is_some(),

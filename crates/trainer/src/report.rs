@@ -69,6 +69,9 @@ pub struct Report {
     pub wall_seconds: f64,
     pub train_samples_per_second: f64,
     pub parameters: usize,
+    /// Share of the weights (rank ≥ 2) below 1e-3 in magnitude, percent: what `--l1` drives up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_near_zero_percent: Option<f64>,
     pub test: TestMetrics,
     #[serde(flatten)]
     pub provenance: Provenance,

@@ -28,6 +28,9 @@ use datasets::{ImageBatcher, Split};
 use serde::{Deserialize, Serialize};
 use std::io::IsTerminal;
 use std::path::Path;
+
+/// A weight this small counts as zero in `weights_near_zero_percent`.
+const NEAR_ZERO: f64 = 1e-3;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -42,6 +45,9 @@ pub struct Settings {
     pub momentum: f64,
     pub nesterov: bool,
     pub weight_decay: f64,
+    /// λ of the L1 penalty (`--l1`), 0 = off.
+    #[serde(default)]
+    pub l1: f64,
     pub schedule: ScheduleKind,
     pub warmup_epochs: usize,
     pub step_epochs: usize,
@@ -62,6 +68,7 @@ impl Settings {
             momentum: self.momentum,
             nesterov: self.nesterov,
             weight_decay: self.weight_decay,
+            l1: self.l1,
             grad_clip: self.grad_clip,
         }
     }
@@ -103,6 +110,7 @@ fn settings_from<C: clap::Args>(
         }),
         nesterov: args.nesterov.unwrap_or(recipe.nesterov),
         weight_decay: args.run.weight_decay.unwrap_or(recipe.weight_decay),
+        l1: args.run.l1.unwrap_or(0.0),
         schedule: args.run.schedule.unwrap_or(recipe.schedule),
         warmup_epochs: args.run.warmup_epochs.unwrap_or(recipe.warmup_epochs),
         step_epochs: args.step_epochs,
@@ -136,6 +144,13 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
         crate::driver::claim(&out, false)?;
         let settings = settings_from(&args, &M::recipe(&args.model, args.data.dataset));
         crate::optim::check_flags(settings.optimizer, args.run.momentum, args.nesterov)?;
+        if !(settings.l1 >= 0.0 && settings.l1.is_finite()) {
+            return Err(crate::UsageError(format!(
+                "--l1 {}: the penalty's λ must be 0 (off) or a positive number, e.g. --l1 1e-4",
+                settings.l1
+            ))
+            .into());
+        }
         if args.run.checkpoint_every != 1 {
             return Err(crate::UsageError(
                 "--checkpoint-every: the Learner checkpoints every epoch".into(),
@@ -367,6 +382,7 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
         wall_seconds: started.elapsed().as_secs_f64(),
         train_samples_per_second: samples_per_second,
         parameters: model.num_params(),
+        weights_near_zero_percent: Some(crate::optim::weights_below(&model, NEAR_ZERO)),
         test: test_metrics,
         provenance: Provenance::now(),
     };

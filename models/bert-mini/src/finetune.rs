@@ -347,6 +347,7 @@ pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
                 * (fitted.last_epoch - fitted.start) as f64
                 / wall.max(1e-9),
             parameters: best.num_params(),
+            weights_near_zero_percent: None,
             test: test_metrics.clone(),
             provenance: Provenance::now(),
         },

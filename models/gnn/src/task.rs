@@ -193,9 +193,10 @@ pub fn train(args: RunFlags, data: GraphDataArgs, config: GnnConfig) -> anyhow::
     args.refuse(
         NAME,
         "it trains full batch on the whole graph, with the papers' Adam at a constant rate, no \
-         clipping (the L2 penalty is --weight-decay), and the data set's own node split",
+         clipping (the L2 penalty is --weight-decay; no L1), and the data set's own node split",
         &[
             "--batch-size",
+            "--l1",
             "--momentum",
             "--schedule",
             "--warmup-epochs",
@@ -303,6 +304,7 @@ pub fn train(args: RunFlags, data: GraphDataArgs, config: GnnConfig) -> anyhow::
                 0.0
             },
             parameters: best.num_params(),
+            weights_near_zero_percent: None,
             test,
             provenance: Provenance::now(),
         },

@@ -308,11 +308,12 @@ pub fn train<M: Autoencoding>(args: TrainArgs<M::Config>) -> anyhow::Result<Gene
     };
     run_args.refuse(
         M::NAME,
-        "it trains with plain Adam at a constant or cosine rate (no momentum flag, decay, \
-         clipping or warm-up)",
+        "it trains with plain Adam at a constant or cosine rate (no momentum flag, decay, L1 \
+         penalty, clipping or warm-up)",
         &[
             "--momentum",
             "--weight-decay",
+            "--l1",
             "--grad-clip",
             "--warmup-epochs",
         ],
