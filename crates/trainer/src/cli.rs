@@ -98,10 +98,51 @@ impl WeightsArgs {
     }
 }
 
+/// One model's weights or several (an ensemble), and the config they were trained with.
+#[derive(Args, Debug, Clone)]
+pub struct EnsembleArgs {
+    /// Weights: a .bpk written by `train`, or .safetensors with PyTorch names. Several
+    /// (`--weights a.bpk b.bpk c.bpk`) are evaluated as an ensemble: the mean of their class
+    /// probabilities (or a majority vote with --vote), each member reported too
+    #[arg(long, value_name = "FILE", num_args = 1.., required = true, action = clap::ArgAction::Append)]
+    pub weights: Vec<PathBuf>,
+    /// Model config JSON, for every member [default: config.json beside each --weights, else
+    /// the model flags]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Combine an ensemble's members by majority vote (ties to the most probable class) rather
+    /// than by averaging their probabilities
+    #[arg(long)]
+    pub vote: bool,
+}
+
+impl EnsembleArgs {
+    /// Each member as a single model's weights.
+    pub fn members(&self) -> Vec<WeightsArgs> {
+        self.weights
+            .iter()
+            .map(|w| WeightsArgs {
+                weights: w.clone(),
+                config: self.config.clone(),
+            })
+            .collect()
+    }
+
+    /// How the members are combined, for printing: `mean of 3 members' probabilities`.
+    pub fn describe(&self) -> String {
+        let n = self.weights.len();
+        if self.vote {
+            format!("majority vote of {n} members")
+        } else {
+            format!("mean of {n} members' probabilities")
+        }
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct EvalArgs<C: Args> {
     #[command(flatten)]
-    pub weights: WeightsArgs,
+    pub weights: EnsembleArgs,
     #[command(flatten)]
     pub device: DeviceArgs,
     #[command(flatten)]
@@ -144,8 +185,13 @@ impl EvalOutputArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct PredictArgs<C: Args> {
-    #[command(flatten)]
-    pub weights: WeightsArgs,
+    /// Weights: a .bpk written by `train`, or .safetensors with PyTorch names; repeat the flag
+    /// (`--weights a.bpk --weights b.bpk`) to predict with the ensemble's mean probabilities
+    #[arg(long, value_name = "FILE", required = true, action = clap::ArgAction::Append)]
+    pub weights: Vec<PathBuf>,
+    /// Model config JSON, for every member [default: config.json beside each --weights]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub device: DeviceArgs,
     #[command(flatten)]

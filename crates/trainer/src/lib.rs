@@ -38,7 +38,9 @@ pub use supervised::{RunConfig, Settings, train};
 
 use burn::prelude::*;
 use clap::{CommandFactory, FromArgMatches};
-use cli::{Cli, Command, DataArgs, EvalArgs, ExportArgs, InfoArgs, PredictArgs, WeightsArgs};
+use cli::{
+    Cli, Command, DataArgs, EnsembleArgs, EvalArgs, ExportArgs, InfoArgs, PredictArgs, WeightsArgs,
+};
 use datasets::{ImageBatcher, Split};
 use std::process::ExitCode;
 
@@ -122,22 +124,61 @@ fn saved_or_flags<M: ImageClassifier>(
     Ok((flags.clone(), dataset, dataset.spec()))
 }
 
-fn load_model<M: ImageClassifier>(
-    weights: &WeightsArgs,
+/// Loads every member of an ensemble (one model is an ensemble of one), refusing members that
+/// differ in architecture, input or classes: their outputs could not be averaged.
+fn load_members<M: ImageClassifier>(
+    members: &[WeightsArgs],
     data: &DataArgs,
     flags: &M::Config,
     device: &Device,
-) -> anyhow::Result<(M, DatasetKind, DataSpec)> {
-    let (config, dataset, spec) = saved_or_flags::<M>(Some(weights), None, data, flags)?;
-    let model = M::init(&config, &spec, device);
-    let model = weights::load_weights(model, &weights.weights, &M::pytorch_names(&config))?;
-    Ok((model, dataset, spec))
+) -> anyhow::Result<(Vec<M>, DatasetKind, DataSpec)> {
+    let mut models = Vec::with_capacity(members.len());
+    let mut first: Option<(&WeightsArgs, serde_json::Value, DatasetKind, DataSpec)> = None;
+    for member in members {
+        let (config, dataset, spec) = saved_or_flags::<M>(Some(member), None, data, flags)?;
+        let described = serde_json::to_value(&config)?;
+        if let Some((one, one_config, one_dataset, one_spec)) = &first {
+            let (a, b) = (one.weights.display(), member.weights.display());
+            if (spec.num_classes, spec.shape()) != (one_spec.num_classes, one_spec.shape())
+                || dataset != *one_dataset
+            {
+                return Err(UsageError(format!(
+                    "--weights {b}: trained on {} ({} classes), but {a} on {} ({} classes); an \
+                     ensemble's members must share their data set",
+                    dataset.name(),
+                    spec.num_classes,
+                    one_dataset.name(),
+                    one_spec.num_classes
+                ))
+                .into());
+            }
+            if described != *one_config {
+                return Err(UsageError(format!(
+                    "--weights {b} is a different architecture from {a} ({described} vs \
+                     {one_config}); an ensemble's members must share one config"
+                ))
+                .into());
+            }
+        } else {
+            first = Some((member, described, dataset, spec.clone()));
+        }
+        let model = M::init(&config, &spec, device);
+        models.push(weights::load_weights(
+            model,
+            &member.weights,
+            &M::pytorch_names(&config),
+        )?);
+    }
+    let (_, _, dataset, spec) = first.ok_or_else(|| UsageError("no --weights given".into()))?;
+    Ok((models, dataset, spec))
 }
 
-/// `eval`: test-set metrics of saved weights.
+/// `eval`: test-set metrics of saved weights, or of an ensemble and each of its members; the
+/// confusion matrix and ROC/PR curves (of the ensemble) go to `--out`.
 pub fn eval<M: ImageClassifier>(args: EvalArgs<M::Config>) -> anyhow::Result<TestMetrics> {
     let (device_name, device) = device::select_device(args.device.device.as_deref())?;
-    let (model, dataset, _) = load_model::<M>(&args.weights, &args.data, &args.model, &device)?;
+    let members = args.weights.members();
+    let (models, dataset, _) = load_members::<M>(&members, &args.data, &args.model, &device)?;
     let mut test = data::load_split(dataset, Split::Test, args.data.data_dir.clone())?;
     if let Some(n) = args.limit_test {
         test = test.take(n);
@@ -150,14 +191,46 @@ pub fn eval<M: ImageClassifier>(args: EvalArgs<M::Config>) -> anyhow::Result<Tes
         2,
         &device,
     );
-    let evaluation = evaluate::evaluate(&model, dl, test.classes())?;
-    let dir = args.outputs.dir(&args.weights.weights);
+    let first = &args.weights.weights[0];
+    let (evaluation, name) = if let [model] = models.as_slice() {
+        (
+            evaluate::evaluate(model, dl, test.classes())?,
+            first.display().to_string(),
+        )
+    } else {
+        let combine = if args.weights.vote {
+            evaluate::Combine::Vote
+        } else {
+            evaluate::Combine::MeanProbability
+        };
+        let (each, evaluation) = evaluate::evaluate_ensemble(&models, dl, test.classes(), combine)?;
+        for (path, m) in args.weights.weights.iter().zip(&each) {
+            println!(
+                "member {}: accuracy {:.2}%  loss {:.4}  macro F1 {:.2}%",
+                path.display(),
+                m.accuracy,
+                m.loss,
+                m.f1_macro
+            );
+        }
+        let best = each.iter().map(|m| m.accuracy).fold(f64::MIN, f64::max);
+        let mean = each.iter().map(|m| m.accuracy).sum::<f64>() / each.len() as f64;
+        println!(
+            "members: mean accuracy {mean:.2}%, best {best:.2}%; ensemble {:+.2} points over the \
+             best",
+            evaluation.metrics.accuracy - best
+        );
+        (
+            evaluation,
+            format!("ensemble ({})", args.weights.describe()),
+        )
+    };
+    let dir = args.outputs.dir(first);
     evaluation.write(&dir)?;
     let areas = evaluation.areas_note();
     let metrics = evaluation.metrics;
     println!(
-        "{} on {} test ({} images, {device_name}): accuracy {:.2}%  loss {:.4}  macro precision {:.2}%  recall {:.2}%  F1 {:.2}%{}{areas}",
-        args.weights.weights.display(),
+        "{name} on {} test ({} images, {device_name}): accuracy {:.2}%  loss {:.4}  macro precision {:.2}%  recall {:.2}%  F1 {:.2}%{}{areas}",
         dataset.name(),
         metrics.samples,
         metrics.accuracy,
@@ -213,7 +286,13 @@ pub fn predict<M: ImageClassifier>(args: PredictArgs<M::Config>) -> anyhow::Resu
         "nothing to predict: give image files, or --index N for test-set items"
     );
     let (_, device) = device::select_device(args.device.device.as_deref())?;
-    let (model, dataset, spec) = load_model::<M>(&args.weights, &args.data, &args.model, &device)?;
+    let members = EnsembleArgs {
+        weights: args.weights.clone(),
+        config: args.config.clone(),
+        vote: false,
+    }
+    .members();
+    let (models, dataset, spec) = load_members::<M>(&members, &args.data, &args.model, &device)?;
     let mut inputs: Vec<(String, Vec<u8>)> = Vec::new();
     for path in &args.images {
         inputs.push((path.display().to_string(), read_image(path, &spec)?));
@@ -234,10 +313,14 @@ pub fn predict<M: ImageClassifier>(args: PredictArgs<M::Config>) -> anyhow::Resu
     }
     let batcher = ImageBatcher::new(spec.shape(), &dataset.normalization());
     let pixels: Vec<&[u8]> = inputs.iter().map(|(_, p)| p.as_slice()).collect();
-    let probs = burn::tensor::activation::softmax(
-        model.valid().logits(batcher.images(&pixels, &device)),
-        1,
-    );
+    let images = batcher.images(&pixels, &device);
+    // One model, or the mean of the members' probabilities.
+    let probs = models
+        .iter()
+        .map(|m| burn::tensor::activation::softmax(m.valid().logits(images.clone()), 1))
+        .reduce(|a, b| a + b)
+        .expect("at least one member")
+        .div_scalar(models.len() as f64);
     let probs: Vec<f32> = probs.into_data().try_to_vec()?;
     for ((name, _), row) in inputs.iter().zip(probs.chunks_exact(spec.num_classes)) {
         let mut order: Vec<usize> = (0..row.len()).collect();

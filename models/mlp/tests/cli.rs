@@ -219,6 +219,57 @@ fn l1_makes_the_weights_sparser() {
     );
 }
 
+/// `eval --weights a b c` evaluates the ensemble and each member; `predict` takes the members
+/// by repeating `--weights`; a member of another architecture is refused (status 2).
+#[test]
+fn an_ensemble_is_evaluated_with_each_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs: Vec<_> = ["7", "8", "9"]
+        .iter()
+        .map(|seed| {
+            let out = dir.path().join(format!("seed-{seed}"));
+            train(&out, &["--epochs", "1", "--seed", seed]);
+            out.join("model.bpk")
+        })
+        .collect();
+    let paths: Vec<&str> = runs.iter().map(|p| p.to_str().unwrap()).collect();
+    let mut args = vec!["eval", "--limit-test", "1000", "--weights"];
+    args.extend(&paths);
+    let stdout = ok(&args);
+    for path in &paths {
+        assert!(
+            stdout.contains(&format!("member {path}: accuracy")),
+            "{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("ensemble (mean of 3 members' probabilities) on mnist test (1000 images"),
+        "{stdout}"
+    );
+    args.push("--vote");
+    let stdout = ok(&args);
+    assert!(
+        stdout.contains("ensemble (majority vote of 3 members)"),
+        "{stdout}"
+    );
+    let stdout = ok(&[
+        "predict",
+        "--weights",
+        paths[0],
+        "--weights",
+        paths[1],
+        "--index",
+        "0",
+    ]);
+    assert!(stdout.contains("test[0] (label 7)"), "{stdout}");
+
+    let wide = dir.path().join("wide");
+    train(&wide, &["--epochs", "1", "--hidden", "64"]);
+    let wide = wide.join("model.bpk");
+    let err = failing(&["eval", "--weights", paths[0], wide.to_str().unwrap()]);
+    assert!(err.contains("different architecture"), "{err}");
+}
+
 #[test]
 fn bad_flags_and_devices_are_clear_errors() {
     let err = failing(&["train", "--optimizer", "adagrad-ish"]);

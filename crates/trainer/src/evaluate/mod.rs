@@ -12,7 +12,7 @@ use crate::classifier::ImageClassifier;
 use crate::report::{ClassMetrics, TestMetrics};
 use burn::data::dataloader::DataLoader;
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
+use burn::tensor::activation::{log_softmax, softmax};
 use datasets::ImageBatch;
 use std::sync::Arc;
 
@@ -30,6 +30,65 @@ pub fn evaluate<M: ImageClassifier>(
         scores.add(model.logits(batch.images), batch.targets)?;
     }
     scores.evaluation()
+}
+
+/// How an ensemble's members become one prediction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Combine {
+    /// The mean of the members' class probabilities.
+    MeanProbability,
+    /// The share of members voting for each class (a member votes for its top class); ties go
+    /// to the higher mean probability.
+    Vote,
+}
+
+/// Runs every member of an ensemble over `loader` in one pass: each member's metrics, and the
+/// evaluation of their combination (its "logits" are the log of the combined probabilities).
+pub fn evaluate_ensemble<M: ImageClassifier>(
+    members: &[M],
+    loader: Arc<dyn DataLoader<ImageBatch>>,
+    class_names: &[String],
+    combine: Combine,
+) -> anyhow::Result<(Vec<TestMetrics>, Evaluation)> {
+    anyhow::ensure!(!members.is_empty(), "an ensemble needs at least one member");
+    let members: Vec<M> = members.iter().map(|m| m.valid()).collect();
+    let named = || ClassificationScores::named(class_names.to_vec());
+    let mut each: Vec<ClassificationScores> =
+        members.iter().map(|_| named().counts_only()).collect();
+    let mut ensemble = named();
+    let n = members.len() as f64;
+    for batch in loader.iter() {
+        let batch = batch.map_err(|e| anyhow::anyhow!("reading the test set: {e}"))?;
+        let mut mean_probability: Option<Tensor<2>> = None;
+        let mut votes: Option<Tensor<2>> = None;
+        for (member, scores) in members.iter().zip(&mut each) {
+            let logits = member.logits(batch.images.clone()); // [batch, classes]
+            scores.add(logits.clone(), batch.targets.clone())?;
+            let probability = softmax(logits.clone(), 1).div_scalar(n);
+            let top = logits.clone().max_dim(1); // [batch, 1]
+            let vote = logits.sub(top).equal_elem(0.0).float().div_scalar(n);
+            mean_probability = Some(match mean_probability {
+                Some(sum) => sum + probability,
+                None => probability,
+            });
+            votes = Some(match votes {
+                Some(sum) => sum + vote,
+                None => vote,
+            });
+        }
+        let (mean_probability, votes) = (mean_probability.unwrap(), votes.unwrap());
+        let combined = match combine {
+            Combine::MeanProbability => mean_probability,
+            // The mean probability, scaled far below one vote, only breaks ties.
+            Combine::Vote => votes + mean_probability.mul_scalar(1e-3),
+        };
+        ensemble.add(combined.clamp_min(1e-12).log(), batch.targets)?;
+    }
+    let metrics = each
+        .into_iter()
+        .map(ClassificationScores::finish)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((metrics, ensemble.evaluation()?))
 }
 
 /// How many rows of `logits` `[n, classes]` have their largest value at `targets` `[n]`.
