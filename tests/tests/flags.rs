@@ -296,3 +296,84 @@ fn a_killed_run_resumes_losing_at_most_the_epoch_in_progress() {
     let r = report(&gnn);
     assert_eq!(r["resumed_from_epoch"], saved as u64, "{r}");
 }
+
+/// `train --folds 3` killed during fold 2 resumes there: fold 1 is kept as it was, fold 2
+/// continues from its newest checkpoint, fold 3 runs, and folds.json holds all three.
+#[test]
+fn k_fold_resumes_at_the_fold_in_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("folds");
+    let args = [
+        "mlp",
+        "train",
+        "--folds",
+        "3",
+        "--epochs",
+        "4",
+        "--limit-train",
+        "9000",
+        "--limit-valid",
+        "500",
+        "--limit-test",
+        "500",
+        "--out",
+        path(&out),
+    ];
+    let fold2 = out.join("fold-2");
+    let saved = kill_after_checkpoint(&args, 1, || {
+        trainer::checkpoint::checkpoint_epochs(&fold2)
+            .first()
+            .copied()
+            .unwrap_or(0)
+    });
+    let fold1 = std::fs::read_to_string(out.join("fold-1/report.json")).unwrap();
+    assert!(
+        !fold2.join("report.json").exists(),
+        "fold 2 finished before the kill"
+    );
+    let stdout = ZOO.ok(&[
+        "mlp",
+        "train",
+        "--folds",
+        "3",
+        "--resume",
+        "--out",
+        path(&out),
+    ]);
+    assert!(stdout.contains("fold 1/3: finished earlier"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("fold-1/report.json")).unwrap(),
+        fold1,
+        "fold 1 ran again"
+    );
+    let resumed = report(&fold2)["resumed_from_epoch"].as_u64().unwrap() as usize;
+    assert!(
+        resumed >= 1 && resumed + 1 >= saved,
+        "saved {saved}, resumed {resumed}"
+    );
+    let folds: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("folds.json")).unwrap()).unwrap();
+    assert_eq!(folds["folds"].as_array().unwrap().len(), 3);
+    let test = &folds["test_accuracy"];
+    let each: Vec<f64> = folds["folds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["test_accuracy"].as_f64().unwrap())
+        .collect();
+    let mean = each.iter().sum::<f64>() / 3.0;
+    assert!(
+        (test["mean"].as_f64().unwrap() - mean).abs() < 1e-9,
+        "{folds}"
+    );
+    assert!(test["std"].as_f64().unwrap() >= 0.0);
+    assert!(out.join("folds.png").is_file());
+
+    // Refusals: one fold, and more folds than the smallest class has images.
+    let (code, err) = status(&["mlp", "train", "--folds", "1"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--folds 1"), "{err}");
+    let (code, err) = status(&["mlp", "train", "--folds", "12", "--limit-train", "60"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--folds 12: class"), "{err}");
+}

@@ -136,6 +136,56 @@ impl ImageSet {
         ))
     }
 
+    /// Fold `fold` of `folds` for k-fold cross-validation, stratified: each class's images are
+    /// shuffled with `seed` and dealt round-robin into the folds, so every fold holds each
+    /// class in its proportion. Returns (the other folds, this fold), both in ascending order.
+    /// Same seed, same folds; every image is in exactly one fold.
+    pub fn split_fold(&self, folds: usize, fold: usize, seed: u64) -> Result<(Self, Self)> {
+        if folds < 2 || fold >= folds {
+            return Err(DataError::InvalidArgument(format!(
+                "fold {fold} of {folds}: k-fold needs at least 2 folds and a fold below k"
+            )));
+        }
+        let smallest = self
+            .class_counts()
+            .into_iter()
+            .enumerate()
+            .min_by_key(|c| c.1);
+        if let Some((class, count)) = smallest
+            && count < folds
+        {
+            return Err(DataError::InvalidArgument(format!(
+                "{} folds, but class {} has {count} images: every fold needs one of each class \
+                 (use at most {count} folds, or more data)",
+                folds, self.classes[class]
+            )));
+        }
+        let mut by_class: Vec<Vec<u32>> = vec![Vec::new(); self.classes.len()];
+        for (i, &index) in self.view.iter().enumerate() {
+            by_class[self.label(i) as usize].push(index);
+        }
+        let (mut train, mut valid) = (Vec::new(), Vec::new());
+        for (class, mut members) in by_class.into_iter().enumerate() {
+            SplitMix64::for_item(seed, 1, class as u64).shuffle(&mut members);
+            for (j, index) in members.into_iter().enumerate() {
+                if j % folds == fold {
+                    valid.push(index);
+                } else {
+                    train.push(index);
+                }
+            }
+        }
+        valid.sort_unstable();
+        train.sort_unstable();
+        Ok((
+            self.with_view(
+                format!("{}/folds-{fold}-of-{folds}-train", self.name),
+                train,
+            ),
+            self.with_view(format!("{}/fold-{fold}-of-{folds}", self.name), valid),
+        ))
+    }
+
     /// The first `n` images of this view (all of them when `n >= len`).
     pub fn take(&self, n: usize) -> Self {
         let n = n.min(self.len());
@@ -220,6 +270,38 @@ mod tests {
         };
         assert_eq!(ids(&valid), ids(&again));
         assert_ne!(ids(&valid), ids(&other));
+    }
+
+    #[test]
+    fn folds_partition_the_set_and_keep_class_proportions() {
+        let set = tiny(90); // 30 of each class
+        let ids = |s: &ImageSet| {
+            (0..s.len())
+                .map(|i| s.item(i).unwrap().index)
+                .collect::<Vec<_>>()
+        };
+        let mut seen = Vec::new();
+        for fold in 0..3 {
+            let (train, valid) = set.split_fold(3, fold, 42).unwrap();
+            assert_eq!((train.len(), valid.len()), (60, 30));
+            assert_eq!(valid.class_counts(), [10, 10, 10], "stratified");
+            let (valid_ids, train_ids) = (ids(&valid), ids(&train));
+            assert!(valid_ids.iter().all(|i| !train_ids.contains(i)));
+            seen.extend(valid_ids);
+        }
+        seen.sort();
+        assert_eq!(
+            seen,
+            (0..90).collect::<Vec<_>>(),
+            "each image in exactly one fold"
+        );
+        let (_, again) = set.split_fold(3, 1, 42).unwrap();
+        let (_, other) = set.split_fold(3, 1, 7).unwrap();
+        assert_eq!(ids(&again), ids(&set.split_fold(3, 1, 42).unwrap().1));
+        assert_ne!(ids(&again), ids(&other));
+        let err = tiny(6).split_fold(3, 0, 42).unwrap_err().to_string();
+        assert!(err.contains("class a has 2 images"), "{err}");
+        assert!(set.split_fold(1, 0, 42).is_err());
     }
 
     #[test]

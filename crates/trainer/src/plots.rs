@@ -245,44 +245,70 @@ pub fn plot_curves(
     title: &str,
     path: &Path,
 ) -> anyhow::Result<()> {
-    use plotters::prelude::*;
-    register_font();
-    anyhow::ensure!(!curves.is_empty(), "nothing to plot");
-    let root = BitMapBackend::new(path, (760, 700)).into_drawing_area();
-    let mut chart = chart(&root, title, 60, 0.0..1.0, 0.0..1.02)?;
-    chart
-        .configure_mesh()
-        .x_desc(axes[0])
-        .y_desc(axes[1])
-        .draw()?;
-    if diagonal {
-        chart.draw_series(DashedLineSeries::new(
-            [(0.0, 0.0), (1.0, 1.0)],
-            6,
-            4,
-            BLACK.mix(0.4).stroke_width(1),
-        ))?;
-    }
-    for (i, (label, points)) in curves.iter().enumerate() {
-        let color = if curves.len() == 1 {
-            BLUE.to_rgba()
-        } else {
-            Palette99::pick(i).to_rgba()
-        };
-        chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-            .label(label.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-    }
-    finish(
-        &mut chart,
-        &root,
-        if diagonal {
+    use plotters::chart::SeriesLabelPosition;
+    LinePlot {
+        curves,
+        axes,
+        x: 0.0..1.0,
+        y: 0.0..1.02,
+        diagonal,
+        legend: if diagonal {
             SeriesLabelPosition::LowerRight
         } else {
             SeriesLabelPosition::LowerLeft
         },
-    )
+        title,
+    }
+    .draw(path)
+}
+
+/// Lines over given ranges, one colour each (blue when alone), with a legend.
+pub struct LinePlot<'a> {
+    pub curves: &'a [(String, Vec<(f64, f64)>)],
+    /// The x and y axes' names.
+    pub axes: [&'a str; 2],
+    pub x: std::ops::Range<f64>,
+    pub y: std::ops::Range<f64>,
+    /// The dashed diagonal from (0, 0) to (1, 1).
+    pub diagonal: bool,
+    pub legend: plotters::chart::SeriesLabelPosition,
+    pub title: &'a str,
+}
+
+impl LinePlot<'_> {
+    /// Writes the plot as a PNG.
+    pub fn draw(&self, path: &Path) -> anyhow::Result<()> {
+        use plotters::prelude::*;
+        register_font();
+        anyhow::ensure!(!self.curves.is_empty(), "nothing to plot");
+        let root = BitMapBackend::new(path, (760, 700)).into_drawing_area();
+        let mut chart = chart(&root, self.title, 60, self.x.clone(), self.y.clone())?;
+        chart
+            .configure_mesh()
+            .x_desc(self.axes[0])
+            .y_desc(self.axes[1])
+            .draw()?;
+        if self.diagonal {
+            chart.draw_series(DashedLineSeries::new(
+                [(0.0, 0.0), (1.0, 1.0)],
+                6,
+                4,
+                BLACK.mix(0.4).stroke_width(1),
+            ))?;
+        }
+        for (i, (label, points)) in self.curves.iter().enumerate() {
+            let color = if self.curves.len() == 1 {
+                BLUE.to_rgba()
+            } else {
+                Palette99::pick(i).to_rgba()
+            };
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
+                .label(label.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+        }
+        finish(&mut chart, &root, self.legend.clone())
+    }
 }
 
 /// Projects `rows` (`[n, dim]`, row-major) onto their first two principal components:

@@ -59,6 +59,9 @@ pub struct Settings {
     pub limit_train: Option<usize>,
     pub limit_valid: Option<usize>,
     pub early_stop: Option<usize>,
+    /// Which fold of a k-fold cross-validation validates this run (None: --valid-fraction).
+    #[serde(default)]
+    pub fold: Option<Fold>,
 }
 
 impl Settings {
@@ -72,6 +75,13 @@ impl Settings {
             grad_clip: self.grad_clip,
         }
     }
+}
+
+/// Fold `fold` (from 0) of `folds` validates a run (`train --folds`, see [`crate::folds`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fold {
+    pub folds: usize,
+    pub fold: usize,
 }
 
 /// `config.json` of a run: enough to rebuild the model and repeat the run.
@@ -122,11 +132,21 @@ fn settings_from<C: clap::Args>(
         limit_train: args.run.limit_train,
         limit_valid: args.run.limit_valid,
         early_stop: args.run.early_stop,
+        fold: None,
     }
 }
 
-/// Trains a model as the flags say; returns the report it also writes.
+/// Trains a model as the flags say; returns the report it also writes. With `--folds K`, see
+/// `crate::folds::train_folds`.
 pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<Report> {
+    train_fold::<M>(args, None)
+}
+
+/// One training run, validated on `fold` of a k-fold split when given.
+pub(crate) fn train_fold<M: ImageClassifier>(
+    args: TrainArgs<M::Config>,
+    fold: Option<Fold>,
+) -> anyhow::Result<Report> {
     let started = Instant::now();
     let out = args.run.out_dir(M::NAME);
     let config_path = out.join("config.json");
@@ -134,6 +154,13 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
     // A resumed run takes its settings and model config from its own config.json; only
     // --epochs (to extend it) and the device may change.
     let (settings, model_config) = if args.run.resume {
+        if !config_path.exists() && out.join("fold-1").is_dir() {
+            return Err(crate::UsageError(format!(
+                "--resume: {} holds a k-fold cross-validation; resume it with the same --folds K",
+                out.display()
+            ))
+            .into());
+        }
         let saved = RunConfig::<M::Config>::read(&config_path)?;
         let mut settings = saved.settings;
         if let Some(epochs) = args.run.epochs {
@@ -142,7 +169,8 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
         (settings, saved.model_config)
     } else {
         crate::driver::claim(&out, false)?;
-        let settings = settings_from(&args, &M::recipe(&args.model, args.data.dataset));
+        let mut settings = settings_from(&args, &M::recipe(&args.model, args.data.dataset));
+        settings.fold = fold;
         crate::optim::check_flags(settings.optimizer, args.run.momentum, args.nesterov)?;
         if !(settings.l1 >= 0.0 && settings.l1.is_finite()) {
             return Err(crate::UsageError(format!(
@@ -175,11 +203,25 @@ pub fn train<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<R
     // Data: the validation split is carved from train with the run's seed.
     let full_train = load_split(settings.dataset, Split::Train, args.data.data_dir.clone())?;
     let test = load_split(settings.dataset, Split::Test, args.data.data_dir.clone())?;
-    let (mut train_set, mut valid_set) =
-        full_train.split_validation(settings.valid_fraction, settings.seed)?;
-    if let Some(n) = settings.limit_train {
-        train_set = train_set.take(n);
-    }
+    let (train_set, mut valid_set) = match settings.fold {
+        // The folds divide the (limited) training split; fold `f.fold` validates.
+        Some(f) => {
+            let full = settings
+                .limit_train
+                .map_or(full_train.clone(), |n| full_train.take(n));
+            full.split_fold(f.folds, f.fold, settings.seed)?
+        }
+        None => {
+            let (train, valid) =
+                full_train.split_validation(settings.valid_fraction, settings.seed)?;
+            (
+                settings
+                    .limit_train
+                    .map_or(train.clone(), |n| train.take(n)),
+                valid,
+            )
+        }
+    };
     if let Some(n) = settings.limit_valid {
         valid_set = valid_set.take(n);
     }
