@@ -66,6 +66,8 @@ fn flags_a_model_cannot_honour_are_refused_with_status_2() {
         (&["lstm", "train", "--l1", "1e-4"][..], "--l1"),
         (&["gan", "train", "--l1", "1e-4"][..], "--l1"),
         (&["bert-mini", "finetune", "--l1", "1e-4"][..], "--l1"),
+        (&["lstm", "train", "--folds", "3"][..], "--folds"),
+        (&["vae", "train", "--folds", "3"][..], "--folds"),
     ] {
         let (code, err) = status(args);
         assert_eq!(code, Some(2), "{args:?}: {err}");

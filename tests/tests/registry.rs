@@ -31,6 +31,7 @@ const COMMON_FLAGS: &[&str] = &[
     "--out",
     "--resume",
     "--early-stop",
+    "--folds",
     "--limit-train",
     "--limit-valid",
     "--limit-test",

@@ -141,42 +141,9 @@ impl ImageSet {
     /// class in its proportion. Returns (the other folds, this fold), both in ascending order.
     /// Same seed, same folds; every image is in exactly one fold.
     pub fn split_fold(&self, folds: usize, fold: usize, seed: u64) -> Result<(Self, Self)> {
-        if folds < 2 || fold >= folds {
-            return Err(DataError::InvalidArgument(format!(
-                "fold {fold} of {folds}: k-fold needs at least 2 folds and a fold below k"
-            )));
-        }
-        let smallest = self
-            .class_counts()
-            .into_iter()
-            .enumerate()
-            .min_by_key(|c| c.1);
-        if let Some((class, count)) = smallest
-            && count < folds
-        {
-            return Err(DataError::InvalidArgument(format!(
-                "{} folds, but class {} has {count} images: every fold needs one of each class \
-                 (use at most {count} folds, or more data)",
-                folds, self.classes[class]
-            )));
-        }
-        let mut by_class: Vec<Vec<u32>> = vec![Vec::new(); self.classes.len()];
-        for (i, &index) in self.view.iter().enumerate() {
-            by_class[self.label(i) as usize].push(index);
-        }
-        let (mut train, mut valid) = (Vec::new(), Vec::new());
-        for (class, mut members) in by_class.into_iter().enumerate() {
-            SplitMix64::for_item(seed, 1, class as u64).shuffle(&mut members);
-            for (j, index) in members.into_iter().enumerate() {
-                if j % folds == fold {
-                    valid.push(index);
-                } else {
-                    train.push(index);
-                }
-            }
-        }
-        valid.sort_unstable();
-        train.sort_unstable();
+        let class_of = |index: u32| self.labels[index as usize] as usize;
+        let (train, valid) =
+            crate::folds::stratified_fold(&self.view, class_of, &self.classes, folds, fold, seed)?;
         Ok((
             self.with_view(
                 format!("{}/folds-{fold}-of-{folds}-train", self.name),
@@ -300,7 +267,7 @@ mod tests {
         assert_eq!(ids(&again), ids(&set.split_fold(3, 1, 42).unwrap().1));
         assert_ne!(ids(&again), ids(&other));
         let err = tiny(6).split_fold(3, 0, 42).unwrap_err().to_string();
-        assert!(err.contains("class a has 2 images"), "{err}");
+        assert!(err.contains("class a has 2 examples"), "{err}");
         assert!(set.split_fold(1, 0, 42).is_err());
     }
 

@@ -13,6 +13,7 @@ pub mod augment;
 pub mod batcher;
 pub mod cifar;
 pub mod error;
+pub mod folds;
 pub mod graph;
 pub mod image_set;
 pub mod mnist;

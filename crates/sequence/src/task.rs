@@ -356,9 +356,15 @@ pub fn resolve_run(
     let name = "the recurrent models";
     args.run.refuse(
         name,
-        "they train with Adam at a constant rate (no momentum flag, schedule, warm-up or L1 \
-         penalty)",
-        &["--momentum", "--schedule", "--warmup-epochs", "--l1"],
+        "they train with Adam at a constant rate (no momentum flag, schedule, warm-up, L1 \
+         penalty or k-fold cross-validation yet)",
+        &[
+            "--momentum",
+            "--schedule",
+            "--warmup-epochs",
+            "--l1",
+            "--folds",
+        ],
     )?;
     args.run
         .only_optimizer(name, trainer::OptimizerKind::Adam)?;

@@ -70,11 +70,7 @@ pub struct TrainArgs<C: Args> {
     /// are no longer bit-for-bit reproducible
     #[arg(long, default_value_t = 1)]
     pub num_workers: usize,
-    /// k-fold cross-validation: train K models, each validated on its own stratified, seeded
-    /// fold of the training split (instead of --valid-fraction), into <out>/fold-1..K, and write
-    /// folds.json with the mean ± standard deviation
-    #[arg(long, value_name = "K")]
-    pub folds: Option<usize>,
+
     #[command(flatten)]
     pub model: C,
 }

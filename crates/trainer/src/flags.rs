@@ -62,6 +62,11 @@ pub struct RunFlags {
     /// Save a checkpoint every N epochs (an interrupted run loses at most N epochs)
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub checkpoint_every: usize,
+    /// k-fold cross-validation: train K models, each validated on its own stratified, seeded
+    /// fold of the labelled training data (instead of the usual validation split), into
+    /// <out>/fold-1..K, and write folds.json with the mean ± standard deviation
+    #[arg(long, value_name = "K")]
+    pub folds: Option<usize>,
     /// Use only the first N training examples
     #[arg(long, value_name = "N")]
     pub limit_train: Option<usize>,
@@ -89,6 +94,7 @@ impl RunFlags {
                 "--warmup-epochs" => self.warmup_epochs.is_some(),
                 "--grad-clip" => self.grad_clip.is_some(),
                 "--early-stop" => self.early_stop.is_some(),
+                "--folds" => self.folds.is_some(),
                 "--lr" => self.lr.is_some(),
                 "--limit-train" => self.limit_train.is_some(),
                 "--limit-valid" => self.limit_valid.is_some(),

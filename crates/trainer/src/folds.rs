@@ -1,6 +1,8 @@
-//! k-fold cross-validation of an image classifier (`train --folds K`): K runs, each validated on
-//! its own stratified fold of the training split, in `<out>/fold-1..K`; `folds.json` holds each
-//! fold's scores and their mean ± standard deviation, `folds.png` the validation curves.
+//! k-fold cross-validation (`train --folds K`): K runs, each validated on its own stratified
+//! fold of the labelled training data, in `<out>/fold-1..K`; `folds.json` holds each fold's
+//! scores and their mean ± standard deviation, `folds.png` the validation curves. The image
+//! classifiers run it through the Learner ([`train_folds`]), gnn through the driver; both share
+//! the fold loop ([`run_folds`]).
 //!
 //! Resuming (`--resume`) skips the folds that finished (they have a `report.json`), resumes the
 //! one in progress from its newest checkpoint, and starts the rest.
@@ -58,21 +60,46 @@ pub struct FoldsReport {
     pub test_accuracy: MeanStd,
 }
 
-/// `train --folds K`.
+/// `train --folds K` of an image classifier (through the Learner).
 pub fn train_folds<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Result<FoldsReport> {
-    let k = args.folds.unwrap_or(0);
-    if k < 2 {
-        return Err(UsageError(format!(
-            "--folds {k}: cross-validation needs at least 2 folds (5 or 10 are usual)"
-        ))
-        .into());
-    }
+    let k = check_folds(args.run.folds)?;
     let out = args.run.out_dir(M::NAME);
     if !args.run.resume {
         crate::driver::claim(&out, false)?;
     }
     check_class_counts::<M>(&args, k)?;
-    std::fs::create_dir_all(&out)
+    run_folds(M::NAME, &out, k, args.run.resume, |fold, dir, resume| {
+        let mut fold_args = args.clone();
+        fold_args.run.folds = None;
+        fold_args.run.out = Some(dir.to_path_buf());
+        fold_args.run.resume = resume;
+        crate::supervised::train_fold::<M>(fold_args, Some(fold))
+    })
+}
+
+/// `--folds K` checked: at least 2 (status 2 otherwise).
+pub fn check_folds(folds: Option<usize>) -> Result<usize, UsageError> {
+    match folds {
+        Some(k) if k >= 2 => Ok(k),
+        k => Err(UsageError(format!(
+            "--folds {}: cross-validation needs at least 2 folds (5 or 10 are usual)",
+            k.unwrap_or(0)
+        ))),
+    }
+}
+
+/// The fold loop any model's cross-validation shares: for each fold, `train_one(fold, dir,
+/// resume)` trains into `<out>/fold-i` (resuming when the fold has a checkpoint and the run is
+/// resumed); folds that finished earlier (a `report.json`) are read back, not trained again.
+/// Then `folds.json`, `folds.png` and a summary line.
+pub fn run_folds(
+    model: &str,
+    out: &Path,
+    k: usize,
+    resume: bool,
+    mut train_one: impl FnMut(Fold, &Path, bool) -> anyhow::Result<Report>,
+) -> anyhow::Result<FoldsReport> {
+    std::fs::create_dir_all(out)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
     let mut results = Vec::with_capacity(k);
     for fold in 0..k {
@@ -87,25 +114,21 @@ pub fn train_folds<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Re
             serde_json::from_str(&std::fs::read_to_string(&finished)?)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", finished.display()))?
         } else {
-            let mut fold_args = args.clone();
-            fold_args.folds = None;
-            fold_args.run.out = Some(dir.clone());
             // The fold in progress resumes from its checkpoint; one killed before its first
             // checkpoint starts over.
-            fold_args.run.resume =
-                args.run.resume && !crate::checkpoint::checkpoint_epochs(&dir).is_empty();
-            if !fold_args.run.resume && dir.exists() {
+            let resume_fold = resume && has_checkpoint(&dir);
+            if !resume_fold && dir.exists() {
                 std::fs::remove_dir_all(&dir)?;
             }
             println!("fold {}/{k} → {}", fold + 1, dir.display());
-            crate::supervised::train_fold::<M>(fold_args, Some(Fold { folds: k, fold }))?
+            train_one(Fold { folds: k, fold }, &dir, resume_fold)?
         };
         results.push(fold_result(fold + 1, &dir, &report)?);
     }
     let column =
         |f: fn(&FoldResult) -> f64| MeanStd::of(&results.iter().map(f).collect::<Vec<_>>());
     let report = FoldsReport {
-        model: M::NAME.into(),
+        model: model.into(),
         final_valid_accuracy: column(|r| r.final_valid_accuracy),
         best_valid_accuracy: column(|r| r.best_valid_accuracy),
         test_accuracy: column(|r| r.test_accuracy),
@@ -115,7 +138,7 @@ pub fn train_folds<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Re
         out.join("folds.json"),
         serde_json::to_string_pretty(&report)?,
     )?;
-    if let Err(e) = plot_folds(&out, &report) {
+    if let Err(e) = plot_folds(out, &report) {
         eprintln!("warning: cannot draw folds.png: {e}");
     }
     println!(
@@ -129,6 +152,17 @@ pub fn train_folds<M: ImageClassifier>(args: TrainArgs<M::Config>) -> anyhow::Re
     );
     println!("wrote {}", out.join("folds.json").display());
     Ok(report)
+}
+
+/// Whether a run folder holds a checkpoint: the Learner's `model-N.bpk` set or the driver's
+/// `epoch-N/` folders.
+fn has_checkpoint(dir: &Path) -> bool {
+    !crate::checkpoint::checkpoint_epochs(dir).is_empty()
+        || std::fs::read_dir(dir.join("checkpoint")).is_ok_and(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .any(|e| e.file_name().to_string_lossy().starts_with("epoch-"))
+        })
 }
 
 /// Refuses more folds than the smallest class has images (status 2), before any training.

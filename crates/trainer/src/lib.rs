@@ -97,7 +97,9 @@ pub fn exit_code(result: anyhow::Result<()>) -> ExitCode {
 /// Runs one parsed subcommand (what [`run`] does after parsing; handy in tests).
 pub fn run_command<M: ImageClassifier>(command: Command<M::Config>) -> anyhow::Result<()> {
     match command {
-        Command::Train(args) if args.folds.is_some() => folds::train_folds::<M>(args).map(|_| ()),
+        Command::Train(args) if args.run.folds.is_some() => {
+            folds::train_folds::<M>(args).map(|_| ())
+        }
         Command::Train(args) => train::<M>(args).map(|_| ()),
         Command::Eval(args) => eval::<M>(args).map(|_| ()),
         Command::Predict(args) => predict::<M>(args),

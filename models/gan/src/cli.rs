@@ -27,6 +27,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// One command is parsed per process: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train; writes samples/epoch-N.png every epoch, metrics, checkpoints and the two networks.

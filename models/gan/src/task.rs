@@ -311,13 +311,15 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
     args.run.refuse(
         NAME,
         "a GAN has no validation split or loss to stop on, and trains with DCGAN's Adam (β₁ 0.5) \
-         at a constant rate (no momentum flag, decay, L1 penalty, clipping, schedule or warm-up)",
+         at a constant rate (no momentum flag, decay, L1 penalty, clipping, schedule or warm-up), and \
+         has no classes to cross-validate",
         &[
             "--early-stop",
             "--limit-valid",
             "--momentum",
             "--weight-decay",
             "--l1",
+            "--folds",
             "--grad-clip",
             "--schedule",
             "--warmup-epochs",

@@ -91,6 +91,9 @@ pub struct SavedModelArgs {
 /// Runs one parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Train { run, data, model } if run.folds.is_some() => {
+            crate::task::train_folds(run, data, model).map(|_| ())
+        }
         Command::Train { run, data, model } => train(run, data, model).map(|_| ()),
         Command::Eval { weights, outputs } => eval(weights, &outputs).map(|_| ()),
         Command::Predict { weights, node } => predict(weights, &node),

@@ -33,6 +33,10 @@ pub struct Settings {
     pub early_stop: Option<usize>,
     pub seed: u64,
     pub checkpoint_every: usize,
+    /// The fold of a k-fold cross-validation that validates this run (`--folds`); None: the
+    /// data set's own split.
+    #[serde(default)]
+    pub fold: Option<trainer::folds::Fold>,
 }
 
 /// `config.json`: enough to rebuild the model and repeat the run.
@@ -165,6 +169,40 @@ impl Training for FullBatch<'_> {
 
 /// Trains as the flags say; returns the report it also writes.
 pub fn train(args: RunFlags, data: GraphDataArgs, config: GnnConfig) -> anyhow::Result<GnnReport> {
+    train_fold(args, data, config, None)
+}
+
+/// `train --folds K`: k-fold cross-validation over the labelled nodes outside test (Cora: the
+/// 140 training and 500 validation nodes), stratified by class; the test nodes stay the test.
+pub fn train_folds(
+    args: RunFlags,
+    data: GraphDataArgs,
+    config: GnnConfig,
+) -> anyhow::Result<trainer::folds::FoldsReport> {
+    let k = trainer::folds::check_folds(args.folds)?;
+    let out = args.out_dir(NAME);
+    if !args.resume {
+        trainer::driver::claim(&out, false)?;
+    }
+    // Every fold needs a node of each class: refuse before any training.
+    data.load(args.seed)?
+        .use_fold(k, 0, args.seed)
+        .map_err(|e| trainer::UsageError(format!("--folds {k}: {e}")))?;
+    trainer::folds::run_folds(NAME, &out, k, args.resume, |fold, dir, resume| {
+        let mut fold_args = args.clone();
+        fold_args.folds = None;
+        fold_args.out = Some(dir.to_path_buf());
+        fold_args.resume = resume;
+        train_fold(fold_args, data.clone(), config.clone(), Some(fold)).map(|r| r.report)
+    })
+}
+
+fn train_fold(
+    args: RunFlags,
+    data: GraphDataArgs,
+    config: GnnConfig,
+    fold: Option<trainer::folds::Fold>,
+) -> anyhow::Result<GnnReport> {
     let out = args.out_dir(NAME);
     let (settings, config, data) = if args.resume {
         let saved: RunConfig = RunFolder::read_config(&out.join("config.json"))?;
@@ -187,6 +225,7 @@ pub fn train(args: RunFlags, data: GraphDataArgs, config: GnnConfig) -> anyhow::
             early_stop: args.early_stop.or(recipe.early_stop),
             seed: args.seed,
             checkpoint_every: args.checkpoint_every.max(1),
+            fold,
         };
         (settings, config.resolved(), data)
     };
@@ -216,7 +255,10 @@ pub fn train(args: RunFlags, data: GraphDataArgs, config: GnnConfig) -> anyhow::
     device.seed(settings.seed);
     let autodiff = device.clone().autodiff();
 
-    let graph = data.load(settings.seed)?;
+    let mut graph = data.load(settings.seed)?;
+    if let Some(f) = settings.fold {
+        graph.use_fold(f.folds, f.fold, settings.seed)?;
+    }
     let splits = graph.splits.clone();
     let eval_graph = GraphTensors::new(&graph, &device);
 

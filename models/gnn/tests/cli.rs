@@ -227,3 +227,50 @@ fn bad_input_gives_clear_errors() {
     assert!(stdout.contains("4 nodes, 3 edges"), "{stdout}");
     assert!(stdout.contains("2 train / 1 valid / 1 test"), "{stdout}");
 }
+
+/// `train --folds 3`: three GCN runs on stratified folds of Cora's 640 labelled training and
+/// validation nodes, the test nodes kept; folds.json with the mean ± std. Too many folds for a
+/// class is refused with status 2.
+#[test]
+fn k_fold_cross_validation_over_the_labelled_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("folds");
+    let stdout = GNN.ok(&[
+        "train",
+        "--folds",
+        "3",
+        "--epochs",
+        "100",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        stdout.contains("3-fold cross-validation: validation accuracy"),
+        "{stdout}"
+    );
+    // Each fold validates on a third of the 640 labelled nodes and trains on the rest.
+    let fold1 = trainer::testing::report(&out.join("fold-1"));
+    assert_eq!(
+        fold1["train_samples"].as_u64().unwrap() + fold1["valid_samples"].as_u64().unwrap(),
+        640
+    );
+    let folds: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("folds.json")).unwrap()).unwrap();
+    let each = folds["folds"].as_array().unwrap();
+    assert_eq!(each.len(), 3);
+    for f in each {
+        let valid = f["final_valid_accuracy"].as_f64().unwrap();
+        assert!(valid > 70.0, "100 epochs of GCN: {f}");
+    }
+    let err = GNN.failing(&[
+        "train",
+        "--folds",
+        "500",
+        "--out",
+        dir.path().join("x").to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("--folds 500") && err.contains("class"),
+        "{err}"
+    );
+}

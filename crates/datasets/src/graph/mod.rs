@@ -46,6 +46,26 @@ pub struct NodeSplits {
 }
 
 impl Graph {
+    /// Replaces the training and validation nodes by a k-fold split of them together (the
+    /// labelled nodes outside test): fold `fold` of `folds` validates, the others train;
+    /// stratified by class and seeded (see [`crate::folds::stratified_fold`]).
+    pub fn use_fold(&mut self, folds: usize, fold: usize, seed: u64) -> crate::Result<()> {
+        let mut labelled = self.splits.train.clone();
+        labelled.extend(&self.splits.valid);
+        let labels = &self.labels;
+        let (train, valid) = crate::folds::stratified_fold(
+            &labelled,
+            |node| labels[node as usize] as usize,
+            &self.class_names,
+            folds,
+            fold,
+            seed,
+        )?;
+        self.splits.train = train;
+        self.splits.valid = valid;
+        Ok(())
+    }
+
     pub fn num_nodes(&self) -> usize {
         self.labels.len()
     }

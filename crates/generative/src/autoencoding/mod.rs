@@ -309,11 +309,12 @@ pub fn train<M: Autoencoding>(args: TrainArgs<M::Config>) -> anyhow::Result<Gene
     run_args.refuse(
         M::NAME,
         "it trains with plain Adam at a constant or cosine rate (no momentum flag, decay, L1 \
-         penalty, clipping or warm-up)",
+         penalty, clipping or warm-up), and has no classes to cross-validate",
         &[
             "--momentum",
             "--weight-decay",
             "--l1",
+            "--folds",
             "--grad-clip",
             "--warmup-epochs",
         ],
