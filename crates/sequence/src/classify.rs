@@ -351,9 +351,20 @@ impl<C: Cell> Training for Minibatches<'_, C> {
 }
 
 pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
+    train_fold::<C>(args, None)
+}
+
+/// One training run, validated on `fold` of a k-fold split when given (see [`crate::folds`]).
+pub fn train_fold<C: Cell>(
+    args: TrainArgs,
+    fold: Option<trainer::folds::Fold>,
+) -> anyhow::Result<SequenceReport> {
     let name = C::NAME;
     let out = args.run.out_dir(name);
-    let (settings, data, saved) = resolve_run(&args, &out)?;
+    let (mut settings, data, saved) = resolve_run(&args, &out)?;
+    if saved.is_none() {
+        settings.fold = fold;
+    }
     let task = saved.as_ref().map_or(args.task, |saved| saved.task);
     let (device_name, device) = trainer::device::select_device(args.run.device.device.as_deref())?;
     device.seed(settings.seed);
@@ -368,6 +379,9 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
     prepared.train.truncate(settings.limit_train);
     prepared.valid.truncate(settings.limit_valid);
     prepared.test.truncate(settings.limit_test);
+    if let Some(fold) = settings.fold {
+        prepared.use_fold(fold, settings.seed)?;
+    }
     anyhow::ensure!(
         !prepared.train.is_empty(),
         "--limit-train leaves no training sequences"

@@ -69,6 +69,9 @@ pub fn command<C: Cell>() -> clap::Command {
 /// Runs one parsed command.
 pub fn run<C: Cell>(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Train(args) if args.run.folds.is_some() => {
+            crate::folds::train_folds::<C>(args).map(|_| ())
+        }
         Command::Train(args) => train::<C>(args).map(|_| ()),
         Command::Eval { saved, outputs } => eval::<C>(&saved, &outputs).map(|_| ()),
         Command::Generate(args) => {

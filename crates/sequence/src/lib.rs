@@ -29,6 +29,8 @@ pub mod classify;
 pub mod cli;
 #[cfg(feature = "cli")]
 pub mod config;
+#[cfg(feature = "cli")]
+pub mod folds;
 pub mod fused;
 #[cfg(feature = "cli")]
 pub mod lm;

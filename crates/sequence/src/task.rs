@@ -95,6 +95,9 @@ pub struct Settings {
     pub limit_valid: Option<usize>,
     #[serde(default)]
     pub limit_test: Option<usize>,
+    /// Classification: the fold of a k-fold cross-validation that validates this run.
+    #[serde(default)]
+    pub fold: Option<trainer::folds::Fold>,
 }
 
 impl Settings {
@@ -117,6 +120,7 @@ impl Settings {
             limit_train: args.run.limit_train,
             limit_valid: args.run.limit_valid,
             limit_test: args.run.limit_test,
+            fold: None,
         }
     }
 
@@ -356,15 +360,9 @@ pub fn resolve_run(
     let name = "the recurrent models";
     args.run.refuse(
         name,
-        "they train with Adam at a constant rate (no momentum flag, schedule, warm-up, L1 \
-         penalty or k-fold cross-validation yet)",
-        &[
-            "--momentum",
-            "--schedule",
-            "--warmup-epochs",
-            "--l1",
-            "--folds",
-        ],
+        "they train with Adam at a constant rate (no momentum flag, schedule, warm-up or L1 \
+         penalty)",
+        &["--momentum", "--schedule", "--warmup-epochs", "--l1"],
     )?;
     args.run
         .only_optimizer(name, trainer::OptimizerKind::Adam)?;

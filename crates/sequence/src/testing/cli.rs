@@ -253,6 +253,43 @@ pub fn compare_halves(bin: Binary) {
     ]);
     let accuracy = report(&out)["test"]["accuracy"].as_f64().unwrap();
     assert!(accuracy > 85.0, "compare-halves test accuracy {accuracy}%");
+
+    // k-fold cross-validation over the (limited) training and validation sequences together.
+    let folds = dir.path().join("folds");
+    let stdout = bin.ok(&[
+        "train",
+        "--task",
+        "compare-halves",
+        "--folds",
+        "3",
+        "--epochs",
+        "3",
+        "--limit-train",
+        "1500",
+        "--limit-valid",
+        "300",
+        "--limit-test",
+        "500",
+        "--out",
+        path(&folds),
+    ]);
+    assert!(stdout.contains("3-fold cross-validation"), "{stdout}");
+    let fold = report(&folds.join("fold-2"));
+    assert_eq!(
+        fold["train_samples"].as_u64().unwrap() + fold["valid_samples"].as_u64().unwrap(),
+        1800
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folds.join("folds.json")).unwrap()).unwrap();
+    assert_eq!(summary["folds"].as_array().unwrap().len(), 3);
+    let err = bin.failing(&[
+        "train",
+        "--folds",
+        "3",
+        "--out",
+        path(&dir.path().join("lm")),
+    ]);
+    assert!(err.contains("--folds") && err.contains("char"), "{err}");
 }
 
 /// Bad input fails with a message naming the file or flag.
