@@ -183,6 +183,50 @@ fn bert_finetune_stops_early() {
     assert_eq!(report(&out)["epochs_completed"], 2);
 }
 
+/// `bert-mini finetune --folds 2` on a small slice: two fine-tuning runs on the two folds of the
+/// (limited) training and validation texts, folds.json with both.
+#[test]
+fn bert_finetune_cross_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("folds");
+    let stdout = ZOO.ok(&[
+        "bert-mini",
+        "finetune",
+        "--from-scratch",
+        "--folds",
+        "2",
+        "--epochs",
+        "1",
+        "--layers",
+        "1",
+        "--hidden",
+        "32",
+        "--heads",
+        "2",
+        "--max-len",
+        "32",
+        "--batch-size",
+        "16",
+        "--vocab-size",
+        "500",
+        "--limit-train",
+        "64",
+        "--limit-valid",
+        "16",
+        "--limit-test",
+        "32",
+        "--log-every",
+        "0",
+        "--out",
+        path(&out),
+    ]);
+    assert!(stdout.contains("2-fold cross-validation"), "{stdout}");
+    let fold = report(&out.join("fold-1"));
+    let seen = fold["train_samples"].as_u64().unwrap() + fold["valid_samples"].as_u64().unwrap();
+    assert_eq!(seen, 80, "the folds share the 64 + 16 texts");
+    assert!(out.join("folds.json").is_file());
+}
+
 /// Starts `zoo <args>`, waits until `newest()` (the newest complete checkpoint's epoch) reaches
 /// `at_least`, kills the process with SIGKILL mid-training, and returns `newest()` after the kill.
 fn kill_after_checkpoint(args: &[&str], at_least: usize, newest: impl Fn() -> usize) -> usize {

@@ -198,6 +198,38 @@ impl Training for Finetuning<'_> {
 }
 
 pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
+    finetune_fold(args, None)
+}
+
+/// `finetune --folds K`: k-fold cross-validation over the training and validation texts
+/// together (stratified, seeded); the test CSV stays the test. Each fold fine-tunes from the
+/// same starting point (`--pretrained`, or scratch with its own WordPiece vocabulary).
+pub fn finetune_folds(args: FinetuneArgs) -> anyhow::Result<trainer::folds::FoldsReport> {
+    let k = trainer::folds::check_folds(args.run.folds)?;
+    let out = args.run.out_dir(NAME);
+    if !args.run.resume {
+        trainer::driver::claim(&out, false)?;
+        // Every fold needs a text of each class: refuse before any training.
+        let (mut train_set, _) = args.data.text_sets()?;
+        let valid_set = train_set.split_off(0.1, 0);
+        train_set
+            .fold_with(&valid_set, k, 0, args.run.seed)
+            .map_err(|e| trainer::UsageError(format!("--folds {k}: {e}")))?;
+    }
+    trainer::folds::run_folds(NAME, &out, k, args.run.resume, |fold, dir, resume| {
+        let mut fold_args = args.clone();
+        fold_args.run.folds = None;
+        fold_args.run.out = Some(dir.to_path_buf());
+        fold_args.run.resume = resume;
+        finetune_fold(fold_args, Some(fold)).map(|r| r.report)
+    })
+}
+
+/// One fine-tuning run, validated on `fold` of a k-fold split when given.
+fn finetune_fold(
+    args: FinetuneArgs,
+    fold: Option<trainer::folds::Fold>,
+) -> anyhow::Result<FinetuneReport> {
     let Setup {
         device_name,
         device,
@@ -223,6 +255,9 @@ pub fn finetune(args: FinetuneArgs) -> anyhow::Result<FinetuneReport> {
     }
     if let Some(n) = args.run.limit_test {
         test_set.items.truncate(n);
+    }
+    if let Some(f) = fold {
+        (train_set, valid_set) = train_set.fold_with(&valid_set, f.folds, f.fold, seed)?;
     }
     let classes = train_set.class_names.clone();
 

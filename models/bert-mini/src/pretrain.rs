@@ -350,8 +350,9 @@ pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
 
     args.run.refuse(
         NAME,
-        "pretraining scores held-out windows, it has no test split (--limit-valid limits them)",
-        &["--limit-test"],
+        "pretraining scores held-out windows: it has no test split (--limit-valid limits them) \
+         and no classes to cross-validate",
+        &["--limit-test", "--folds"],
     )?;
     let corpus = Corpus::load(&args.data)?;
     let tokenizer = if args.run.resume {

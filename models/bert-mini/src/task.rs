@@ -99,6 +99,9 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Pretrain(args) => crate::pretrain::pretrain(args).map(|_| ()),
+        Command::Finetune(args) if args.run.folds.is_some() => {
+            crate::finetune::finetune_folds(args).map(|_| ())
+        }
         Command::Finetune(args) => crate::finetune::finetune(args).map(|_| ()),
         Command::Eval {
             model,

@@ -43,8 +43,8 @@ impl Setup {
         run.refuse(
             NAME,
             "it trains with AdamW on BERT's linear schedule, warmed up over the --warmup \
-             fraction of the steps (decoupled decay, no L1 penalty, no k-fold cross-validation yet)",
-            &["--momentum", "--schedule", "--warmup-epochs", "--l1", "--folds"],
+             fraction of the steps (decoupled decay, no L1 penalty)",
+            &["--momentum", "--schedule", "--warmup-epochs", "--l1"],
         )?;
         run.only_optimizer(NAME, trainer::OptimizerKind::Adamw)?;
         let (device_name, device) = trainer::device::select_device(run.device.device.as_deref())?;

@@ -206,6 +206,34 @@ impl TextSet {
     }
 
     /// Moves a seeded, per-class `fraction` of the items into a second set (a validation split).
+    /// Fold `fold` of a stratified k-fold split of this set's texts and `other`'s together
+    /// (the training and validation texts): returns (the other folds, this fold), in the pooled
+    /// order. See [`crate::folds::stratified_fold`].
+    pub fn fold_with(
+        &self,
+        other: &TextSet,
+        folds: usize,
+        fold: usize,
+        seed: u64,
+    ) -> crate::Result<(TextSet, TextSet)> {
+        let pool: Vec<&LabeledText> = self.items.iter().chain(&other.items).collect();
+        let indices: Vec<u32> = (0..pool.len() as u32).collect();
+        let (rest, chosen) = crate::folds::stratified_fold(
+            &indices,
+            |i| pool[i as usize].label,
+            &self.class_names,
+            folds,
+            fold,
+            seed,
+        )?;
+        let part = |picked: Vec<u32>| TextSet {
+            path: self.path.clone(),
+            class_names: self.class_names.clone(),
+            items: picked.iter().map(|&i| pool[i as usize].clone()).collect(),
+        };
+        Ok((part(rest), part(chosen)))
+    }
+
     pub fn split_off(&mut self, fraction: f64, seed: u64) -> Self {
         let mut rng = SplitMix64::new(seed);
         let mut by_class: Vec<Vec<LabeledText>> = vec![Vec::new(); self.class_names.len()];
