@@ -266,7 +266,9 @@ fn an_ensemble_is_evaluated_with_each_member() {
     let wide = dir.path().join("wide");
     train(&wide, &["--epochs", "1", "--hidden", "64"]);
     let wide = wide.join("model.bpk");
-    let err = failing(&["eval", "--weights", paths[0], wide.to_str().unwrap()]);
+    let refused = MLP.run(&["eval", "--weights", paths[0], wide.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
     assert!(err.contains("different architecture"), "{err}");
 }
 
