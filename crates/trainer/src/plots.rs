@@ -156,7 +156,7 @@ impl Heatmap<'_> {
             anyhow::ensure!(text.len() == rows * cols, "heatmap: one text per cell");
         }
         register_font();
-        let cell = (640 / rows.max(cols)).clamp(12, 48) as i32;
+        let cell = (640 / rows.max(cols)).clamp(12, 96) as i32;
         let label_width = 12
             + 9 * self
                 .row_labels
