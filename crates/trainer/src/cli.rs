@@ -3,7 +3,7 @@
 
 use crate::classifier::{AugmentKind, DatasetKind};
 pub use crate::flags::{DeviceArgs, RunFlags};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -26,6 +26,9 @@ pub enum Command<C: Args> {
     Export(ExportArgs<C>),
     /// Parameter count, layer summary and the devices this binary was built with.
     Info(InfoArgs<C>),
+    /// Quantize saved weights to 8 bits; report file size, test accuracy and latency before
+    /// and after.
+    Quantize(QuantizeArgs<C>),
 }
 
 /// Where data comes from.
@@ -230,6 +233,37 @@ pub struct InfoArgs<C: Args> {
     /// Model config JSON [default: the model flags]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: C,
+}
+
+/// How weights are quantized.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum QuantKind {
+    /// Signed 8-bit, one scale per tensor
+    Q8Tensor,
+    /// Signed 8-bit, one scale per block of 32 values along the last dimension (tensors whose
+    /// last dimension is not a multiple of 32 stay f32)
+    Q8Block32,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct QuantizeArgs<C: Args> {
+    #[command(flatten)]
+    pub weights: WeightsArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Quantization scheme
+    #[arg(long, value_enum, default_value = "q8-tensor")]
+    pub scheme: QuantKind,
+    /// The quantized weights to write (.bpk; `eval` and `predict` load it like any other)
+    #[arg(long, value_name = "FILE.bpk")]
+    pub out: PathBuf,
+    /// Evaluate on the first N test images only
+    #[arg(long, value_name = "N")]
+    pub limit_test: Option<usize>,
     #[command(flatten)]
     pub model: C,
 }

@@ -18,6 +18,7 @@ pub mod folds;
 pub mod metrics;
 pub mod optim;
 pub mod plots;
+pub mod quantize;
 pub mod renderer;
 pub mod report;
 pub mod run_folder;
@@ -105,12 +106,13 @@ pub fn run_command<M: ImageClassifier>(command: Command<M::Config>) -> anyhow::R
         Command::Predict(args) => predict::<M>(args),
         Command::Export(args) => export::<M>(args),
         Command::Info(args) => info::<M>(args),
+        Command::Quantize(args) => quantize::quantize::<M>(args),
     }
 }
 
 /// The model config, data set and data shape to use with saved weights: `--config`, else the
 /// `config.json` beside the weights, else the flags.
-fn saved_or_flags<M: ImageClassifier>(
+pub(crate) fn saved_or_flags<M: ImageClassifier>(
     weights: Option<&WeightsArgs>,
     config: Option<&std::path::Path>,
     data: &DataArgs,

@@ -272,6 +272,85 @@ fn an_ensemble_is_evaluated_with_each_member() {
     assert!(err.contains("different architecture"), "{err}");
 }
 
+/// `quantize` writes 8-bit weights a quarter the size that `eval` loads like any other, within
+/// half a point of the float model; a bad scheme or file name is refused, nothing written.
+#[test]
+fn quantized_weights_are_smaller_and_as_accurate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    train(&out, &["--epochs", "1"]);
+    let weights = out.join("model.bpk");
+    let q8 = dir.path().join("q8.bpk");
+    let stdout = ok(&[
+        "quantize",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--limit-test",
+        "1000",
+        "--out",
+        q8.to_str().unwrap(),
+    ]);
+    assert!(
+        stdout.contains("mlp q8-tensor: 4 tensors quantized"),
+        "{stdout}"
+    );
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len() as f64;
+    assert!(size(&q8) <= 0.35 * size(&weights), "{stdout}");
+    let float = report(&out)["test"]["accuracy"].as_f64().unwrap();
+    let eval = ok(&[
+        "eval",
+        "--weights",
+        q8.to_str().unwrap(),
+        "--config",
+        out.join("config.json").to_str().unwrap(),
+        "--limit-test",
+        "1000",
+        "--out",
+        dir.path().join("eval").to_str().unwrap(),
+    ]);
+    let accuracy: f64 = eval
+        .split("accuracy ")
+        .nth(1)
+        .and_then(|rest| rest.split('%').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no accuracy in {eval}"));
+    assert!(
+        (accuracy - float).abs() <= 0.5,
+        "q8 {accuracy}% vs f32 {float}%"
+    );
+    let blocks = ok(&[
+        "quantize",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--scheme",
+        "q8-block32",
+        "--limit-test",
+        "200",
+        "--out",
+        dir.path().join("b.bpk").to_str().unwrap(),
+    ]);
+    assert!(blocks.contains("2 kept f32"), "{blocks}");
+
+    let bad = dir.path().join("bad.safetensors");
+    let refused = MLP.run(&[
+        "quantize",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--out",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(!bad.exists(), "nothing written");
+    let err = failing(&[
+        "quantize",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--scheme",
+        "q3",
+    ]);
+    assert!(err.contains("--scheme"), "{err}");
+}
+
 #[test]
 fn bad_flags_and_devices_are_clear_errors() {
     let err = failing(&["train", "--optimizer", "adagrad-ish"]);
