@@ -142,34 +142,41 @@ fn a_diverging_run_stops_and_writes_no_nan_model() {
     assert!(!gnn.join("model.bpk").exists() && !gnn.join("report.json").exists());
 }
 
+/// A one-layer BERT small enough to fine-tune in a second, from scratch.
+const TINY_BERT: [&str; 13] = [
+    "--from-scratch",
+    "--layers",
+    "1",
+    "--hidden",
+    "32",
+    "--heads",
+    "2",
+    "--max-len",
+    "32",
+    "--batch-size",
+    "16",
+    "--vocab-size",
+    "500",
+];
+
 /// `--early-stop` is honoured by a loop that used to ignore it: with a learning rate too small
 /// to move the weights, validation cannot improve after epoch 1.
 #[test]
 fn bert_finetune_stops_early() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ft");
-    let stdout = ZOO.ok(&[
+    let mut args = vec![
         "bert-mini",
         "finetune",
-        "--from-scratch",
         "--epochs",
         "4",
         "--early-stop",
         "1",
         "--lr",
         "1e-12",
-        "--layers",
-        "1",
-        "--hidden",
-        "32",
-        "--heads",
-        "2",
-        "--max-len",
-        "32",
-        "--batch-size",
-        "16",
-        "--vocab-size",
-        "500",
+    ];
+    args.extend(TINY_BERT);
+    args.extend([
         "--limit-train",
         "64",
         "--limit-test",
@@ -179,6 +186,7 @@ fn bert_finetune_stops_early() {
         "--out",
         path(&out),
     ]);
+    let stdout = ZOO.ok(&args);
     assert!(stdout.contains("early stop at epoch 2"), "{stdout}");
     assert_eq!(report(&out)["epochs_completed"], 2);
 }
@@ -189,26 +197,9 @@ fn bert_finetune_stops_early() {
 fn bert_finetune_cross_validates() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("folds");
-    let stdout = ZOO.ok(&[
-        "bert-mini",
-        "finetune",
-        "--from-scratch",
-        "--folds",
-        "2",
-        "--epochs",
-        "1",
-        "--layers",
-        "1",
-        "--hidden",
-        "32",
-        "--heads",
-        "2",
-        "--max-len",
-        "32",
-        "--batch-size",
-        "16",
-        "--vocab-size",
-        "500",
+    let mut args = vec!["bert-mini", "finetune", "--folds", "2", "--epochs", "1"];
+    args.extend(TINY_BERT);
+    args.extend([
         "--limit-train",
         "64",
         "--limit-valid",
@@ -220,6 +211,7 @@ fn bert_finetune_cross_validates() {
         "--out",
         path(&out),
     ]);
+    let stdout = ZOO.ok(&args);
     assert!(stdout.contains("2-fold cross-validation"), "{stdout}");
     let fold = report(&out.join("fold-1"));
     let seen = fold["train_samples"].as_u64().unwrap() + fold["valid_samples"].as_u64().unwrap();

@@ -43,8 +43,7 @@ impl Examples {
 
     /// These examples followed by `other`'s (of the same kind).
     fn joined(&self, other: &Examples) -> Examples {
-        let all: Vec<u32> = (0..self.len() as u32).collect();
-        let mut joined = self.pick(&all);
+        let mut joined = self.clone();
         match (&mut joined, other) {
             (
                 Examples::Tokens { sequences, labels },
