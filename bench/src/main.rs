@@ -63,6 +63,7 @@ fn run<M: ImageClassifier>(
     let batch = ImageBatch {
         images: Tensor::random(shape, Distribution::Normal(0.0, 1.0), &ad),
         targets: Tensor::<1, Int>::random([w.batch], Distribution::Uniform(0.0, 10.0), &ad),
+        soft_targets: None,
     };
     let (mut model, mut optim, lr) = (model, w.optim, w.lr);
     let mut step = || {

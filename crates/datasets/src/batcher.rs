@@ -12,6 +12,21 @@ pub struct ImageBatch {
     pub images: Tensor<4>,
     /// `[batch]` class indices.
     pub targets: Tensor<1, Int>,
+    /// A teacher's logits for these images, when a student is trained by knowledge
+    /// distillation; `None` for plain training and evaluation.
+    pub soft_targets: Option<SoftTargets>,
+}
+
+/// What knowledge distillation (Hinton et al. 2015) adds to a batch: the teacher's logits and
+/// how its softened probabilities weigh against the labels.
+#[derive(Clone, Debug)]
+pub struct SoftTargets {
+    /// `[batch, classes]` teacher logits, without autodiff (a constant for the student).
+    pub logits: Tensor<2>,
+    /// Softmax temperature T: above 1 it spreads the teacher's probabilities.
+    pub temperature: f64,
+    /// Weight α of the soft-target term; the hard-label cross-entropy gets 1 − α.
+    pub alpha: f64,
 }
 
 /// Normalises with a per-channel lookup table of the 256 byte values.
@@ -81,6 +96,7 @@ impl Batcher<ImageItem, ImageBatch> for ImageBatcher {
         ImageBatch {
             images: self.images(&pixels, device),
             targets: Tensor::from_data(TensorData::new(targets, [n]), device),
+            soft_targets: None,
         }
     }
 }

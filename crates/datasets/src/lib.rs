@@ -24,7 +24,7 @@ pub mod text;
 #[cfg(feature = "burn")]
 pub use augment::{Augmentation, AugmentedSet};
 #[cfg(feature = "burn")]
-pub use batcher::{ImageBatch, ImageBatcher};
+pub use batcher::{ImageBatch, ImageBatcher, SoftTargets};
 pub use cifar::Cifar10;
 pub use error::{DataError, Result};
 pub use graph::{Cora, EdgeListGraph, Graph, Karate, NodeSplits};

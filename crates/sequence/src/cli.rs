@@ -148,5 +148,6 @@ pub const fn entry<C: Cell>(card: &'static str) -> trainer::entry::ModelEntry {
         card,
         command: command::<C>,
         run: cli::<C>,
+        teacher: None,
     }
 }

@@ -169,7 +169,8 @@ pub fn classification_output(logits: Tensor<2>, targets: Tensor<1, Int>) -> Clas
 }
 
 /// Implements burn-train's `TrainStep` and `InferenceStep` for an [`ImageClassifier`]: logits
-/// from [`ImageClassifier::logits`], cross-entropy loss, classification metrics.
+/// from [`ImageClassifier::logits`], cross-entropy loss (the distillation loss when a batch
+/// carries a teacher's logits), classification metrics.
 #[macro_export]
 macro_rules! classification_steps {
     ($model:ty) => {
@@ -182,7 +183,11 @@ macro_rules! classification_steps {
                 batch: $crate::datasets::ImageBatch,
             ) -> $crate::burn::train::TrainOutput<$crate::burn::train::ClassificationOutput> {
                 let logits = <$model as $crate::ImageClassifier>::logits(self, batch.images);
-                let output = $crate::classification_output(logits, batch.targets);
+                // With a teacher (`train --teacher`), Hinton et al.'s distillation loss.
+                let output = match batch.soft_targets {
+                    Some(soft) => $crate::distill::distillation_output(logits, soft, batch.targets),
+                    None => $crate::classification_output(logits, batch.targets),
+                };
                 $crate::burn::train::TrainOutput::new(self, output.loss.backward(), output)
             }
         }

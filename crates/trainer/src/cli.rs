@@ -14,6 +14,8 @@ pub struct Cli<C: Args> {
     pub command: Command<C>,
 }
 
+// One command is parsed per process, so the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command<C: Args> {
     /// Train on the training split, validate every epoch, then evaluate on the test split.
@@ -73,6 +75,23 @@ pub struct TrainArgs<C: Args> {
     /// are no longer bit-for-bit reproducible
     #[arg(long, default_value_t = 1)]
     pub num_workers: usize,
+    /// Knowledge distillation: also learn from this trained classifier's softened
+    /// probabilities (the model.bpk of a `train` run folder; its config.json names the
+    /// architecture, which may be another model of the zoo when run as `zoo <model> train`).
+    /// It must classify the same data set
+    #[arg(long, value_name = "FILE")]
+    pub teacher: Option<PathBuf>,
+    /// Distillation temperature T (with --teacher) [default: 4]
+    #[arg(long, value_name = "T")]
+    pub temperature: Option<f64>,
+    /// Weight α of the teacher's soft targets; the labels' cross-entropy gets 1 − α (with
+    /// --teacher) [default: 0.9]
+    #[arg(long, value_name = "A")]
+    pub alpha: Option<f64>,
+    /// Weights that are exactly zero stay zero: each optimizer update is masked where the
+    /// weight is 0 (fine-tuning pruned weights; `prune` sets it)
+    #[arg(long)]
+    pub keep_zeros: bool,
 
     #[command(flatten)]
     pub model: C,

@@ -1,12 +1,13 @@
 //! From a `--dataset` choice to image sets and loaders.
 
 use crate::classifier::{AugmentKind, DatasetKind};
+use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::data::dataset::Dataset;
 use burn::prelude::Device;
 use datasets::{
-    Augmentation, AugmentedSet, Cifar10, DataSource, ImageBatch, ImageBatcher, ImageItem, ImageSet,
-    Mnist, MnistVariant, Split,
+    Augmentation, AugmentedSet, Cifar10, DataSource, ImageBatch, ImageItem, ImageSet, Mnist,
+    MnistVariant, Split,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,9 +51,9 @@ impl AugmentKind {
 }
 
 /// A loader over `set`; shuffled (seeded) when `shuffle` is given.
-pub fn loader<D>(
+pub fn loader<D, Bt>(
     dataset: D,
-    batcher: ImageBatcher,
+    batcher: Bt,
     batch_size: usize,
     shuffle: Option<u64>,
     num_workers: usize,
@@ -60,6 +61,7 @@ pub fn loader<D>(
 ) -> Arc<dyn DataLoader<ImageBatch>>
 where
     D: Dataset<ImageItem> + 'static,
+    Bt: Batcher<ImageItem, ImageBatch> + 'static,
 {
     let mut builder = DataLoaderBuilder::new(batcher)
         .batch_size(batch_size)
@@ -73,19 +75,28 @@ where
     builder.build(dataset)
 }
 
+/// Where a training run's random draws (shuffling, augmentation) start: its seed, and the
+/// epochs a resumed run has already done.
+#[derive(Clone, Copy, Debug)]
+pub struct Draws {
+    pub seed: u64,
+    pub epochs_done: usize,
+}
+
 /// The training loader, augmented when asked; `epochs_done` continues the augmentation draws
-/// of a resumed run.
+/// of a resumed run. `batcher` is a [`datasets::ImageBatcher`] for `set`, or one that adds a teacher's
+/// logits (`crate::distill`).
 pub fn train_loader(
     set: &ImageSet,
+    batcher: impl Batcher<ImageItem, ImageBatch> + 'static,
     augment: AugmentKind,
-    seed: u64,
-    epochs_done: usize,
+    draws: Draws,
     batch_size: usize,
     num_workers: usize,
     device: &Device,
 ) -> Arc<dyn DataLoader<ImageBatch>> {
-    let batcher = ImageBatcher::for_set(set);
     // Shuffle order differs per resumed start so a resumed run does not replay epoch 1's order.
+    let Draws { seed, epochs_done } = draws;
     let shuffle_seed = seed.wrapping_add(epochs_done as u64);
     match augment {
         AugmentKind::None => loader(

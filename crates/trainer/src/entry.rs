@@ -18,6 +18,26 @@ pub struct ModelEntry {
     pub command: fn() -> Command,
     /// Runs the model's command line; `args[0]` is the program name.
     pub run: fn(Vec<OsString>) -> ExitCode,
+    /// Loads trained weights as a distillation teacher (image classifiers; `None` otherwise).
+    pub teacher: Option<crate::distill::TeacherLoader>,
+}
+
+/// Every model the running binary includes, when it registered them ([`register`]): the `zoo`
+/// binary does, so that a model can use another as its teacher.
+static REGISTRY: std::sync::OnceLock<&'static [ModelEntry]> = std::sync::OnceLock::new();
+
+/// Makes `models` known to features that use one model from another (a distillation teacher
+/// of another architecture). Call once, before running a command; later calls are ignored.
+pub fn register(models: &'static [ModelEntry]) {
+    let _ = REGISTRY.set(models);
+}
+
+/// The registered model called `name`, if any.
+pub fn registered(name: &str) -> Option<&'static ModelEntry> {
+    REGISTRY
+        .get()?
+        .iter()
+        .find(|entry| entry.card().name == name)
 }
 
 /// A model's `zoo.json`, beside its `Cargo.toml`: what the registry says of it.
@@ -94,6 +114,7 @@ impl ModelEntry {
             card,
             command: crate::command::<M>,
             run: crate::run::<M>,
+            teacher: Some(crate::distill::load_teacher::<M>),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod classifier;
 pub mod cli;
 pub mod data;
 pub mod device;
+pub mod distill;
 pub mod driver;
 pub mod entry;
 pub mod evaluate;

@@ -20,6 +20,8 @@ pub struct OptimizerSettings {
     pub weight_decay: f64,
     /// λ of the L1 penalty λ·Σ|w| on the weights; 0 = off.
     pub l1: f64,
+    /// Weights that are exactly zero stay zero ([`KeepZeros`]).
+    pub keep_zeros: bool,
     pub grad_clip: Option<f64>,
 }
 
@@ -63,22 +65,22 @@ pub fn build(s: &OptimizerSettings) -> ModuleOptimizer {
     let decay = (s.weight_decay > 0.0).then(|| WeightDecayConfig::new(s.weight_decay as f32));
     let optim = match s.optimizer {
         // PyTorch: eps 1e-8 (Burn: 1e-5).
-        OptimizerKind::Adam => with_l1(
+        OptimizerKind::Adam => finish(
             AdamConfig::new()
                 .with_epsilon(1e-8)
                 .with_weight_decay(decay)
                 .build(),
-            s.l1,
+            s,
         ),
-        OptimizerKind::Adamw => with_l1(
+        OptimizerKind::Adamw => finish(
             AdamWConfig::new()
                 .with_epsilon(1e-8)
                 .with_weight_decay(s.weight_decay as f32)
                 .build(),
-            s.l1,
+            s,
         ),
         // PyTorch: dampening 0 (Burn: 0.1).
-        OptimizerKind::Sgd => with_l1(
+        OptimizerKind::Sgd => finish(
             SgdConfig::new()
                 .with_momentum((s.momentum > 0.0).then(|| {
                     MomentumConfig::new()
@@ -88,17 +90,17 @@ pub fn build(s: &OptimizerSettings) -> ModuleOptimizer {
                 }))
                 .with_weight_decay(decay)
                 .build(),
-            s.l1,
+            s,
         ),
         // PyTorch: alpha 0.99, eps 1e-8, momentum 0 (Burn: eps 1e-5, momentum 0.9).
-        OptimizerKind::Rmsprop => with_l1(
+        OptimizerKind::Rmsprop => finish(
             RmsPropConfig::new()
                 .with_alpha(0.99)
                 .with_epsilon(1e-8)
                 .with_momentum(s.momentum as f32)
                 .with_weight_decay(decay)
                 .build(),
-            s.l1,
+            s,
         ),
     };
     match s.grad_clip {
@@ -107,15 +109,50 @@ pub fn build(s: &OptimizerSettings) -> ModuleOptimizer {
     }
 }
 
-fn with_l1<O: Optimizer>(optim: O, lambda: f64) -> ModuleOptimizer {
-    if lambda > 0.0 {
-        L1 {
-            inner: optim,
-            lambda,
+/// `optim` with the L1 penalty and the zero mask when the settings ask for them.
+fn finish<O: Optimizer>(optim: O, s: &OptimizerSettings) -> ModuleOptimizer {
+    let l1 = |inner| L1 {
+        inner,
+        lambda: s.l1,
+    };
+    match (s.l1 > 0.0, s.keep_zeros) {
+        (false, false) => optim.into(),
+        (true, false) => l1(optim).into(),
+        (false, true) => KeepZeros { inner: optim }.into(),
+        (true, true) => KeepZeros { inner: l1(optim) }.into(),
+    }
+}
+
+/// Keeps pruned weights pruned: after `inner`'s update, every weight (parameter of rank 2 and
+/// more, as pruning counts them) that was exactly zero before the step is zero again. The mask
+/// is the zero pattern itself, so it travels with the weights through checkpoints and resume
+/// with nothing else to store; a trained weight landing on exactly 0.0 is vanishingly rare,
+/// and would only join the pruned ones.
+#[derive(Clone)]
+pub struct KeepZeros<O> {
+    pub inner: O,
+}
+
+impl<O: Optimizer> Optimizer for KeepZeros<O> {
+    type State<const D: usize> = O::State<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        if D < 2 {
+            return self.inner.step(lr, tensor, grad, state);
         }
-        .into()
-    } else {
-        optim.into()
+        let pruned = tensor.clone().equal_elem(0.0);
+        let (updated, state) = self.inner.step(lr, tensor, grad, state);
+        (updated.mask_fill(pruned, 0.0), state)
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        O::to_device(state, device)
     }
 }
 
@@ -221,6 +258,33 @@ mod tests {
                 "autodiff {autodiff:?}"
             );
             assert!((moved[i] - expected[i]).abs() < 1e-7, "step {moved:?}");
+        }
+    }
+
+    /// Zero weights stay zero through Adam steps with weight decay and non-zero gradients,
+    /// while the others move.
+    #[test]
+    fn zero_weights_stay_zero() {
+        let device = Device::default();
+        let w = vec![0.5f32, 0.0, -0.25, 0.0, 1.0, 0.0];
+        let mut weights = Tensor::<2>::from_data(TensorData::new(w.clone(), [2, 3]), &device);
+        let keep = KeepZeros {
+            inner: AdamConfig::new()
+                .with_weight_decay(Some(WeightDecayConfig::new(0.1)))
+                .build(),
+        };
+        let mut state = None;
+        for _ in 0..5 {
+            let grad = weights.ones_like().mul_scalar(0.3);
+            (weights, state) = keep.step(0.01, weights, grad, state);
+        }
+        let after = values(weights);
+        for (before, after) in w.iter().zip(&after) {
+            if *before == 0.0 {
+                assert_eq!(*after, 0.0, "{after:?}");
+            } else {
+                assert!((before - after).abs() > 0.01, "{after:?}");
+            }
         }
     }
 

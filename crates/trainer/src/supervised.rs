@@ -62,6 +62,12 @@ pub struct Settings {
     /// Which fold of a k-fold cross-validation validates this run (None: --valid-fraction).
     #[serde(default)]
     pub fold: Option<Fold>,
+    /// Knowledge distillation from a teacher (`--teacher`), if any.
+    #[serde(default)]
+    pub distillation: Option<crate::distill::Distillation>,
+    /// Weights that are zero stay zero (`--keep-zeros`).
+    #[serde(default)]
+    pub keep_zeros: bool,
 }
 
 impl Settings {
@@ -72,6 +78,7 @@ impl Settings {
             nesterov: self.nesterov,
             weight_decay: self.weight_decay,
             l1: self.l1,
+            keep_zeros: self.keep_zeros,
             grad_clip: self.grad_clip,
         }
     }
@@ -133,6 +140,17 @@ fn settings_from<C: clap::Args>(
         limit_valid: args.run.limit_valid,
         early_stop: args.run.early_stop,
         fold: None,
+        distillation: args
+            .teacher
+            .clone()
+            .map(|teacher| crate::distill::Distillation {
+                teacher,
+                temperature: args
+                    .temperature
+                    .unwrap_or(crate::distill::DEFAULT_TEMPERATURE),
+                alpha: args.alpha.unwrap_or(crate::distill::DEFAULT_ALPHA),
+            }),
+        keep_zeros: args.keep_zeros,
     }
 }
 
@@ -168,7 +186,6 @@ pub(crate) fn train_fold<M: ImageClassifier>(
         }
         (settings, saved.model_config)
     } else {
-        crate::driver::claim(&out, false)?;
         let mut settings = settings_from(&args, &M::recipe(&args.model, args.data.dataset));
         settings.fold = fold;
         crate::optim::check_flags(settings.optimizer, args.run.momentum, args.nesterov)?;
@@ -176,6 +193,17 @@ pub(crate) fn train_fold<M: ImageClassifier>(
             return Err(crate::UsageError(format!(
                 "--l1 {}: the penalty's λ must be 0 (off) or a positive number, e.g. --l1 1e-4",
                 settings.l1
+            ))
+            .into());
+        }
+        if let Some(distillation) = &settings.distillation {
+            distillation.check()?;
+        } else if let Some(flag) = [("--temperature", args.temperature), ("--alpha", args.alpha)]
+            .iter()
+            .find_map(|(flag, value)| value.map(|_| flag))
+        {
+            return Err(crate::UsageError(format!(
+                "{flag} sets up knowledge distillation; give the teacher with --teacher FILE"
             ))
             .into());
         }
@@ -199,6 +227,20 @@ pub(crate) fn train_fold<M: ImageClassifier>(
     );
     let (device_name, device) = select_device(args.run.device.device.as_deref())?;
     device.seed(settings.seed);
+    // The teacher is checked and loaded before the run folder is made: a bad one writes
+    // nothing.
+    let teacher = match &settings.distillation {
+        Some(d) => Some(crate::distill::resolve::<M>(
+            &d.teacher,
+            &settings.dataset.spec(),
+            settings.dataset,
+            &device,
+        )?),
+        None => None,
+    };
+    if !args.run.resume {
+        crate::driver::claim(&out, false)?;
+    }
 
     // Data: the validation split is carved from train with the run's seed.
     let full_train = load_split(settings.dataset, Split::Train, args.data.data_dir.clone())?;
@@ -258,11 +300,26 @@ pub(crate) fn train_fold<M: ImageClassifier>(
 
     let epochs_done = resume_epoch.unwrap_or(0);
     let batcher = ImageBatcher::for_set(&train_set);
+    let teacher = teacher
+        .zip(settings.distillation.as_ref())
+        .map(|(teacher, distillation)| {
+            println!(
+                "distilling from {} ({}), temperature {}, α {}",
+                distillation.teacher.display(),
+                teacher.architecture,
+                distillation.temperature,
+                distillation.alpha
+            );
+            (teacher.model, distillation)
+        });
     let dl_train = train_loader(
         &train_set,
+        crate::distill::TeacherBatcher::new(batcher.clone(), teacher),
         settings.augment,
-        settings.seed,
-        epochs_done,
+        crate::data::Draws {
+            seed: settings.seed,
+            epochs_done,
+        },
         settings.batch_size,
         args.num_workers,
         &device.clone().autodiff(),

@@ -68,6 +68,8 @@ const USAGE: &str = "usage: zoo list | zoo info <model> | zoo <model> <command> 
 
 /// Runs `zoo` with `args` (`args[0]` is the program name).
 pub fn run(args: Vec<OsString>) -> ExitCode {
+    // A model may use another of the zoo (a distillation teacher of another architecture).
+    trainer::entry::register(MODELS);
     let words: Vec<String> = args
         .iter()
         .skip(1)

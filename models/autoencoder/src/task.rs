@@ -137,4 +137,5 @@ pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
     card: include_str!("../zoo.json"),
     command: || trainer::entry::named_command::<Cli>("autoencoder"),
     run: |args| trainer::entry::run_parsed::<Cli>("autoencoder", args, run),
+    teacher: None,
 };

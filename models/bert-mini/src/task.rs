@@ -132,4 +132,5 @@ pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
     card: include_str!("../zoo.json"),
     command: || trainer::entry::named_command::<Cli>("bert-mini"),
     run: |args| trainer::entry::run_parsed::<Cli>("bert-mini", args, run),
+    teacher: None,
 };

@@ -196,4 +196,5 @@ pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
     card: include_str!("../zoo.json"),
     command: || trainer::entry::named_command::<Cli>("gan"),
     run: |args| trainer::entry::run_parsed::<Cli>("gan", args, run),
+    teacher: None,
 };

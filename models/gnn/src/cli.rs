@@ -296,6 +296,7 @@ pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
     card: include_str!("../zoo.json"),
     command: || trainer::entry::named_command::<Cli>("gnn"),
     run: |args| trainer::entry::run_parsed::<Cli>("gnn", args, run),
+    teacher: None,
 };
 
 #[cfg(test)]

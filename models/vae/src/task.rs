@@ -207,4 +207,5 @@ pub const ENTRY: trainer::entry::ModelEntry = trainer::entry::ModelEntry {
     card: include_str!("../zoo.json"),
     command: || trainer::entry::named_command::<Cli>("vae"),
     run: |args| trainer::entry::run_parsed::<Cli>("vae", args, run),
+    teacher: None,
 };

@@ -1,0 +1,305 @@
+//! Knowledge distillation (Hinton, Vinyals & Dean 2015, "Distilling the Knowledge in a Neural
+//! Network", arXiv:1503.02531): a student learns from a trained teacher's softened class
+//! probabilities as well as from the labels.
+//!
+//! `train --teacher W` loads the teacher from a run folder (its `config.json` names the
+//! architecture, which may be another model of the zoo), runs it in inference mode on every
+//! training batch as the batch is built (so it sees the same augmented images as the student),
+//! and the student's train step minimises [`distillation_loss`]. Validation and test figures
+//! stay plain cross-entropy, comparable with a student trained without a teacher.
+
+use crate::classifier::{DataSpec, DatasetKind, ImageClassifier};
+use crate::supervised::RunConfig;
+use burn::data::dataloader::batcher::Batcher;
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use burn::train::ClassificationOutput;
+use datasets::{ImageBatch, ImageBatcher, ImageItem, SoftTargets};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The distillation settings of a run (saved in its config.json, so `--resume` keeps them).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Distillation {
+    /// The teacher's weights (a run folder's `model.bpk`).
+    pub teacher: PathBuf,
+    /// Softmax temperature T.
+    pub temperature: f64,
+    /// Weight α of the soft-target term.
+    pub alpha: f64,
+}
+
+/// Temperature 4 and α 0.9 are the usual starting point for small image classifiers
+/// (Hinton et al. found high weights on the soft term best when T is well above 1).
+pub const DEFAULT_TEMPERATURE: f64 = 4.0;
+pub const DEFAULT_ALPHA: f64 = 0.9;
+
+impl Distillation {
+    /// Refuses a temperature or weight that makes no sense, naming the flag.
+    pub fn check(&self) -> Result<(), crate::UsageError> {
+        if !(self.temperature > 0.0 && self.temperature.is_finite()) {
+            return Err(crate::UsageError(format!(
+                "--temperature {}: the softmax temperature must be a positive number, e.g. 4",
+                self.temperature
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.alpha) {
+            return Err(crate::UsageError(format!(
+                "--alpha {}: the soft targets' weight must be in [0, 1] (the labels get 1 − α)",
+                self.alpha
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Hinton et al.'s loss, mean over the batch:
+/// α·T²·KL(softmax(teacher/T) ‖ softmax(student/T)) + (1 − α)·CE(student, labels).
+///
+/// The T² keeps the soft term's gradients the same size as T changes (they scale as 1/T²).
+/// The KL term is PyTorch's `kl_div(log_softmax(student/T), softmax(teacher/T),
+/// reduction="batchmean")`. `student` and `teacher` are `[batch, classes]` logits.
+pub fn distillation_loss(
+    student: Tensor<2>,
+    teacher: Tensor<2>,
+    targets: Tensor<1, Int>,
+    temperature: f64,
+    alpha: f64,
+) -> Tensor<1> {
+    let log_student = log_softmax(student.clone().div_scalar(temperature), 1);
+    let log_teacher = log_softmax(teacher.div_scalar(temperature), 1);
+    // [batch, classes] → [batch, 1] → [1]
+    let kl = (log_teacher.clone().exp() * (log_teacher - log_student))
+        .sum_dim(1)
+        .mean();
+    let cross_entropy = burn::nn::loss::CrossEntropyLossConfig::new()
+        .init(&student.device())
+        .forward(student, targets);
+    kl.mul_scalar(alpha * temperature * temperature) + cross_entropy.mul_scalar(1.0 - alpha)
+}
+
+/// [`distillation_loss`] packaged for burn-train's classification metrics (which score the
+/// student's logits against the labels).
+pub fn distillation_output(
+    logits: Tensor<2>,
+    soft: SoftTargets,
+    targets: Tensor<1, Int>,
+) -> ClassificationOutput {
+    let loss = distillation_loss(
+        logits.clone(),
+        soft.logits,
+        targets.clone(),
+        soft.temperature,
+        soft.alpha,
+    );
+    ClassificationOutput::new(loss, logits, targets)
+}
+
+/// A trained classifier that gives logits for a batch of images: any [`ImageClassifier`].
+pub trait Teacher: Send {
+    fn logits(&self, images: Tensor<4>) -> Tensor<2>;
+}
+
+impl<M: ImageClassifier> Teacher for M {
+    fn logits(&self, images: Tensor<4>) -> Tensor<2> {
+        ImageClassifier::logits(self, images)
+    }
+}
+
+/// Builds a teacher of one architecture from its weights and run config (a model entry's
+/// [`crate::entry::ModelEntry::teacher`]).
+pub type TeacherLoader =
+    fn(weights: &Path, config: &Path, device: &Device) -> anyhow::Result<Box<dyn Teacher>>;
+
+/// [`TeacherLoader`] of architecture `M`: the weights in inference mode.
+pub fn load_teacher<M: ImageClassifier>(
+    weights: &Path,
+    config: &Path,
+    device: &Device,
+) -> anyhow::Result<Box<dyn Teacher>> {
+    let run = RunConfig::<M::Config>::read(config)?;
+    let model = M::init(&run.model_config, &run.data, device);
+    let model = weights::load_weights(model, weights, &M::pytorch_names(&run.model_config))?;
+    Ok(Box::new(model.valid()))
+}
+
+/// A teacher ready to label batches, and what it was trained on.
+pub struct LoadedTeacher {
+    pub model: Box<dyn Teacher>,
+    /// Its architecture (a model name of the zoo).
+    pub architecture: String,
+    pub data: DataSpec,
+    pub dataset: DatasetKind,
+}
+
+/// Loads `--teacher weights` for student `M` on `device`, checking that it classifies the
+/// same images into the same classes. The architecture comes from the `config.json` beside
+/// the weights: `M`'s own, or (in the `zoo` binary, which registers every model) any image
+/// classifier of the zoo. Every failure is a usage error naming the flag.
+pub fn resolve<M: ImageClassifier>(
+    weights: &Path,
+    student: &DataSpec,
+    dataset: DatasetKind,
+    device: &Device,
+) -> anyhow::Result<LoadedTeacher> {
+    let usage = |why: String| crate::UsageError(format!("--teacher {}: {why}", weights.display()));
+    if !weights.is_file() {
+        return Err(usage("no such file".into()).into());
+    }
+    let config = weights
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("config.json");
+    if !config.is_file() {
+        return Err(usage(format!(
+            "no config.json beside it; a teacher is the model.bpk of a `train` run folder, whose \
+             config.json names its architecture ({} is missing)",
+            config.display()
+        ))
+        .into());
+    }
+    let described =
+        RunConfig::<serde_json::Value>::read(&config).map_err(|e| usage(format!("{e:#}")))?;
+    let teacher_dataset = described.settings.dataset;
+    if described.data.num_classes != student.num_classes || teacher_dataset != dataset {
+        return Err(usage(format!(
+            "the teacher classifies {} into {} classes, the student {} into {}; distillation \
+             needs the same data set and classes",
+            teacher_dataset.name(),
+            described.data.num_classes,
+            dataset.name(),
+            student.num_classes
+        ))
+        .into());
+    }
+    if described.data.shape() != student.shape() {
+        return Err(usage(format!(
+            "the teacher takes {}x{}x{} images, the student {}x{}x{}",
+            described.data.channels,
+            described.data.height,
+            described.data.width,
+            student.channels,
+            student.height,
+            student.width
+        ))
+        .into());
+    }
+    let loader: TeacherLoader = if described.model == M::NAME {
+        load_teacher::<M>
+    } else {
+        crate::entry::registered(&described.model)
+            .and_then(|entry| entry.teacher)
+            .ok_or_else(|| {
+                usage(format!(
+                    "its architecture is {}, which the {} binary does not include; run through \
+                     the zoo binary, which knows every model: `zoo {} train --teacher …`",
+                    described.model,
+                    M::NAME,
+                    M::NAME
+                ))
+            })?
+    };
+    let model =
+        loader(weights, &config, device).map_err(|e| usage(format!("cannot load it: {e:#}")))?;
+    Ok(LoadedTeacher {
+        model,
+        architecture: described.model,
+        data: described.data,
+        dataset: teacher_dataset,
+    })
+}
+
+/// Builds training batches as [`ImageBatcher`] does and, with a teacher, adds its logits.
+pub struct TeacherBatcher {
+    images: ImageBatcher,
+    teacher: Option<BatchTeacher>,
+}
+
+struct BatchTeacher {
+    model: Mutex<Box<dyn Teacher>>,
+    temperature: f64,
+    alpha: f64,
+}
+
+impl TeacherBatcher {
+    pub fn new(images: ImageBatcher, teacher: Option<(Box<dyn Teacher>, &Distillation)>) -> Self {
+        Self {
+            images,
+            teacher: teacher.map(|(model, settings)| BatchTeacher {
+                model: Mutex::new(model),
+                temperature: settings.temperature,
+                alpha: settings.alpha,
+            }),
+        }
+    }
+}
+
+impl Batcher<ImageItem, ImageBatch> for TeacherBatcher {
+    fn batch(&self, items: Vec<ImageItem>, device: &Device) -> ImageBatch {
+        let mut batch = self.images.batch(items, device);
+        if let Some(teacher) = &self.teacher {
+            // The teacher is not trained: it sees the images without autodiff.
+            let logits = teacher
+                .model
+                .lock()
+                .expect("teacher lock")
+                .logits(batch.images.clone().inner());
+            batch.soft_targets = Some(SoftTargets {
+                logits,
+                temperature: teacher.temperature,
+                alpha: teacher.alpha,
+            });
+        }
+        batch
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn logits(values: &[f32], rows: usize, device: &Device) -> Tensor<2> {
+        Tensor::from_data(
+            TensorData::new(values.to_vec(), [rows, values.len() / rows]),
+            device,
+        )
+    }
+
+    /// Two classes, one image, by hand. T = 2: student logits (0, 0) give q = (½, ½); teacher
+    /// logits (2 ln 3, 0) give p = (¾, ¼). KL(p‖q) = ¾ ln(3/2) + ¼ ln(1/2) = 0.130812;
+    /// CE of the student on label 0 = ln 2. With α = 0.5:
+    /// 0.5 · 4 · 0.130812 + 0.5 · ln 2 = 0.261624 + 0.346574 = 0.608198.
+    #[test]
+    fn matches_a_hand_computed_value() {
+        let device = Device::default();
+        let student = logits(&[0.0, 0.0], 1, &device);
+        let teacher = logits(&[2.0 * 3f32.ln(), 0.0], 1, &device);
+        let targets = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64], [1]), &device);
+        let loss: f32 = distillation_loss(student, teacher, targets, 2.0, 0.5).into_scalar();
+        let expected = 0.5 * 4.0 * (0.75 * 1.5f64.ln() + 0.25 * 0.5f64.ln()) + 0.5 * 2f64.ln();
+        assert!(
+            (loss as f64 - expected).abs() < 1e-6,
+            "{loss} vs {expected}"
+        );
+        assert!((expected - 0.608198).abs() < 1e-6);
+    }
+
+    /// α = 0 is plain cross-entropy; a student that copies the teacher has no soft loss.
+    #[test]
+    fn reduces_to_cross_entropy_and_to_zero_kl() {
+        let device = Device::default();
+        let student = logits(&[1.0, -2.0, 0.5, 0.3, 0.2, -1.0], 2, &device);
+        let teacher = logits(&[3.0, 0.0, -1.0, 0.0, 2.0, 1.0], 2, &device);
+        let targets = Tensor::<1, Int>::from_data(TensorData::new(vec![2i64, 0], [2]), &device);
+        let plain: f32 = crate::classification_output(student.clone(), targets.clone())
+            .loss
+            .into_scalar();
+        let alpha0: f32 =
+            distillation_loss(student.clone(), teacher, targets.clone(), 3.0, 0.0).into_scalar();
+        assert!((plain - alpha0).abs() < 1e-6);
+        let copied: f32 =
+            distillation_loss(student.clone(), student, targets, 3.0, 1.0).into_scalar();
+        assert!(copied.abs() < 1e-6, "{copied}");
+    }
+}
