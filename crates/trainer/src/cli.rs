@@ -31,6 +31,9 @@ pub enum Command<C: Args> {
     /// Quantize saved weights to 8 bits; report file size, test accuracy and latency before
     /// and after.
     Quantize(QuantizeArgs<C>),
+    /// Prune saved weights by magnitude to target sparsities, fine-tuning with the zeros kept;
+    /// report sparsity per layer, test accuracy and file size.
+    Prune(PruneArgs<C>),
 }
 
 /// Where data comes from.
@@ -95,6 +98,22 @@ pub struct TrainArgs<C: Args> {
 
     #[command(flatten)]
     pub model: C,
+}
+
+impl<C: Args> TrainArgs<C> {
+    /// `train` with every flag at its default and `model` as the model flags.
+    pub fn defaults(model: C) -> Self {
+        #[derive(Parser)]
+        struct Only<C: Args> {
+            #[command(flatten)]
+            train: TrainArgs<C>,
+        }
+        let mut train = Only::<C>::try_parse_from(["train"])
+            .expect("train's flags all have defaults")
+            .train;
+        train.model = model;
+        train
+    }
 }
 
 /// Weights to load, and the config they were trained with.
@@ -280,6 +299,65 @@ pub struct QuantizeArgs<C: Args> {
     /// The quantized weights to write (.bpk; `eval` and `predict` load it like any other)
     #[arg(long, value_name = "FILE.bpk")]
     pub out: PathBuf,
+    /// Evaluate on the first N test images only
+    #[arg(long, value_name = "N")]
+    pub limit_test: Option<usize>,
+    #[command(flatten)]
+    pub model: C,
+}
+
+/// Which weights compete for pruning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PruneScope {
+    /// One magnitude threshold over all weights: layers end up as sparse as their weights are
+    /// small
+    Global,
+    /// The same share of every weight tensor
+    Layer,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PruneArgs<C: Args> {
+    #[command(flatten)]
+    pub weights: WeightsArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Target sparsities: the share of weights (dense matrices and convolution kernels) set to
+    /// zero, in [0, 1); several (`0.5,0.8,0.9,0.95`) give accuracy against sparsity
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0.8",
+        allow_negative_numbers = true
+    )]
+    pub sparsity: Vec<f64>,
+    /// Pruning scope
+    #[arg(long, value_enum, default_value = "global")]
+    pub scope: PruneScope,
+    /// Prune-and-fine-tune rounds; the sparsity rises as s·(1 − (1 − r/R)³) (Zhu & Gupta 2017)
+    #[arg(long, default_value_t = 1)]
+    pub rounds: usize,
+    /// Fine-tuning epochs after each round, pruned weights kept at zero (0: prune only)
+    #[arg(long, default_value_t = 1)]
+    pub finetune_epochs: usize,
+    /// Fine-tuning learning rate [default: a tenth of the trained run's]
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Seed of the fine-tuning runs
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Folder for the pruned weights (sparsity-80/model.bpk, …), prune.csv and prune.json
+    /// [default: pruned/ beside --weights]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Fine-tune on the first N training images only
+    #[arg(long, value_name = "N")]
+    pub limit_train: Option<usize>,
+    /// Validate fine-tuning on the first N held-out images only
+    #[arg(long, value_name = "N")]
+    pub limit_valid: Option<usize>,
     /// Evaluate on the first N test images only
     #[arg(long, value_name = "N")]
     pub limit_test: Option<usize>,

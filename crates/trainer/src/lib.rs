@@ -19,6 +19,7 @@ pub mod folds;
 pub mod metrics;
 pub mod optim;
 pub mod plots;
+pub mod prune;
 pub mod quantize;
 pub mod renderer;
 pub mod report;
@@ -108,6 +109,7 @@ pub fn run_command<M: ImageClassifier>(command: Command<M::Config>) -> anyhow::R
         Command::Export(args) => export::<M>(args),
         Command::Info(args) => info::<M>(args),
         Command::Quantize(args) => quantize::quantize::<M>(args),
+        Command::Prune(args) => prune::prune::<M>(args).map(|_| ()),
     }
 }
 

@@ -110,6 +110,17 @@ impl<C: serde::de::DeserializeOwned> RunConfig<C> {
     }
 }
 
+/// The settings `train` would use with no flags but the model's: its recipe for `dataset`.
+pub(crate) fn default_settings<M: ImageClassifier>(
+    config: &M::Config,
+    dataset: DatasetKind,
+) -> Settings {
+    settings_from(
+        &TrainArgs::defaults(config.clone()),
+        &M::recipe(config, Some(dataset)),
+    )
+}
+
 fn settings_from<C: clap::Args>(
     args: &TrainArgs<C>,
     recipe: &crate::classifier::Recipe,

@@ -430,3 +430,163 @@ fn bad_weights_and_checkpoints_are_clear_errors() {
         "{err}"
     );
 }
+
+/// `prune` zeroes the smallest weights to each target sparsity and fine-tunes with the zeros
+/// kept: the written weights are still that sparse after the fine-tuning steps, load in `eval`
+/// with the config.json beside them, and compress. A sparsity outside [0, 1) is refused with
+/// status 2 before anything is written.
+#[test]
+fn pruned_weights_stay_sparse_through_fine_tuning() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    train(&out, &["--epochs", "1"]);
+    let weights = out.join("model.bpk");
+    let pruned = dir.path().join("pruned");
+    let stdout = ok(&[
+        "prune",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--sparsity",
+        "0.5,0.9",
+        "--limit-train",
+        "2000",
+        "--limit-valid",
+        "500",
+        "--limit-test",
+        "1000",
+        "--out",
+        pruned.to_str().unwrap(),
+    ]);
+    assert!(stdout.contains("per layer at 90%"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pruned.join("prune.json")).unwrap()).unwrap();
+    let dense = report["dense_accuracy"].as_f64().unwrap();
+    for (result, target) in report["results"].as_array().unwrap().iter().zip([0.5, 0.9]) {
+        // Fine-tuning ran (its run folder holds a report) and kept every pruned weight at 0.
+        let sparsity = result["sparsity"].as_f64().unwrap();
+        assert!(
+            sparsity >= target - 1e-3 && sparsity < target + 0.01,
+            "target {target}: {sparsity} after fine-tuning"
+        );
+        let accuracy = result["accuracy"].as_f64().unwrap();
+        assert!(
+            accuracy > dense - 5.0,
+            "{target}: {accuracy}% vs dense {dense}%"
+        );
+        assert!(result["gzip_bytes"].as_u64() < result["file_bytes"].as_u64());
+    }
+    let folder = pruned.join("sparsity-90");
+    assert!(folder.join("round-1/report.json").is_file());
+    let layers = std::fs::read_to_string(folder.join("layers.csv")).unwrap();
+    assert!(layers.starts_with("layer,shape,zeros,total"), "{layers}");
+    assert_eq!(layers.lines().count(), 3, "two weight matrices: {layers}");
+    let eval = ok(&[
+        "eval",
+        "--weights",
+        folder.join("model.bpk").to_str().unwrap(),
+        "--limit-test",
+        "1000",
+    ]);
+    assert!(eval.contains("accuracy"), "{eval}");
+
+    for bad in ["1", "-0.1", "0.5,1.2"] {
+        let nowhere = dir.path().join(format!("refused{bad}"));
+        let refused = MLP.run(&[
+            "prune",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--sparsity",
+            bad,
+            "--out",
+            nowhere.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{bad}: {err}");
+        assert!(
+            err.contains("--sparsity") && err.contains("[0, 1)"),
+            "{err}"
+        );
+        assert!(!nowhere.exists(), "nothing written");
+    }
+}
+
+/// `train --teacher` trains a student on a teacher's softened probabilities (and says so,
+/// and records it); a teacher that does not load, classifies other classes or is of an
+/// architecture this binary lacks, and distillation flags without a teacher, are refused with
+/// status 2 before the run folder is made.
+#[test]
+fn a_student_learns_from_a_teacher_and_bad_teachers_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let teacher = dir.path().join("teacher");
+    train(&teacher, &["--epochs", "1", "--hidden", "256"]);
+    let weights = teacher.join("model.bpk");
+    let student = dir.path().join("student");
+    let stdout = train(
+        &student,
+        &[
+            "--epochs",
+            "1",
+            "--hidden",
+            "32",
+            "--teacher",
+            weights.to_str().unwrap(),
+            "--temperature",
+            "3",
+        ],
+    );
+    assert!(
+        stdout.contains("distilling from") && stdout.contains("(mlp)"),
+        "{stdout}"
+    );
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(student.join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["settings"]["distillation"]["temperature"], 3.0);
+    assert_eq!(config["settings"]["distillation"]["alpha"], 0.9);
+    let accuracy = report(&student)["test"]["accuracy"].as_f64().unwrap();
+    // Learning, not guessing (10%); how much the teacher helps is measured in the README.
+    assert!(accuracy > 60.0, "distilled student: {accuracy}%");
+
+    // Teachers that cannot serve, each in a folder with a config.json.
+    let folder = |name: &str, edit: &dyn Fn(&mut serde_json::Value), bytes: Option<&[u8]>| {
+        let dir = dir.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(teacher.join("config.json")).unwrap())
+                .unwrap();
+        edit(&mut config);
+        std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+        let file = dir.join("model.bpk");
+        match bytes {
+            Some(b) => std::fs::write(&file, b).unwrap(),
+            None => {
+                std::fs::copy(&weights, &file).unwrap();
+            }
+        }
+        file
+    };
+    let corrupt = folder("corrupt", &|_| {}, Some(b"not a burnpack file"));
+    let five = folder("five", &|c| c["data"]["num_classes"] = 5.into(), None);
+    let cnn = folder("cnn", &|c| c["model"] = "cnn".into(), None);
+    let cases: [(Vec<&str>, &str); 6] = [
+        (vec!["--teacher", corrupt.to_str().unwrap()], "cannot load"),
+        (vec!["--teacher", five.to_str().unwrap()], "5 classes"),
+        (vec!["--teacher", cnn.to_str().unwrap()], "zoo mlp train"),
+        (vec!["--teacher", "/no/such/teacher.bpk"], "no such file"),
+        (vec!["--temperature", "2"], "--teacher"),
+        (
+            vec!["--teacher", weights.to_str().unwrap(), "--alpha", "1.5"],
+            "--alpha",
+        ),
+    ];
+    for (flags, says) in cases {
+        let out = dir.path().join("refused");
+        let mut args = vec!["train", "--out", out.to_str().unwrap(), "--epochs", "1"];
+        args.extend(flags.iter().copied());
+        let refused = MLP.run(&args);
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(says), "{flags:?}: {err}");
+        assert!(!out.exists(), "{flags:?}: nothing written");
+    }
+}
