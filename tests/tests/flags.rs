@@ -415,3 +415,39 @@ fn k_fold_resumes_at_the_fold_in_progress() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--folds 12: class"), "{err}");
 }
+
+/// Through `zoo`, which registers every model, a student may learn from a teacher of another
+/// architecture: an MLP from a LeNet, each trained one epoch on an MNIST slice.
+#[test]
+fn an_mlp_distils_from_a_lenet_teacher_through_zoo() {
+    let dir = tempfile::tempdir().unwrap();
+    let teacher = dir.path().join("lenet");
+    let slice = [
+        "--epochs",
+        "1",
+        "--limit-train",
+        "1000",
+        "--limit-valid",
+        "200",
+        "--limit-test",
+        "500",
+    ];
+    let mut args = vec!["cnn", "train", "--out", path(&teacher)];
+    args.extend(slice);
+    ZOO.ok(&args);
+    let student = dir.path().join("student");
+    let weights = teacher.join("model.bpk");
+    let mut args = vec![
+        "mlp",
+        "train",
+        "--out",
+        path(&student),
+        "--teacher",
+        path(&weights),
+    ];
+    args.extend(slice);
+    let stdout = ZOO.ok(&args);
+    assert!(stdout.contains("(cnn)"), "{stdout}");
+    let accuracy = report(&student)["test"]["accuracy"].as_f64().unwrap();
+    assert!(accuracy > 50.0, "{accuracy}%");
+}

@@ -101,6 +101,27 @@ fn every_model_offers_the_common_training_flags() {
     }
 }
 
+/// Every image classifier (a model that can teach) offers the compression commands and
+/// distillation: one implementation in the trainer serves them all.
+#[test]
+fn every_image_classifier_offers_quantize_prune_and_a_teacher() {
+    let classifiers: Vec<&ModelEntry> = MODELS.iter().filter(|m| m.teacher.is_some()).collect();
+    let names: Vec<String> = classifiers.iter().map(|m| m.card().name).collect();
+    assert_eq!(names, ["mlp", "cnn", "resnet"]);
+    for model in classifiers {
+        let name = model.card().name;
+        for (command, flag) in [
+            ("quantize", "scheme"),
+            ("prune", "sparsity"),
+            ("train", "teacher"),
+            ("train", "keep-zeros"),
+        ] {
+            let sub = subcommand(model, command).unwrap_or_else(|| panic!("{name}: no {command}"));
+            assert!(has_flag(&sub, flag), "{name} {command}: no --{flag}");
+        }
+    }
+}
+
 /// `args` with `{out}` and `{export}` filled in, after the model's name.
 fn fill(card: &ModelCard, args: &[String], out: &Path, export: &Path) -> Vec<String> {
     let mut all = vec![card.name.clone()];
