@@ -342,7 +342,8 @@ pub struct PruneArgs<C: Args> {
     /// Fine-tuning epochs after each round, pruned weights kept at zero (0: prune only)
     #[arg(long, default_value_t = 1)]
     pub finetune_epochs: usize,
-    /// Fine-tuning learning rate [default: a tenth of the trained run's]
+    /// Fine-tuning learning rate, decayed by the run's schedule without warm-up [default: half
+    /// the trained run's]
     #[arg(long)]
     pub lr: Option<f64>,
     /// Seed of the fine-tuning runs

@@ -392,6 +392,10 @@ pub fn prune<M: ImageClassifier>(args: PruneArgs<M::Config>) -> anyhow::Result<P
     };
     print_report(&report, &device_name);
     write_table(&out.join("prune.csv"), &report)?;
+    let png = out.join("prune.png");
+    if let Err(e) = plot(&report, &png) {
+        eprintln!("warning: cannot draw {}: {e}", png.display());
+    }
     std::fs::write(
         out.join("prune.json"),
         serde_json::to_string_pretty(&report)?,
@@ -401,8 +405,9 @@ pub fn prune<M: ImageClassifier>(args: PruneArgs<M::Config>) -> anyhow::Result<P
 }
 
 /// The `train` arguments of one fine-tuning round: the original run's recipe (optimizer, batch
-/// size, augmentation) from its config.json, a tenth of its learning rate unless `--lr`, no
-/// warm-up, and `--keep-zeros`.
+/// size, augmentation) from its config.json, half its learning rate unless `--lr` (a tenth
+/// recovered too slowly: the MLP at 80% sparsity reached 97.51% after one epoch, against
+/// 97.84% at half), no warm-up, and `--keep-zeros`.
 fn finetune_args<M: ImageClassifier>(
     args: &PruneArgs<M::Config>,
     config: &M::Config,
@@ -425,7 +430,7 @@ fn finetune_args<M: ImageClassifier>(
     train.run.seed = args.seed;
     train.run.batch_size = Some(settings.batch_size);
     train.run.optimizer = Some(settings.optimizer);
-    train.run.lr = Some(args.lr.unwrap_or(settings.lr / 10.0));
+    train.run.lr = Some(args.lr.unwrap_or(settings.lr / 2.0));
     train.run.warmup_epochs = Some(0);
     train.run.weight_decay = Some(settings.weight_decay);
     if settings.optimizer != crate::OptimizerKind::Adam
@@ -480,6 +485,39 @@ fn print_report(report: &PruneReport, device_name: &str) {
             per_layer.join(", ")
         );
     }
+}
+
+/// Test accuracy against sparsity, right after pruning and after fine-tuning.
+fn plot(report: &PruneReport, path: &Path) -> anyhow::Result<()> {
+    let dense = (0.0, report.dense_accuracy);
+    let curve = |accuracy: fn(&PruneResult) -> f64| -> Vec<(f64, f64)> {
+        std::iter::once(dense)
+            .chain(
+                report
+                    .results
+                    .iter()
+                    .map(|r| (100.0 * r.sparsity, accuracy(r))),
+            )
+            .collect()
+    };
+    let mut curves = vec![("pruned".to_string(), curve(|r| r.accuracy_pruned))];
+    if report.finetune_epochs > 0 {
+        curves.push(("fine-tuned".to_string(), curve(|r| r.accuracy)));
+    }
+    let lowest = curves
+        .iter()
+        .flat_map(|(_, points)| points.iter().map(|p| p.1))
+        .fold(f64::MAX, f64::min);
+    crate::plots::LinePlot {
+        curves: &curves,
+        axes: ["sparsity (%)", "test accuracy (%)"],
+        x: 0.0..100.0,
+        y: (lowest - 2.0).max(0.0)..100.0,
+        diagonal: false,
+        legend: plotters::chart::SeriesLabelPosition::LowerLeft,
+        title: &format!("{} magnitude pruning ({})", report.model, report.scope),
+    }
+    .draw(path)
 }
 
 fn write_layers_csv(path: &Path, layers: &[LayerSparsity]) -> anyhow::Result<()> {

@@ -475,6 +475,9 @@ fn pruned_weights_stay_sparse_through_fine_tuning() {
         );
         assert!(result["gzip_bytes"].as_u64() < result["file_bytes"].as_u64());
     }
+    for file in ["prune.csv", "prune.png"] {
+        assert!(pruned.join(file).is_file(), "{file} missing");
+    }
     let folder = pruned.join("sparsity-90");
     assert!(folder.join("round-1/report.json").is_file());
     let layers = std::fs::read_to_string(folder.join("layers.csv")).unwrap();
