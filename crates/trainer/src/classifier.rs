@@ -2,9 +2,10 @@
 //! recipe and the names its parameters have in PyTorch; and the kinds its flags choose among.
 
 use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
 use burn::train::{ClassificationOutput, InferenceStep, TrainStep};
 use clap::{Args, ValueEnum};
-use datasets::{ImageBatch, ImageShape};
+use datasets::{ImageBatch, ImageShape, SoftTargets};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -168,6 +169,48 @@ pub fn classification_output(logits: Tensor<2>, targets: Tensor<1, Int>) -> Clas
     ClassificationOutput::new(loss, logits, targets)
 }
 
+/// Hinton et al.'s loss, mean over the batch:
+/// α·T²·KL(softmax(teacher/T) ‖ softmax(student/T)) + (1 − α)·CE(student, labels).
+///
+/// The T² keeps the soft term's gradients the same size as T changes (they scale as 1/T²).
+/// The KL term is PyTorch's `kl_div(log_softmax(student/T), softmax(teacher/T),
+/// reduction="batchmean")`. `student` and `teacher` are `[batch, classes]` logits.
+pub fn distillation_loss(
+    student: Tensor<2>,
+    teacher: Tensor<2>,
+    targets: Tensor<1, Int>,
+    temperature: f64,
+    alpha: f64,
+) -> Tensor<1> {
+    let log_student = log_softmax(student.clone().div_scalar(temperature), 1);
+    let log_teacher = log_softmax(teacher.div_scalar(temperature), 1);
+    // [batch, classes] → [batch, 1] → [1]
+    let kl = (log_teacher.clone().exp() * (log_teacher - log_student))
+        .sum_dim(1)
+        .mean();
+    let cross_entropy = burn::nn::loss::CrossEntropyLossConfig::new()
+        .init(&student.device())
+        .forward(student, targets);
+    kl.mul_scalar(alpha * temperature * temperature) + cross_entropy.mul_scalar(1.0 - alpha)
+}
+
+/// [`distillation_loss`] packaged for burn-train's classification metrics (which score the
+/// student's logits against the labels).
+pub fn distillation_output(
+    logits: Tensor<2>,
+    soft: SoftTargets,
+    targets: Tensor<1, Int>,
+) -> ClassificationOutput {
+    let loss = distillation_loss(
+        logits.clone(),
+        soft.logits,
+        targets.clone(),
+        soft.temperature,
+        soft.alpha,
+    );
+    ClassificationOutput::new(loss, logits, targets)
+}
+
 /// Implements burn-train's `TrainStep` and `InferenceStep` for an [`ImageClassifier`]: logits
 /// from [`ImageClassifier::logits`], cross-entropy loss (the distillation loss when a batch
 /// carries a teacher's logits), classification metrics.
@@ -185,7 +228,9 @@ macro_rules! classification_steps {
                 let logits = <$model as $crate::ImageClassifier>::logits(self, batch.images);
                 // With a teacher (`train --teacher`), Hinton et al.'s distillation loss.
                 let output = match batch.soft_targets {
-                    Some(soft) => $crate::distill::distillation_output(logits, soft, batch.targets),
+                    Some(soft) => {
+                        $crate::classifier::distillation_output(logits, soft, batch.targets)
+                    }
                     None => $crate::classification_output(logits, batch.targets),
                 };
                 $crate::burn::train::TrainOutput::new(self, output.loss.backward(), output)

@@ -5,15 +5,14 @@
 //! `train --teacher W` loads the teacher from a run folder (its `config.json` names the
 //! architecture, which may be another model of the zoo), runs it in inference mode on every
 //! training batch as the batch is built (so it sees the same augmented images as the student),
-//! and the student's train step minimises [`distillation_loss`]. Validation and test figures
+//! and the student's train step minimises [`distillation_loss`] (in [`crate::classifier`],
+//! beside plain cross-entropy). Validation and test figures
 //! stay plain cross-entropy, comparable with a student trained without a teacher.
 
 use crate::classifier::{DataSpec, DatasetKind, ImageClassifier};
-use crate::supervised::RunConfig;
+pub use crate::classifier::{distillation_loss, distillation_output};
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
-use burn::train::ClassificationOutput;
 use datasets::{ImageBatch, ImageBatcher, ImageItem, SoftTargets};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -54,48 +53,6 @@ impl Distillation {
     }
 }
 
-/// Hinton et al.'s loss, mean over the batch:
-/// α·T²·KL(softmax(teacher/T) ‖ softmax(student/T)) + (1 − α)·CE(student, labels).
-///
-/// The T² keeps the soft term's gradients the same size as T changes (they scale as 1/T²).
-/// The KL term is PyTorch's `kl_div(log_softmax(student/T), softmax(teacher/T),
-/// reduction="batchmean")`. `student` and `teacher` are `[batch, classes]` logits.
-pub fn distillation_loss(
-    student: Tensor<2>,
-    teacher: Tensor<2>,
-    targets: Tensor<1, Int>,
-    temperature: f64,
-    alpha: f64,
-) -> Tensor<1> {
-    let log_student = log_softmax(student.clone().div_scalar(temperature), 1);
-    let log_teacher = log_softmax(teacher.div_scalar(temperature), 1);
-    // [batch, classes] → [batch, 1] → [1]
-    let kl = (log_teacher.clone().exp() * (log_teacher - log_student))
-        .sum_dim(1)
-        .mean();
-    let cross_entropy = burn::nn::loss::CrossEntropyLossConfig::new()
-        .init(&student.device())
-        .forward(student, targets);
-    kl.mul_scalar(alpha * temperature * temperature) + cross_entropy.mul_scalar(1.0 - alpha)
-}
-
-/// [`distillation_loss`] packaged for burn-train's classification metrics (which score the
-/// student's logits against the labels).
-pub fn distillation_output(
-    logits: Tensor<2>,
-    soft: SoftTargets,
-    targets: Tensor<1, Int>,
-) -> ClassificationOutput {
-    let loss = distillation_loss(
-        logits.clone(),
-        soft.logits,
-        targets.clone(),
-        soft.temperature,
-        soft.alpha,
-    );
-    ClassificationOutput::new(loss, logits, targets)
-}
-
 /// A trained classifier that gives logits for a batch of images: any [`ImageClassifier`].
 pub trait Teacher: Send {
     fn logits(&self, images: Tensor<4>) -> Tensor<2>;
@@ -118,10 +75,35 @@ pub fn load_teacher<M: ImageClassifier>(
     config: &Path,
     device: &Device,
 ) -> anyhow::Result<Box<dyn Teacher>> {
-    let run = RunConfig::<M::Config>::read(config)?;
-    let model = M::init(&run.model_config, &run.data, device);
-    let model = weights::load_weights(model, weights, &M::pytorch_names(&run.model_config))?;
+    let run = TeacherConfig::read(config)?;
+    let model_config: M::Config = serde_json::from_value(run.model_config)
+        .map_err(|e| anyhow::anyhow!("{}: not a config of {}: {e}", config.display(), M::NAME))?;
+    let model = M::init(&model_config, &run.data, device);
+    let model = weights::load_weights(model, weights, &M::pytorch_names(&model_config))?;
     Ok(Box::new(model.valid()))
+}
+
+/// What a teacher's `config.json` (a run config written by `train`) says of it.
+#[derive(Deserialize)]
+struct TeacherConfig {
+    model: String,
+    model_config: serde_json::Value,
+    data: DataSpec,
+    settings: TeacherSettings,
+}
+
+#[derive(Deserialize)]
+struct TeacherSettings {
+    dataset: DatasetKind,
+}
+
+impl TeacherConfig {
+    fn read(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{} is not a run config: {e}", path.display()))
+    }
 }
 
 /// A teacher ready to label batches, and what it was trained on.
@@ -135,13 +117,15 @@ pub struct LoadedTeacher {
 
 /// Loads `--teacher weights` for student `M` on `device`, checking that it classifies the
 /// same images into the same classes. The architecture comes from the `config.json` beside
-/// the weights: `M`'s own, or (in the `zoo` binary, which registers every model) any image
-/// classifier of the zoo. Every failure is a usage error naming the flag.
+/// the weights: `M`'s own, or one that `loader_of` finds (in the `zoo` binary, which registers
+/// every model, any image classifier of the zoo). Every failure is a usage error naming the
+/// flag.
 pub fn resolve<M: ImageClassifier>(
     weights: &Path,
     student: &DataSpec,
     dataset: DatasetKind,
     device: &Device,
+    loader_of: impl Fn(&str) -> Option<TeacherLoader>,
 ) -> anyhow::Result<LoadedTeacher> {
     let usage = |why: String| crate::UsageError(format!("--teacher {}: {why}", weights.display()));
     if !weights.is_file() {
@@ -159,8 +143,7 @@ pub fn resolve<M: ImageClassifier>(
         ))
         .into());
     }
-    let described =
-        RunConfig::<serde_json::Value>::read(&config).map_err(|e| usage(format!("{e:#}")))?;
+    let described = TeacherConfig::read(&config).map_err(|e| usage(format!("{e:#}")))?;
     let teacher_dataset = described.settings.dataset;
     if described.data.num_classes != student.num_classes || teacher_dataset != dataset {
         return Err(usage(format!(
@@ -188,17 +171,15 @@ pub fn resolve<M: ImageClassifier>(
     let loader: TeacherLoader = if described.model == M::NAME {
         load_teacher::<M>
     } else {
-        crate::entry::registered(&described.model)
-            .and_then(|entry| entry.teacher)
-            .ok_or_else(|| {
-                usage(format!(
-                    "its architecture is {}, which the {} binary does not include; run through \
+        loader_of(&described.model).ok_or_else(|| {
+            usage(format!(
+                "its architecture is {}, which the {} binary does not include; run through \
                      the zoo binary, which knows every model: `zoo {} train --teacher …`",
-                    described.model,
-                    M::NAME,
-                    M::NAME
-                ))
-            })?
+                described.model,
+                M::NAME,
+                M::NAME
+            ))
+        })?
     };
     let model =
         loader(weights, &config, device).map_err(|e| usage(format!("cannot load it: {e:#}")))?;

@@ -246,6 +246,7 @@ pub(crate) fn train_fold<M: ImageClassifier>(
             &settings.dataset.spec(),
             settings.dataset,
             &device,
+            |name| crate::entry::registered(name).and_then(|entry| entry.teacher),
         )?),
         None => None,
     };
