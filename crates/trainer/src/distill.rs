@@ -15,6 +15,8 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use datasets::{ImageBatch, ImageBatcher, ImageItem, SoftTargets};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -192,6 +194,10 @@ pub fn resolve<M: ImageClassifier>(
 }
 
 /// Builds training batches as [`ImageBatcher`] does and, with a teacher, adds its logits.
+///
+/// When the images are not augmented, each one looks the same every epoch, so the teacher's
+/// logits are computed once and cached by the image's bytes: epochs after the first cost no
+/// teacher forward passes. Augmented images differ every time and are never cached.
 pub struct TeacherBatcher {
     images: ImageBatcher,
     teacher: Option<BatchTeacher>,
@@ -201,33 +207,85 @@ struct BatchTeacher {
     model: Mutex<Box<dyn Teacher>>,
     temperature: f64,
     alpha: f64,
+    /// Logits by a hash of the image's bytes (None: augmented data, nothing cached).
+    cache: Option<Mutex<HashMap<u64, Vec<f32>>>>,
 }
 
 impl TeacherBatcher {
-    pub fn new(images: ImageBatcher, teacher: Option<(Box<dyn Teacher>, &Distillation)>) -> Self {
+    /// `cache`: the images are the same every epoch (no augmentation).
+    pub fn new(
+        images: ImageBatcher,
+        teacher: Option<(Box<dyn Teacher>, &Distillation)>,
+        cache: bool,
+    ) -> Self {
         Self {
             images,
             teacher: teacher.map(|(model, settings)| BatchTeacher {
                 model: Mutex::new(model),
                 temperature: settings.temperature,
                 alpha: settings.alpha,
+                cache: cache.then(Default::default),
             }),
         }
     }
 }
 
+impl BatchTeacher {
+    /// The teacher's `[batch, classes]` logits for `images` (whose bytes hash to `keys`),
+    /// from the cache when every image is in it.
+    fn logits(&self, images: Tensor<4>, keys: &[u64]) -> Tensor<2> {
+        let device = images.device();
+        if let Some(cache) = &self.cache {
+            let cache = cache.lock().expect("teacher cache lock");
+            let rows: Option<Vec<&Vec<f32>>> = keys.iter().map(|k| cache.get(k)).collect();
+            if let Some(rows) = rows {
+                let classes = rows[0].len();
+                let flat: Vec<f32> = rows.into_iter().flatten().copied().collect();
+                return Tensor::from_data(TensorData::new(flat, [keys.len(), classes]), &device)
+                    .inner();
+            }
+        }
+        // The teacher is not trained: it sees the images without autodiff.
+        let logits = self
+            .model
+            .lock()
+            .expect("teacher lock")
+            .logits(images.inner());
+        if let Some(cache) = &self.cache {
+            let classes = logits.dims()[1];
+            let values: Vec<f32> = logits
+                .clone()
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec()
+                .expect("f32 logits");
+            let mut cache = cache.lock().expect("teacher cache lock");
+            for (key, row) in keys.iter().zip(values.chunks_exact(classes)) {
+                cache.insert(*key, row.to_vec());
+            }
+        }
+        logits
+    }
+}
+
+fn image_key(pixels: &[u8]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    pixels.hash(&mut hasher);
+    hasher.finish()
+}
+
 impl Batcher<ImageItem, ImageBatch> for TeacherBatcher {
     fn batch(&self, items: Vec<ImageItem>, device: &Device) -> ImageBatch {
+        let keys: Vec<u64> = match &self.teacher {
+            Some(BatchTeacher { cache: Some(_), .. }) => {
+                items.iter().map(|item| image_key(&item.pixels)).collect()
+            }
+            _ => Vec::new(),
+        };
         let mut batch = self.images.batch(items, device);
         if let Some(teacher) = &self.teacher {
-            // The teacher is not trained: it sees the images without autodiff.
-            let logits = teacher
-                .model
-                .lock()
-                .expect("teacher lock")
-                .logits(batch.images.clone().inner());
             batch.soft_targets = Some(SoftTargets {
-                logits,
+                logits: teacher.logits(batch.images.clone(), &keys),
                 temperature: teacher.temperature,
                 alpha: teacher.alpha,
             });
@@ -239,6 +297,80 @@ impl Batcher<ImageItem, ImageBatch> for TeacherBatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Cached logits are the teacher's own, and a cached batch costs no forward pass.
+    #[test]
+    fn cached_logits_equal_the_teachers() {
+        struct Counting(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+        impl Teacher for Counting {
+            fn logits(&self, images: Tensor<4>) -> Tensor<2> {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // Two "classes": the mean and the first pixel of each image.
+                let [n, c, h, w] = images.dims();
+                let flat = images.reshape([n, c * h * w]);
+                Tensor::cat(vec![flat.clone().mean_dim(1), flat.narrow(1, 0, 1)], 1)
+            }
+        }
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let settings = Distillation {
+            teacher: PathBuf::new(),
+            temperature: 2.0,
+            alpha: 0.5,
+        };
+        let shape = datasets::ImageShape {
+            channels: 1,
+            height: 2,
+            width: 2,
+        };
+        let images = ImageBatcher::new(
+            shape,
+            &datasets::Normalization {
+                mean: vec![0.0],
+                std: vec![1.0],
+            },
+        );
+        let batcher = TeacherBatcher::new(
+            images,
+            Some((Box::new(Counting(calls.clone())), &settings)),
+            true,
+        );
+        let items = || {
+            vec![
+                ImageItem {
+                    pixels: vec![0, 51, 102, 255],
+                    label: 0,
+                    index: 0,
+                },
+                ImageItem {
+                    pixels: vec![255, 0, 0, 0],
+                    label: 1,
+                    index: 1,
+                },
+            ]
+        };
+        let device = Device::default();
+        let logits = |batch: ImageBatch| -> Vec<f32> {
+            batch
+                .soft_targets
+                .unwrap()
+                .logits
+                .into_data()
+                .try_to_vec()
+                .unwrap()
+        };
+        let first = logits(batcher.batch(items(), &device));
+        let second = logits(batcher.batch(items(), &device));
+        assert_eq!(first, second);
+        assert_eq!(
+            calls.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "the second batch is cached"
+        );
+        assert!(
+            (first[0] - (0.0 + 0.2 + 0.4 + 1.0) / 4.0).abs() < 1e-6,
+            "{first:?}"
+        );
+    }
 
     fn logits(values: &[f32], rows: usize, device: &Device) -> Tensor<2> {
         Tensor::from_data(

@@ -326,7 +326,11 @@ pub(crate) fn train_fold<M: ImageClassifier>(
         });
     let dl_train = train_loader(
         &train_set,
-        crate::distill::TeacherBatcher::new(batcher.clone(), teacher),
+        crate::distill::TeacherBatcher::new(
+            batcher.clone(),
+            teacher,
+            settings.augment == AugmentKind::None,
+        ),
         settings.augment,
         crate::data::Draws {
             seed: settings.seed,
