@@ -52,6 +52,14 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         output: PathBuf,
     },
+    /// Quantize saved weights to 8 bits; file size, the task's test figure and evaluation time
+    /// before and after.
+    Quantize {
+        #[command(flatten)]
+        saved: SavedArgs,
+        #[command(flatten)]
+        quantize: trainer::cli::QuantizeFlags,
+    },
     /// The network a task builds: layers, shapes, parameters.
     Info(InfoArgs),
 }
@@ -81,6 +89,7 @@ pub fn run<C: Cell>(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Predict { saved, text } => crate::classify::predict::<C>(&saved, &text),
         Command::Export { saved, output } => export::<C>(&saved, &output),
+        Command::Quantize { saved, quantize } => quantize_weights::<C>(&saved, &quantize),
         Command::Info(args) => info::<C>(&args),
     }
 }
@@ -94,6 +103,48 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
 }
 
 /// `eval`: the task's held-out metrics for saved weights.
+/// `quantize`: 8-bit weights; test accuracy (a classifier) or loss (the language model), and
+/// the evaluation's time, before and after.
+pub fn quantize_weights<C: Cell>(
+    saved: &SavedArgs,
+    flags: &trainer::cli::QuantizeFlags,
+) -> anyhow::Result<()> {
+    trainer::quantize::check_out(&flags.out)?;
+    let (model, config, device_name, device) = load_saved::<C>(saved)?;
+    let data = TextArgs {
+        data_dir: saved.data_dir.clone().or(config.data.data_dir.clone()),
+        ..config.data.clone()
+    };
+    let score = |m: &crate::SequenceModel| -> anyhow::Result<f64> {
+        Ok(match config.task {
+            Task::CharLm => crate::lm::evaluate_saved::<C>(m, &config, &data, &device)?.loss,
+            Task::Classify | Task::CompareHalves => {
+                crate::classify::evaluate_saved::<C>(m, &config, &data, &device)?
+                    .metrics
+                    .accuracy
+            }
+        })
+    };
+    let reload = |path: &std::path::Path| crate::task::load_file::<C>(&config, path, &device);
+    let metric = match config.task {
+        Task::CharLm => "test loss (nats/char)",
+        _ => "test accuracy (%)",
+    };
+    trainer::quantize::quantize_and_report(
+        C::NAME,
+        model,
+        flags,
+        &device_name,
+        trainer::quantize::Judge {
+            metric,
+            score: &score,
+            forward: None,
+            workload: "one evaluation of the test data",
+            reload: &reload,
+        },
+    )
+}
+
 pub fn eval<C: Cell>(
     saved: &SavedArgs,
     outputs: &trainer::cli::EvalOutputArgs,

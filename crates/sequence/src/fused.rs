@@ -116,10 +116,12 @@ pub fn layer(
     let [batch, hidden] = h0.dims();
     let rows = gates_x.dims()[0];
     let device = gates_x.device();
+    // The kernel reads f32: weights quantized by `quantize` are expanded here (a no-op for
+    // float weights), as Burn's own matmul does.
     let inputs = LayerInputs::<Dispatch> {
         gates_x: gates_x.into_dispatch(),
-        w_hh: w_hh.into_dispatch(),
-        b_hh: b_hh.into_dispatch(),
+        w_hh: w_hh.dequantize().into_dispatch(),
+        b_hh: b_hh.dequantize().into_dispatch(),
         h0: h0.into_dispatch(),
         c0: c0
             .unwrap_or_else(|| Tensor::zeros([0, hidden], &device))

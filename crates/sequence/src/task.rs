@@ -275,14 +275,19 @@ pub fn load_saved<C: Cell>(
         config.model_config.cell
     );
     let (device_name, device) = trainer::device::select_device(saved.device.device.as_deref())?;
-    let model = SequenceModel::new::<C>(&config.model_config, &device);
-    let model = trainer::weights::load_weights_renamed(
-        model,
-        &saved.weights.weights,
-        &pytorch::from_torch(),
-        &[],
-    )?;
+    let model = load_file::<C>(&config, &saved.weights.weights, &device)?;
     Ok((model, config, device_name, device))
+}
+
+/// A model of `config` with the weights of `path` (burnpack, or safetensors under PyTorch's
+/// names).
+pub fn load_file<C: Cell>(
+    config: &RunConfig,
+    path: &Path,
+    device: &Device,
+) -> anyhow::Result<SequenceModel> {
+    let model = SequenceModel::new::<C>(&config.model_config, device);
+    trainer::weights::load_weights_renamed(model, path, &pytorch::from_torch(), &[])
 }
 
 /// `export`: safetensors with PyTorch's names.

@@ -285,6 +285,17 @@ pub enum QuantKind {
     Q8Block32,
 }
 
+/// The flags of every model's `quantize`.
+#[derive(Args, Debug, Clone)]
+pub struct QuantizeFlags {
+    /// Quantization scheme
+    #[arg(long, value_enum, default_value = "q8-tensor")]
+    pub scheme: QuantKind,
+    /// The quantized weights to write (.bpk; `eval` and `predict` load it like any other)
+    #[arg(long, value_name = "FILE.bpk")]
+    pub out: PathBuf,
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct QuantizeArgs<C: Args> {
     #[command(flatten)]
@@ -293,12 +304,8 @@ pub struct QuantizeArgs<C: Args> {
     pub device: DeviceArgs,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Quantization scheme
-    #[arg(long, value_enum, default_value = "q8-tensor")]
-    pub scheme: QuantKind,
-    /// The quantized weights to write (.bpk; `eval` and `predict` load it like any other)
-    #[arg(long, value_name = "FILE.bpk")]
-    pub out: PathBuf,
+    #[command(flatten)]
+    pub quantize: QuantizeFlags,
     /// Evaluate on the first N test images only
     #[arg(long, value_name = "N")]
     pub limit_test: Option<usize>,

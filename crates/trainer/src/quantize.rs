@@ -4,8 +4,7 @@
 //! is a 4× smaller file and weight memory, not speed; the latency is measured to show it.
 
 use crate::classifier::ImageClassifier;
-use crate::cli::{QuantKind, QuantizeArgs};
-use crate::report::TestMetrics;
+use crate::cli::{QuantKind, QuantizeArgs, QuantizeFlags};
 use burn::module::{Module, ModuleVisitor, Param, ParamGroup, ParamId, Quantizer};
 use burn::prelude::*;
 use burn::tensor::quantization::{Calibration, QuantScheme, QuantStore, QuantValue, ScaleDtype};
@@ -50,61 +49,67 @@ pub fn quantize_module<M: Module>(model: M, kind: QuantKind) -> (M, usize, usize
     (model, quantized, fits.kept)
 }
 
-/// Median wall time of `model` on `images`, milliseconds (one warm-up run, then 5).
-fn latency_ms<M: ImageClassifier>(model: &M, images: &Tensor<4>) -> f64 {
-    let run = || {
+/// Median wall time of `run`, milliseconds (one warm-up run, then 5).
+fn latency_ms(run: &dyn Fn()) -> f64 {
+    let timed = || {
         let started = Instant::now();
-        let logits = model.logits(images.clone());
-        let _ = logits.into_data();
+        run();
         started.elapsed().as_secs_f64() * 1000.0
     };
-    run();
-    let mut times: Vec<f64> = (0..5).map(|_| run()).collect();
+    timed();
+    let mut times: Vec<f64> = (0..5).map(|_| timed()).collect();
     times.sort_by(f64::total_cmp);
     times[2]
 }
 
-/// `quantize`: writes the quantized weights and reports size, accuracy and latency, before and
-/// after (the "after" model is the written file, loaded back).
-pub fn quantize<M: ImageClassifier>(args: QuantizeArgs<M::Config>) -> anyhow::Result<()> {
-    if args.out.extension().and_then(|e| e.to_str()) != Some("bpk") {
+/// How a model is judged before and after quantization: its own evaluation and an inference
+/// pass to time, on any model.
+pub struct Judge<'a, M> {
+    /// What the score is, e.g. `test accuracy (%)` or `test loss`.
+    pub metric: &'a str,
+    pub score: &'a dyn Fn(&M) -> anyhow::Result<f64>,
+    /// One inference pass (it must wait for its result), and what it processes; `None`
+    /// times one run of `score` instead (when the evaluation is the natural workload).
+    pub forward: Option<&'a dyn Fn(&M)>,
+    pub workload: &'a str,
+    /// Loads weights from a file into a fresh model of the same config.
+    pub reload: &'a dyn Fn(&Path) -> anyhow::Result<M>,
+}
+
+/// Refuses an `--out` that cannot hold quantized tensors, before anything is read or written.
+pub fn check_out(out: &Path) -> Result<(), crate::UsageError> {
+    if out.extension().and_then(|e| e.to_str()) != Some("bpk") {
         return Err(crate::UsageError(format!(
             "--out {}: quantized weights are written as burnpack, name the file *.bpk \
              (safetensors cannot hold quantized tensors)",
-            args.out.display()
-        ))
-        .into());
+            out.display()
+        )));
     }
-    let (device_name, device) = crate::device::select_device(args.device.device.as_deref())?;
-    let (config, dataset, spec) =
-        crate::saved_or_flags::<M>(Some(&args.weights), None, &args.data, &args.model)?;
-    let names = M::pytorch_names(&config);
-    let model = weights::load_weights(
-        M::init(&config, &spec, &device),
-        &args.weights.weights,
-        &names,
-    )?;
-    let model = model.valid();
-    let mut test = crate::data::load_split(dataset, Split::Test, args.data.data_dir.clone())?;
-    if let Some(n) = args.limit_test {
-        test = test.take(n);
-    }
-    let evaluate = |m: &M| -> anyhow::Result<TestMetrics> {
-        let loader = crate::data::loader(
-            test.clone(),
-            ImageBatcher::for_set(&test),
-            500,
-            None,
-            2,
-            &device,
-        );
-        Ok(crate::evaluate::evaluate(m, loader, test.classes())?.metrics)
-    };
-    let batch: Vec<&[u8]> = (0..test.len().min(256)).map(|i| test.image(i)).collect();
-    let images = ImageBatcher::new(spec.shape(), &dataset.normalization()).images(&batch, &device);
+    Ok(())
+}
 
-    let before = evaluate(&model)?;
-    let before_ms = latency_ms(&model, &images);
+/// Quantizes `model` (in inference mode), writes it to `out`, loads the file back, and prints
+/// file size, score and latency before and after.
+pub fn quantize_and_report<M: Module>(
+    name: &str,
+    model: M,
+    flags: &QuantizeFlags,
+    device_name: &str,
+    judge: Judge<M>,
+) -> anyhow::Result<()> {
+    let (scheme, out) = (flags.scheme, flags.out.as_path());
+    check_out(out)?;
+    // Score once, timed; then the median of several inference passes when there is one.
+    let judged = |m: &M| -> anyhow::Result<(f64, f64)> {
+        let started = Instant::now();
+        let score = (judge.score)(m)?;
+        let ms = match judge.forward {
+            Some(forward) => latency_ms(&|| forward(m)),
+            None => started.elapsed().as_secs_f64() * 1000.0,
+        };
+        Ok((score, ms))
+    };
+    let (before, before_ms) = judged(&model)?;
     let float_file = std::env::temp_dir().join(format!("zoo-quantize-{}.bpk", std::process::id()));
     model
         .clone()
@@ -113,20 +118,17 @@ pub fn quantize<M: ImageClassifier>(args: QuantizeArgs<M::Config>) -> anyhow::Re
     let float_bytes = file_size(&float_file)?;
     let _ = std::fs::remove_file(&float_file);
 
-    let (quantized, tensors, kept) = quantize_module(model, args.scheme);
+    let (quantized, tensors, kept) = quantize_module(model, scheme);
     quantized
-        .save_file(&args.out)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.out.display()))?;
-    let quant_bytes = file_size(&args.out)?;
-    let reloaded =
-        weights::load_weights(M::init(&config, &spec, &device), &args.out, &names)?.valid();
-    let after = evaluate(&reloaded)?;
-    let after_ms = latency_ms(&reloaded, &images);
+        .save_file(out)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    let quant_bytes = file_size(out)?;
+    let reloaded = (judge.reload)(out)?;
+    let (after, after_ms) = judged(&reloaded)?;
 
-    let scheme = args.scheme.to_possible_value().expect("a named scheme");
+    let scheme = scheme.to_possible_value().expect("a named scheme");
     println!(
-        "{} {}: {tensors} tensors quantized{}",
-        M::NAME,
+        "{name} {}: {tensors} tensors quantized{}",
         scheme.get_name(),
         if kept > 0 {
             format!(", {kept} kept f32 (last dimension not a multiple of 32)")
@@ -134,26 +136,74 @@ pub fn quantize<M: ImageClassifier>(args: QuantizeArgs<M::Config>) -> anyhow::Re
             String::new()
         }
     );
-    println!("                 f32            quantized");
     println!(
-        "file         {:>9.1} KiB   {:>9.1} KiB  ({:.1}%)",
+        "file: {:.1} KiB → {:.1} KiB ({:.1}%)",
         float_bytes as f64 / 1024.0,
         quant_bytes as f64 / 1024.0,
         100.0 * quant_bytes as f64 / float_bytes as f64
     );
     println!(
-        "accuracy     {:>9.2}%      {:>9.2}%      ({:+.2} points, {} test images)",
-        before.accuracy,
-        after.accuracy,
-        after.accuracy - before.accuracy,
-        before.samples
+        "{}: {before:.4} → {after:.4} ({:+.4})",
+        judge.metric,
+        after - before
     );
     println!(
-        "latency      {before_ms:>9.2} ms    {after_ms:>9.2} ms    ({} images, {device_name})",
-        batch.len()
+        "latency: {before_ms:.2} ms → {after_ms:.2} ms ({}, {device_name})",
+        judge.workload
     );
-    println!("wrote {}", args.out.display());
+    println!("wrote {}", out.display());
     Ok(())
+}
+
+/// `quantize` of an image classifier: test accuracy before and after, latency on 256 test
+/// images.
+pub fn quantize<M: ImageClassifier>(args: QuantizeArgs<M::Config>) -> anyhow::Result<()> {
+    check_out(&args.quantize.out)?;
+    let (device_name, device) = crate::device::select_device(args.device.device.as_deref())?;
+    let (config, dataset, spec) =
+        crate::saved_or_flags::<M>(Some(&args.weights), None, &args.data, &args.model)?;
+    let names = M::pytorch_names(&config);
+    let reload = |path: &Path| -> anyhow::Result<M> {
+        Ok(weights::load_weights(M::init(&config, &spec, &device), path, &names)?.valid())
+    };
+    let model = reload(&args.weights.weights)?;
+    let mut test = crate::data::load_split(dataset, Split::Test, args.data.data_dir.clone())?;
+    if let Some(n) = args.limit_test {
+        test = test.take(n);
+    }
+    let score = |m: &M| -> anyhow::Result<f64> {
+        let loader = crate::data::loader(
+            test.clone(),
+            ImageBatcher::for_set(&test),
+            500,
+            None,
+            2,
+            &device,
+        );
+        Ok(crate::evaluate::evaluate(m, loader, test.classes())?
+            .metrics
+            .accuracy)
+    };
+    let batch: Vec<&[u8]> = (0..test.len().min(256)).map(|i| test.image(i)).collect();
+    let images = ImageBatcher::new(spec.shape(), &dataset.normalization()).images(&batch, &device);
+    let forward = |m: &M| {
+        let _ = m.logits(images.clone()).into_data();
+    };
+    let workload = format!("{} images", batch.len());
+    let metric = format!("accuracy (%, {} test images)", test.len());
+    quantize_and_report(
+        M::NAME,
+        model,
+        &args.quantize,
+        &device_name,
+        Judge {
+            metric: &metric,
+            score: &score,
+            forward: Some(&forward),
+            workload: &workload,
+            reload: &reload,
+        },
+    )
 }
 
 fn file_size(path: &Path) -> anyhow::Result<u64> {

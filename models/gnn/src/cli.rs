@@ -66,6 +66,13 @@ pub enum Command {
         #[arg(long)]
         output: PathBuf,
     },
+    /// Quantize saved weights to 8 bits; file size, test accuracy and latency before and after.
+    Quantize {
+        #[command(flatten)]
+        weights: SavedModelArgs,
+        #[command(flatten)]
+        quantize: trainer::cli::QuantizeFlags,
+    },
     /// Graph statistics, parameter count and layers.
     Info {
         #[command(flatten)]
@@ -99,6 +106,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict { weights, node } => predict(weights, &node),
         Command::Embed { weights, output } => embed(weights, output),
         Command::Export { weights, output } => export(weights, &output),
+        Command::Quantize { weights, quantize } => quantize_weights(weights, &quantize),
         Command::Info { data, model } => info(data, model),
     }
 }
@@ -155,6 +163,46 @@ pub fn eval(
         dir.display()
     );
     Ok(evaluation.metrics)
+}
+
+/// `quantize`: 8-bit weights, with test accuracy and full-graph latency before and after.
+pub fn quantize_weights(
+    args: SavedModelArgs,
+    flags: &trainer::cli::QuantizeFlags,
+) -> anyhow::Result<()> {
+    trainer::quantize::check_out(&flags.out)?;
+    let (model, graph, tensors, device) = load(&args)?;
+    let (config, _) = saved_or_flags(&args)?;
+    let (device_name, _) = select_device(args.device.device.as_deref())?;
+    let score = |m: &Gnn| -> anyhow::Result<f64> {
+        Ok(
+            score(m.forward(&tensors), &graph, &graph.splits.test, &device)?
+                .metrics
+                .accuracy,
+        )
+    };
+    let forward = |m: &Gnn| {
+        let _ = m.forward(&tensors).into_data();
+    };
+    let reload = |path: &Path| -> anyhow::Result<Gnn> {
+        let model = Gnn::new(&config, graph.num_features, graph.num_classes(), &device);
+        trainer::weights::load_weights(model, path, &[])
+    };
+    let metric = format!("test accuracy (%, {} nodes)", graph.splits.test.len());
+    let workload = format!("the whole graph, {} nodes", graph.labels.len());
+    trainer::quantize::quantize_and_report(
+        "gnn",
+        model,
+        flags,
+        &device_name,
+        trainer::quantize::Judge {
+            metric: &metric,
+            score: &score,
+            forward: Some(&forward),
+            workload: &workload,
+            reload: &reload,
+        },
+    )
 }
 
 /// `predict`: the top classes of the nodes `ids`, with probabilities and the true label.
