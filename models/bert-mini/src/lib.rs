@@ -32,6 +32,8 @@ pub use config::BertConfig;
 pub use heads::{BertForPreTraining, BertForSequenceClassification, MlmHead};
 pub use model::{BertInput, BertModel, BertOutputs};
 #[cfg(feature = "cli")]
+pub mod compress;
+#[cfg(feature = "cli")]
 pub mod finetune;
 #[cfg(feature = "cli")]
 pub mod folder;
