@@ -48,12 +48,12 @@ fn has_flag(command: &clap::Command, flag: &str) -> bool {
 }
 
 #[test]
-fn the_registry_lists_ten_models_once_each_with_their_cards() {
+fn the_registry_lists_eleven_models_once_each_with_their_cards() {
     let mut names: Vec<String> = MODELS.iter().map(|m| m.card().name).collect();
-    assert_eq!(names.len(), 10, "{names:?}");
+    assert_eq!(names.len(), 11, "{names:?}");
     names.sort();
     names.dedup();
-    assert_eq!(names.len(), 10, "a name is registered twice");
+    assert_eq!(names.len(), 11, "a name is registered twice");
     let listed = ZOO.ok(&["list"]);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     for m in MODELS {
@@ -82,9 +82,11 @@ fn every_model_offers_the_common_training_flags() {
         let train_name = &card.smoke.train[0];
         let train = subcommand(model, train_name)
             .unwrap_or_else(|| panic!("{}: no '{train_name}' subcommand", card.name));
+        // A model that learns from an environment (dqn) reads no data set.
+        let reads_data = !card.datasets.iter().all(|d| d.ends_with("(environment)"));
         let missing: Vec<&&str> = COMMON_FLAGS
             .iter()
-            .filter(|f| !has_flag(&train, f))
+            .filter(|f| (reads_data || **f != "--data-dir") && !has_flag(&train, f))
             .collect();
         assert!(
             missing.is_empty(),
@@ -122,14 +124,41 @@ fn every_image_classifier_offers_quantize_prune_and_a_teacher() {
     }
 }
 
-/// `args` with `{out}` and `{export}` filled in, after the model's name.
+/// `args` with `{out}`, `{export}`, `{quantized}` and `{root}` filled in, after the model's
+/// name. `{quantized}` is the folder `quantized` beside `{out}`.
 fn fill(card: &ModelCard, args: &[String], out: &Path, export: &Path) -> Vec<String> {
+    let quantized = out.with_file_name("quantized");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let mut all = vec![card.name.clone()];
     all.extend(args.iter().map(|a| {
         a.replace("{out}", out.to_str().unwrap())
             .replace("{export}", export.to_str().unwrap())
+            .replace("{quantized}", quantized.to_str().unwrap())
+            .replace("{root}", root.to_str().unwrap())
     }));
     all
+}
+
+/// `quantize` writes an 8-bit copy of the run's weights that is under half their size (a
+/// quarter plus the file's metadata, which weighs in the smoke runs' tiny models) and that the
+/// command itself loaded back and scored.
+fn quantizes(card: &ModelCard, out: &Path, export: &Path) {
+    let stdout = run_ok(&fill(card, &card.smoke.quantize, out, export));
+    let file = card.smoke.weights.as_str();
+    let quantized = out.with_file_name("quantized").join(file);
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let (before, after) = (size(&out.join(file)), size(&quantized));
+    assert!(
+        after > 0 && after * 2 < before,
+        "{}: quantized {} is {after} bytes, the f32 weights {before}:\n{stdout}",
+        card.name,
+        quantized.display()
+    );
+    assert!(
+        stdout.contains("file: ") && stdout.contains(" → "),
+        "{}: quantize printed no before/after report:\n{stdout}",
+        card.name
+    );
 }
 
 fn run_ok(args: &[String]) -> String {
@@ -143,7 +172,8 @@ fn prints(stdout: &str, value: f64) -> bool {
         .any(|text| stdout.contains(text.as_str()))
 }
 
-/// One model: a one-epoch run on a tiny slice of real data, then info, reload and export.
+/// One model: a one-epoch run on a tiny slice of real data, then info, quantize, reload and
+/// export.
 fn train_reload_export(model: &ModelEntry) {
     let card = model.card();
     let smoke = &card.smoke;
@@ -176,6 +206,7 @@ fn train_reload_export(model: &ModelEntry) {
         "{}: {stdout}",
         card.name
     );
+    quantizes(&card, &out, &export);
     let Some(eval) = &smoke.eval else {
         return;
     };
@@ -244,4 +275,5 @@ registry_checks! {
     gan_trains_reloads_and_exports => "gan",
     bert_mini_trains_reloads_and_exports => "bert-mini",
     gnn_trains_reloads_and_exports => "gnn",
+    dqn_trains_reloads_and_exports => "dqn",
 }

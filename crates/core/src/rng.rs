@@ -9,6 +9,12 @@ impl SplitMix64 {
         Self(seed)
     }
 
+    /// The whole internal state: `SplitMix64::new(g.state())` continues exactly where `g` is
+    /// (for checkpoints).
+    pub fn state(&self) -> u64 {
+        self.0
+    }
+
     /// A generator for one (seed, stream, step) triple, e.g. (run seed, item index, epoch).
     pub fn for_item(seed: u64, stream: u64, step: u64) -> Self {
         let mut mixer = Self(seed ^ 0x5851_f42d_4c95_7f2d);

@@ -74,6 +74,9 @@ pub struct Smoke {
     pub figure: String,
     /// Exports the weights to `{export}`, then evaluates `{export}`: the same figure again.
     pub export: Option<Export>,
+    /// Quantizes the run's weights into `{quantized}` (a fresh folder): every model offers
+    /// `quantize`. `{root}` is the workspace root (for a classifier fixture, say).
+    pub quantize: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

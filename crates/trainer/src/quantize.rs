@@ -88,6 +88,26 @@ pub fn check_out(out: &Path) -> Result<(), crate::UsageError> {
     Ok(())
 }
 
+/// For models saved as a folder (weights beside config files that get copied): `out` must
+/// name a file in another folder than `source`, or the copies would overwrite themselves.
+pub fn check_new_folder(out: &Path, source: &Path) -> Result<(), crate::UsageError> {
+    let folder = |p: Option<&Path>| {
+        let p = p
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+    };
+    let source = folder(Some(source));
+    if folder(out.parent()) == source {
+        return Err(crate::UsageError(format!(
+            "--out {}: that is the source's own folder ({}); write the 8-bit model into a new one",
+            out.display(),
+            source.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Quantizes `model` (in inference mode), writes it to `out`, loads the file back, and prints
 /// file size, score and latency before and after.
 pub fn quantize_and_report<M: Module>(
@@ -119,6 +139,10 @@ pub fn quantize_and_report<M: Module>(
     let _ = std::fs::remove_file(&float_file);
 
     let (quantized, tensors, kept) = quantize_module(model, scheme);
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
     quantized
         .save_file(out)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;

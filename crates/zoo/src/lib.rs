@@ -28,6 +28,7 @@ pub const MODELS: &[ModelEntry] = &[
     gan::ENTRY,
     bert_mini::ENTRY,
     gnn::ENTRY,
+    dqn::ENTRY,
 ];
 
 /// The model called `name`.

@@ -67,6 +67,7 @@ fn reconstruction_terms(
 impl Autoencoding for Autoencoder {
     type Config = AutoencoderConfig;
     const NAME: &'static str = NAME;
+    const HEADLINE: &'static str = "bce";
 
     fn new(config: &Self::Config, shape: ImageShape, device: &Device) -> anyhow::Result<Self> {
         Autoencoder::new(config, shape, device)

@@ -27,11 +27,7 @@ pub fn quantize(
         .into());
     }
     let new_dir = flags.out.parent().unwrap_or(Path::new("."));
-    anyhow::ensure!(
-        new_dir != args.model.as_path(),
-        "--out {}: write the quantized model to another folder than --model",
-        flags.out.display()
-    );
+    trainer::quantize::check_new_folder(&flags.out, &args.model)?;
     let (device_name, device) = trainer::device::select_device(args.device.device.as_deref())?;
     let saved = SavedModel::open(&args.model, &device)?;
     std::fs::create_dir_all(new_dir)?;

@@ -55,6 +55,14 @@ pub enum Command {
     /// `eval` is another name for it.
     #[command(visible_alias = "eval")]
     Fid(FidArgs),
+    /// Quantize a generator to 8 bits (into <folder>/generator.bpk, with its config.json);
+    /// file size, FID of its samples and time before and after.
+    Quantize {
+        #[command(flatten)]
+        fid: FidArgs,
+        #[command(flatten)]
+        quantize: trainer::cli::QuantizeFlags,
+    },
     /// Parameter counts and layers for the flags.
     Info {
         #[command(flatten)]
@@ -75,6 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             device,
         } => sample(&weights, n, seed, output, &device),
         Command::Fid(args) => fid(&args).map(|_| ()),
+        Command::Quantize { fid, quantize } => quantize_generator(&fid, &quantize),
         Command::Info { data, model } => {
             let (_, device) = select_device(None)?;
             let shape = data.load(Split::Test)?.shape();
@@ -136,6 +145,68 @@ fn sample(
     save_grid(generate(&generator, n, seed, &device), columns, &path)?;
     println!("wrote {} ({n} samples, seed {seed})", path.display());
     Ok(())
+}
+
+/// `quantize`: an 8-bit generator and the FID of its samples (same noise) before and after.
+pub fn quantize_generator(
+    args: &FidArgs,
+    flags: &trainer::cli::QuantizeFlags,
+) -> anyhow::Result<()> {
+    trainer::quantize::check_out(&flags.out)?;
+    let weights = match (&args.weights, args.real_train) {
+        (Some(w), false) => w,
+        _ => {
+            return Err(trainer::UsageError(
+                "quantize needs a generator: --weights generator.bpk (not --real-train)".into(),
+            )
+            .into());
+        }
+    };
+    if flags.out.file_name().and_then(|n| n.to_str()) != Some("generator.bpk") {
+        return Err(trainer::UsageError(format!(
+            "--out {}: name the file <folder>/generator.bpk; its run's config.json is copied \
+             beside it so `sample` and `fid` load it",
+            flags.out.display()
+        ))
+        .into());
+    }
+    let source_dir = weights.parent().unwrap_or(Path::new("."));
+    let dir = flags.out.parent().unwrap_or(Path::new("."));
+    trainer::quantize::check_new_folder(&flags.out, source_dir)?;
+    let classifier = args.fid.classifier.as_deref().ok_or_else(|| {
+        trainer::UsageError(
+            "--classifier is required: the cnn weights (trained on the same data) FID uses".into(),
+        )
+    })?;
+    let (device_name, device) = select_device(args.device.device.as_deref())?;
+    let (generator, _) = load_generator(weights, &device)?;
+    let data = args.data.clone().limited(&args.limits);
+    let test = data.load(Split::Test)?;
+    let (judge, reference) = reference(&args.fid, classifier, &test, &device)?;
+    std::fs::create_dir_all(dir)?;
+    let config = source_dir.join("config.json");
+    std::fs::copy(&config, dir.join("config.json"))
+        .map_err(|e| anyhow::anyhow!("cannot copy {}: {e}", config.display()))?;
+    let n = args.fid.fid_samples;
+    let fid_of = |g: &Generator| -> anyhow::Result<f64> {
+        let images = to_bytes(generate(g, n, args.seed, &device))?;
+        Ok(score(&judge, &reference, &images, 0, g.classes())?.fid)
+    };
+    let reload = |path: &Path| Ok(load_generator(path, &device)?.0);
+    let metric = format!("FID ({n} samples)");
+    trainer::quantize::quantize_and_report(
+        "gan generator",
+        generator,
+        flags,
+        &device_name,
+        trainer::quantize::Judge {
+            metric: &metric,
+            score: &fid_of,
+            forward: None,
+            workload: "sampling and scoring",
+            reload: &reload,
+        },
+    )
 }
 
 /// `fid`: FID of a generator (or of real training images) against the test set.

@@ -97,6 +97,7 @@ fn matrix(values: Vec<f32>, rows: usize, device: &Device) -> Tensor<2> {
 impl Autoencoding for Vae {
     type Config = VaeConfig;
     const NAME: &'static str = NAME;
+    const HEADLINE: &'static str = "neg_elbo";
 
     fn new(config: &Self::Config, shape: ImageShape, device: &Device) -> anyhow::Result<Self> {
         Vae::new(config, shape, device)

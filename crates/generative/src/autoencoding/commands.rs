@@ -41,6 +41,14 @@ pub enum Command<C: Args> {
         #[arg(long)]
         pixel_baseline: bool,
     },
+    /// Quantize saved weights to 8 bits; file size, the test figure and evaluation time before
+    /// and after.
+    Quantize {
+        #[command(flatten)]
+        saved: SavedArgs<C>,
+        #[command(flatten)]
+        quantize: trainer::cli::QuantizeFlags,
+    },
     /// Parameter count and layers for the flags (or a saved config.json).
     Info {
         #[command(flatten)]
@@ -93,8 +101,46 @@ pub fn run_command<M: Autoencoding>(command: Command<M::Config>) -> anyhow::Resu
             probe_epochs,
             pixel_baseline,
         } => probe::<M>(&saved, probe_epochs, pixel_baseline).map(|_| ()),
+        Command::Quantize { saved, quantize } => quantize_weights::<M>(&saved, &quantize),
         Command::Info { data, model } => info::<M>(&data, &model),
     }
+}
+
+/// `quantize`: 8-bit weights; the model's headline test figure (e.g. −ELBO, nats per image)
+/// and the evaluation's time, before and after.
+pub fn quantize_weights<M: Autoencoding>(
+    saved: &SavedArgs<M::Config>,
+    flags: &trainer::cli::QuantizeFlags,
+) -> anyhow::Result<()> {
+    trainer::quantize::check_out(&flags.out)?;
+    let (model, config, data, device) = load::<M>(saved)?;
+    let (device_name, _) = select_device(saved.device.device.as_deref())?;
+    let test = data.load(Split::Test)?;
+    let score = |m: &M| -> anyhow::Result<f64> {
+        let scores = evaluate_set(m, &config, &test, saved.batch_size, &device)?;
+        scores
+            .get(M::HEADLINE)
+            .copied()
+            .ok_or_else(|| anyhow::anyhow!("{}: evaluation has no {}", M::NAME, M::HEADLINE))
+    };
+    let reload = |path: &Path| -> anyhow::Result<M> {
+        let fresh = M::new(&config, test.shape(), &device)?;
+        trainer::weights::load_weights(fresh, path, &[])
+    };
+    let metric = format!("test {} ({} images)", M::HEADLINE, test.len());
+    trainer::quantize::quantize_and_report(
+        M::NAME,
+        model,
+        flags,
+        &device_name,
+        trainer::quantize::Judge {
+            metric: &metric,
+            score: &score,
+            forward: None,
+            workload: "one evaluation of the test images",
+            reload: &reload,
+        },
+    )
 }
 
 /// Loads saved weights with their run's config (`--config`, else `config.json` beside the

@@ -38,6 +38,9 @@ pub type Terms = Vec<(&'static str, Tensor<1>)>;
 pub trait Autoencoding: Module + Clone + std::fmt::Display + Sized + 'static {
     type Config: Args + Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static;
     const NAME: &'static str;
+    /// The test figure that sums the model up (a term of [`Autoencoding::evaluate`], lower is
+    /// better): what `quantize` compares.
+    const HEADLINE: &'static str;
 
     /// The model for images of `shape`; an error when the config does not fit them.
     fn new(config: &Self::Config, shape: ImageShape, device: &Device) -> anyhow::Result<Self>;
