@@ -77,10 +77,11 @@ impl CartPole {
         let [x, x_dot, theta, theta_dot] = self.state;
         let force = if action == 1 { FORCE } else { -FORCE };
         let (sin, cos) = theta.sin_cos();
-        // The same expression order as Gymnasium, so rounding matches too.
-        let temp = (force + POLE_MASS_LENGTH * theta_dot * theta_dot * sin) / TOTAL_MASS;
+        // The same expression order as Gymnasium (np.square included), so rounding matches too:
+        // the pole is chaotic enough that one ulp per step shows after a few hundred steps.
+        let temp = (force + POLE_MASS_LENGTH * (theta_dot * theta_dot) * sin) / TOTAL_MASS;
         let theta_acc = (GRAVITY * sin - cos * temp)
-            / (HALF_POLE * (4.0 / 3.0 - MASS_POLE * cos * cos / TOTAL_MASS));
+            / (HALF_POLE * (4.0 / 3.0 - MASS_POLE * (cos * cos) / TOTAL_MASS));
         let x_acc = temp - POLE_MASS_LENGTH * theta_acc * cos / TOTAL_MASS;
         // Explicit Euler: positions move with the old velocities.
         self.state = [
