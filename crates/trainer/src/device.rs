@@ -49,7 +49,9 @@ pub fn select_device(name: Option<&str>) -> anyhow::Result<(String, Device)> {
     let device = match backend.as_str() {
         #[cfg(feature = "flex")]
         "flex" | "cpu" => Device::flex(),
+        // Burn 0.22 deprecates ndarray in favour of flex; the zoo still offers it as a feature.
         #[cfg(feature = "ndarray")]
+        #[allow(deprecated)]
         "ndarray" => Device::ndarray(),
         #[cfg(feature = "wgpu")]
         "wgpu" => Device::wgpu(gpu_kind(index)),
