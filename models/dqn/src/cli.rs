@@ -1,8 +1,10 @@
 //! The `dqn` command line: `train`, `eval`, `play`, `quantize`, `info`, and the registry entry.
 
+use crate::agent::{Returns, test_returns};
 use crate::cartpole::{ACTIONS, CartPole, OBSERVATIONS};
+use crate::config::{DqnArgs, ENVIRONMENT, NAME, RunConfig};
 use crate::model::{QNetwork, QNetworkConfig};
-use crate::task::{DqnArgs, RunConfig, test_returns, train};
+use crate::task::train;
 use burn::prelude::*;
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -128,7 +130,7 @@ fn check_episodes(episodes: &EpisodeArgs) -> Result<(), trainer::UsageError> {
 }
 
 /// `eval`: greedy returns.
-pub fn eval(args: &SavedArgs, episodes: &EpisodeArgs) -> anyhow::Result<crate::task::Returns> {
+pub fn eval(args: &SavedArgs, episodes: &EpisodeArgs) -> anyhow::Result<Returns> {
     check_episodes(episodes)?;
     let (model, _, seed, device_name, device) = load(args)?;
     let started = std::time::Instant::now();
@@ -201,7 +203,7 @@ pub fn quantize_weights(
     };
     let metric = format!("mean greedy return ({} episodes)", episodes.episodes);
     trainer::quantize::quantize_and_report(
-        crate::task::NAME,
+        NAME,
         model,
         flags,
         &device_name,
@@ -223,7 +225,7 @@ pub fn info(network: &QNetworkConfig) -> anyhow::Result<()> {
         "{}: observations [x, x_dot, theta, theta_dot], actions push left / push right; \
          reward 1 per step; terminates beyond ±{}° or ±{} m, truncated at {} steps; solved at \
          a mean return ≥ {} over 100 episodes",
-        crate::task::ENVIRONMENT,
+        ENVIRONMENT,
         12,
         crate::cartpole::POSITION_LIMIT,
         crate::cartpole::MAX_STEPS,

@@ -12,9 +12,13 @@
 //! let step = env.step(action);
 //! ```
 
+#[cfg(feature = "cli")]
+pub mod agent;
 pub mod cartpole;
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cli")]
+pub mod config;
 pub mod model;
 #[cfg(feature = "cli")]
 pub mod render;

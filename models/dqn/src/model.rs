@@ -87,6 +87,21 @@ impl QNetwork {
         best.into_iter().map(|a| a as usize).collect()
     }
 
+    /// Every parameter, layer by layer (weight, then bias), as one vector: for comparing
+    /// networks.
+    pub fn values(&self) -> Vec<f32> {
+        self.layers
+            .iter()
+            .flat_map(|l| {
+                let mut v: Vec<f32> = l.weight.val().into_data().try_to_vec().expect("f32");
+                if let Some(b) = &l.bias {
+                    v.extend(b.val().into_data().try_to_vec::<f32>().expect("f32"));
+                }
+                v
+            })
+            .collect()
+    }
+
     /// Polyak averaging of a target network: τ·`online` + (1 − τ)·`self`, parameter by
     /// parameter (τ = 1 copies `online`). Both must have the same shape.
     pub fn soft_update(self, online: &QNetwork, tau: f64) -> QNetwork {
@@ -142,30 +157,12 @@ mod tests {
         let config = QNetworkConfig { hidden: vec![3] };
         let online = QNetwork::new(&config, 4, 2, &device);
         let target = QNetwork::new(&config, 4, 2, &device);
-        let values = |n: &QNetwork| -> Vec<f32> {
-            n.layers
-                .iter()
-                .flat_map(|l| {
-                    let mut v: Vec<f32> = l.weight.val().into_data().try_to_vec().unwrap();
-                    v.extend(
-                        l.bias
-                            .as_ref()
-                            .unwrap()
-                            .val()
-                            .into_data()
-                            .try_to_vec::<f32>()
-                            .unwrap(),
-                    );
-                    v
-                })
-                .collect()
-        };
-        let (o, t) = (values(&online), values(&target));
+        let (o, t) = (online.values(), target.values());
         assert_ne!(o, t);
-        let mixed = values(&target.clone().soft_update(&online, 0.25));
+        let mixed = target.clone().soft_update(&online, 0.25).values();
         for ((m, o), t) in mixed.iter().zip(&o).zip(&t) {
             assert!((m - (0.25 * o + 0.75 * t)).abs() < 1e-6);
         }
-        assert_eq!(values(&target.soft_update(&online, 1.0)), o);
+        assert_eq!(target.soft_update(&online, 1.0).values(), o);
     }
 }

@@ -40,23 +40,7 @@ fn weights(run: &Path) -> Vec<f32> {
     let config = dqn::QNetworkConfig { hidden: vec![32] };
     let fresh = dqn::QNetwork::new(&config, 4, 2, &device);
     let model = trainer::weights::load_weights(fresh, &run.join("model.bpk"), &[]).unwrap();
-    model
-        .layers
-        .iter()
-        .flat_map(|l| {
-            let mut v: Vec<f32> = l.weight.val().into_data().try_to_vec().unwrap();
-            v.extend(
-                l.bias
-                    .as_ref()
-                    .unwrap()
-                    .val()
-                    .into_data()
-                    .try_to_vec::<f32>()
-                    .unwrap(),
-            );
-            v
-        })
-        .collect()
+    model.values()
 }
 
 fn file(path: &Path) -> Vec<u8> {
