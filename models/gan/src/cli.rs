@@ -173,11 +173,7 @@ pub fn quantize_generator(
     let source_dir = weights.parent().unwrap_or(Path::new("."));
     let dir = flags.out.parent().unwrap_or(Path::new("."));
     trainer::quantize::check_new_folder(&flags.out, source_dir)?;
-    let classifier = args.fid.classifier.as_deref().ok_or_else(|| {
-        trainer::UsageError(
-            "--classifier is required: the cnn weights (trained on the same data) FID uses".into(),
-        )
-    })?;
+    let classifier = fid_classifier(args)?;
     let (device_name, device) = select_device(args.device.device.as_deref())?;
     let (generator, _) = load_generator(weights, &device)?;
     let data = args.data.clone().limited(&args.limits);
@@ -209,14 +205,19 @@ pub fn quantize_generator(
     )
 }
 
+/// `--classifier`, which `fid` and `quantize` need.
+fn fid_classifier(args: &FidArgs) -> Result<&Path, trainer::UsageError> {
+    args.fid.classifier.as_deref().ok_or_else(|| {
+        trainer::UsageError(
+            "--classifier is required: the cnn weights (trained on the same data) FID uses".into(),
+        )
+    })
+}
+
 /// `fid`: FID of a generator (or of real training images) against the test set.
 pub fn fid(args: &FidArgs) -> anyhow::Result<FidScore> {
     let (_, device) = select_device(args.device.device.as_deref())?;
-    let classifier = args
-        .fid
-        .classifier
-        .as_deref()
-        .ok_or_else(|| anyhow::anyhow!("--classifier is required: the cnn weights FID uses"))?;
+    let classifier = fid_classifier(args)?;
     let data = args.data.clone().limited(&args.limits);
     let test = data.load(Split::Test)?;
     let started = std::time::Instant::now();
