@@ -22,12 +22,14 @@ struct Workload {
 }
 
 fn spec(channels: usize, side: usize) -> DataSpec {
-    DataSpec {
-        channels,
-        height: side,
-        width: side,
-        num_classes: 10,
-    }
+    DataSpec::new(
+        trainer::datasets::ImageShape {
+            channels,
+            height: side,
+            width: side,
+        },
+        10,
+    )
 }
 
 /// Seconds of each of `repeats` calls, after 3 warm-up calls.

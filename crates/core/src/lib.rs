@@ -51,4 +51,13 @@ impl Normalization {
             std: vec![0.2470, 0.2435, 0.2616],
         }
     }
+
+    /// ImageNet: per-channel mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225), the values
+    /// torchvision's pretrained models expect and the usual choice for a folder of photos.
+    pub fn imagenet() -> Self {
+        Self {
+            mean: vec![0.485, 0.456, 0.406],
+            std: vec![0.229, 0.224, 0.225],
+        }
+    }
 }

@@ -21,6 +21,9 @@ pub enum Checksum {
     Md5(&'static str),
     /// sha256 of the gzip-decoded payload (MNIST: mirrors recompress, the payload is canonical).
     GunzippedSha256(&'static str),
+    /// The first hex digits of the sha256 (torchvision names its checkpoints with them, e.g.
+    /// `resnet18-f37072fd.pth`, and checks only those).
+    Sha256Prefix(&'static str),
 }
 
 /// One file of a data set as published.
@@ -185,7 +188,10 @@ fn user_cache_dir() -> Option<PathBuf> {
 
 /// Downloads `url` to `dest` through a temporary file in the same folder, checks it and renames
 /// it into place; on any failure the temporary file is removed.
-fn download(url: &str, dest: &Path, checksum: Checksum) -> Result<()> {
+/// Downloads `url` to `dest` through a temporary file in the same folder, with a progress bar;
+/// the file is moved into place only when complete and matching `checksum`, so an interrupted,
+/// truncated or wrong download leaves nothing behind.
+pub fn download(url: &str, dest: &Path, checksum: Checksum) -> Result<()> {
     let dir = dest.parent().expect("destination has a folder");
     std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
     let tmp = dir.join(format!(
@@ -271,6 +277,12 @@ pub fn verify(path: &Path, checksum: Checksum) -> Result<()> {
                 sha256_hex(&bytes),
                 "sha256 of the decompressed payload",
             )
+        }
+        Checksum::Sha256Prefix(expected) => {
+            let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+            let actual = sha256_hex(&bytes);
+            let shown = actual[..expected.len().min(actual.len())].to_string();
+            (expected, shown, "first digits of the file's sha256")
         }
     };
     if actual != expected {

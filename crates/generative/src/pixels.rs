@@ -59,7 +59,12 @@ impl ImageDataArgs {
 
     /// The split, cut to `--limit-train` / `--limit-test`.
     pub fn load(&self, split: Split) -> anyhow::Result<ImageSet> {
-        let set = trainer::data::load_split(self.dataset, split, self.data_dir.clone())?;
+        let data = trainer::cli::DataArgs {
+            dataset: Some(self.dataset),
+            data_dir: self.data_dir.clone(),
+            image_size: None,
+        };
+        let set = trainer::data::load_split(self.dataset, split, &data)?;
         let limit = match split {
             Split::Train => self.limit_train,
             Split::Test => self.limit_test,

@@ -486,6 +486,7 @@ pub fn write_report<C: Cell>(
             },
             parameters: finished.parameters,
             weights_near_zero_percent: None,
+            skipped_files: 0,
             test: finished.test.clone(),
             provenance: Provenance::now(),
         },

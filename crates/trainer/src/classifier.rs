@@ -16,6 +16,10 @@ pub struct DataSpec {
     pub height: usize,
     pub width: usize,
     pub num_classes: usize,
+    /// Class names in label order (`predict` prints them); empty in runs saved before they
+    /// were recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
 }
 
 impl DataSpec {
@@ -25,7 +29,25 @@ impl DataSpec {
             height: shape.height,
             width: shape.width,
             num_classes,
+            classes: Vec::new(),
         }
+    }
+
+    /// This spec with these class names (and as many classes).
+    pub fn with_classes(self, classes: Vec<String>) -> Self {
+        Self {
+            num_classes: classes.len(),
+            classes,
+            ..self
+        }
+    }
+
+    /// Class `i`'s name: the recorded one, else its index.
+    pub fn class_name(&self, i: usize) -> String {
+        self.classes
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| i.to_string())
     }
     pub fn shape(&self) -> ImageShape {
         ImageShape {
@@ -42,6 +64,9 @@ pub enum DatasetKind {
     Mnist,
     FashionMnist,
     Cifar10,
+    /// Your own images in torchvision's ImageFolder layout: --data-dir DIR with
+    /// DIR/train/<class>/*.png|jpg (and DIR/valid, DIR/test), resized to --image-size
+    Folder,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, serde::Deserialize)]
@@ -159,6 +184,11 @@ pub trait ImageClassifier:
     fn pytorch_names(_config: &Self::Config) -> Vec<(String, String)> {
         Vec::new()
     }
+
+    /// Burn parameter paths (enum variants left out, as in weight files) of the classifier
+    /// head: the layer that maps features to class scores, which transfer learning re-learns
+    /// (`--reset-head`) or trains alone (`--freeze-backbone`), e.g. `["fc"]`.
+    fn head(config: &Self::Config, data: &DataSpec) -> Vec<String>;
 }
 
 /// Cross-entropy loss on logits, packaged for burn-train's classification metrics.

@@ -43,9 +43,25 @@ pub struct DataArgs {
     #[arg(long, value_enum)]
     pub dataset: Option<DatasetKind>,
     /// Folder holding data sets in their official layout, e.g. <DIR>/mnist/*.gz,
-    /// <DIR>/cifar-10/cifar-10-binary.tar.gz [env: ZOO_DATA_DIR]
+    /// <DIR>/cifar-10/cifar-10-binary.tar.gz [env: ZOO_DATA_DIR]; with --dataset folder, the
+    /// image folder itself
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// --dataset folder: the side images are resized (shorter side) and centre-cropped to
+    /// [default: 32; a saved run's own size]
+    #[arg(long, value_name = "PIXELS")]
+    #[serde(default)]
+    pub image_size: Option<usize>,
+}
+
+impl DataArgs {
+    /// These flags for data shaped as `spec` (an image folder is read at the saved run's size).
+    pub fn sized_for(&self, spec: &crate::DataSpec) -> Self {
+        Self {
+            image_size: self.image_size.or(Some(spec.height)),
+            ..self.clone()
+        }
+    }
 }
 
 /// `train` of an image classifier: the common training flags ([`RunFlags`], the same in every
@@ -71,9 +87,19 @@ pub struct TrainArgs<C: Args> {
     /// Fraction of the training split held out for validation
     #[arg(long, default_value_t = 0.1)]
     pub valid_fraction: f64,
-    /// Start from these weights (.bpk or PyTorch-named .safetensors)
+    /// Start from these weights (.bpk, or PyTorch-named .safetensors or .pth): every tensor
+    /// that fits is loaded, the rest (a head for another class count) keeps its fresh
+    /// initialisation, and the run says which
     #[arg(long, value_name = "FILE")]
     pub init: Option<PathBuf>,
+    /// With --init: initialise the classifier head afresh even when the file's fits (new
+    /// classes with the same count)
+    #[arg(long, requires = "init")]
+    pub reset_head: bool,
+    /// Train the classifier head only; the rest of the network is a fixed feature extractor
+    /// (no gradients, batch-norm statistics and dropout frozen). Usually with --init
+    #[arg(long)]
+    pub freeze_backbone: bool,
     /// Data-loading worker threads; above 1, batches arrive in thread-timing order, so runs
     /// are no longer bit-for-bit reproducible
     #[arg(long, default_value_t = 1)]

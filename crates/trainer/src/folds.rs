@@ -174,8 +174,7 @@ fn check_class_counts<M: ImageClassifier>(
         .data
         .dataset
         .unwrap_or(M::recipe(&args.model, None).dataset);
-    let mut train =
-        crate::data::load_split(dataset, datasets::Split::Train, args.data.data_dir.clone())?;
+    let mut train = crate::data::load_split(dataset, datasets::Split::Train, &args.data)?;
     if let Some(n) = args.run.limit_train {
         train = train.take(n);
     }

@@ -28,6 +28,7 @@ pub mod schedule;
 pub mod supervised;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod transfer;
 pub use weights;
 
 pub use classifier::{
@@ -130,7 +131,7 @@ pub(crate) fn saved_or_flags<M: ImageClassifier>(
         return Ok((saved.model_config, dataset, saved.data));
     }
     let dataset = data.dataset.unwrap_or(M::recipe(flags, None).dataset);
-    Ok((flags.clone(), dataset, dataset.spec()))
+    Ok((flags.clone(), dataset, dataset.spec(data)?))
 }
 
 /// Loads every member of an ensemble (one model is an ensemble of one), refusing members that
@@ -187,8 +188,8 @@ fn load_members<M: ImageClassifier>(
 pub fn eval<M: ImageClassifier>(args: EvalArgs<M::Config>) -> anyhow::Result<TestMetrics> {
     let (device_name, device) = device::select_device(args.device.device.as_deref())?;
     let members = args.weights.members();
-    let (models, dataset, _) = load_members::<M>(&members, &args.data, &args.model, &device)?;
-    let mut test = data::load_split(dataset, Split::Test, args.data.data_dir.clone())?;
+    let (models, dataset, spec) = load_members::<M>(&members, &args.data, &args.model, &device)?;
+    let mut test = data::load_split(dataset, Split::Test, &args.data.sized_for(&spec))?;
     if let Some(n) = args.limit_test {
         test = test.take(n);
     }
@@ -262,8 +263,20 @@ pub fn eval<M: ImageClassifier>(args: EvalArgs<M::Config>) -> anyhow::Result<Tes
     Ok(metrics)
 }
 
-/// Reads an image file as `channels` planes of `height x width` bytes (CHW).
-pub fn read_image(path: &std::path::Path, spec: &DataSpec) -> anyhow::Result<Vec<u8>> {
+/// Reads an image file as `channels` planes of `height x width` bytes (CHW), prepared as
+/// `dataset`'s images were: an image folder's by resizing the shorter side and cropping the
+/// centre, the built-in sets' by resizing to the input.
+pub fn read_image(
+    path: &std::path::Path,
+    spec: &DataSpec,
+    dataset: DatasetKind,
+) -> anyhow::Result<Vec<u8>> {
+    if dataset == DatasetKind::Folder && spec.channels == 3 && spec.height == spec.width {
+        let bytes = std::fs::read(path)
+            .map_err(|e| anyhow::anyhow!("cannot read image {}: {e}", path.display()))?;
+        return datasets::folder::decode_square(&bytes, spec.height)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+    }
     let img = image::open(path)
         .map_err(|e| anyhow::anyhow!("cannot read image {}: {e}", path.display()))?;
     let img = img.resize_exact(
@@ -304,11 +317,14 @@ pub fn predict<M: ImageClassifier>(args: PredictArgs<M::Config>) -> anyhow::Resu
     let (models, dataset, spec) = load_members::<M>(&members, &args.data, &args.model, &device)?;
     let mut inputs: Vec<(String, Vec<u8>)> = Vec::new();
     for path in &args.images {
-        inputs.push((path.display().to_string(), read_image(path, &spec)?));
+        inputs.push((
+            path.display().to_string(),
+            read_image(path, &spec, dataset)?,
+        ));
     }
-    let mut classes: Vec<String> = (0..spec.num_classes).map(|c| c.to_string()).collect();
+    let mut classes: Vec<String> = (0..spec.num_classes).map(|c| spec.class_name(c)).collect();
     if !args.index.is_empty() {
-        let test = data::load_split(dataset, Split::Test, args.data.data_dir.clone())?;
+        let test = data::load_split(dataset, Split::Test, &args.data.sized_for(&spec))?;
         classes = test.classes().to_vec();
         for &i in &args.index {
             anyhow::ensure!(

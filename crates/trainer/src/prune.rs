@@ -297,7 +297,7 @@ pub fn prune<M: ImageClassifier>(args: PruneArgs<M::Config>) -> anyhow::Result<P
         weights::load_weights(M::init(&config, &spec, &device), path, &names)
     };
     let dense = load(&args.weights.weights)?;
-    let mut test = crate::data::load_split(dataset, Split::Test, args.data.data_dir.clone())?;
+    let mut test = crate::data::load_split(dataset, Split::Test, &args.data.sized_for(&spec))?;
     if let Some(n) = args.limit_test {
         test = test.take(n);
     }

@@ -191,7 +191,7 @@ pub fn quantize<M: ImageClassifier>(args: QuantizeArgs<M::Config>) -> anyhow::Re
         Ok(weights::load_weights(M::init(&config, &spec, &device), path, &names)?.valid())
     };
     let model = reload(&args.weights.weights)?;
-    let mut test = crate::data::load_split(dataset, Split::Test, args.data.data_dir.clone())?;
+    let mut test = crate::data::load_split(dataset, Split::Test, &args.data.sized_for(&spec))?;
     if let Some(n) = args.limit_test {
         test = test.take(n);
     }

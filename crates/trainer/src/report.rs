@@ -72,9 +72,17 @@ pub struct Report {
     /// Share of the weights (rank ≥ 2) below 1e-3 in magnitude, percent: what `--l1` drives up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights_near_zero_percent: Option<f64>,
+    /// Files of an image folder that could not be read and were left out (each named in a
+    /// warning when the run started).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped_files: usize,
     pub test: TestMetrics,
     #[serde(flatten)]
     pub provenance: Provenance,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The Burn version every figure is measured with (the workspace pins `burn = "=0.22.1"`).

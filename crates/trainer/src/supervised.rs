@@ -5,8 +5,9 @@ use crate::checkpoint::latest_valid_checkpoint;
 use crate::classifier::{
     AugmentKind, DataSpec, DatasetKind, ImageClassifier, OptimizerKind, ScheduleKind,
 };
+use crate::cli::DataArgs;
 use crate::cli::TrainArgs;
-use crate::data::{load_split, loader, train_loader};
+use crate::data::{load_split_counting_skips, loader, train_loader};
 use crate::device::select_device;
 use crate::evaluate::evaluate;
 use crate::metrics::{EpochLog, EpochLogger, read_metrics_csv};
@@ -14,7 +15,6 @@ use crate::plots::plot_metric;
 use crate::renderer::QuietRenderer;
 use crate::report::{Provenance, Report};
 use crate::schedule::WarmupSchedule;
-use crate::weights::load_weights;
 use burn::train::logger::FileMetricLogger;
 use burn::train::metric::store::{Aggregate, Direction, Split as MetricSplit};
 use burn::train::metric::{
@@ -68,6 +68,17 @@ pub struct Settings {
     /// Weights that are zero stay zero (`--keep-zeros`).
     #[serde(default)]
     pub keep_zeros: bool,
+    /// The side an image folder's images are cut to (`--image-size`); None for built-in sets.
+    #[serde(default)]
+    pub image_size: Option<usize>,
+    /// Weights the run started from (`--init`), and whether its head was re-learnt.
+    #[serde(default)]
+    pub init: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub reset_head: bool,
+    /// Only the classifier head trains (`--freeze-backbone`).
+    #[serde(default)]
+    pub freeze_backbone: bool,
 }
 
 impl Settings {
@@ -162,6 +173,14 @@ fn settings_from<C: clap::Args>(
                 alpha: args.alpha.unwrap_or(crate::distill::DEFAULT_ALPHA),
             }),
         keep_zeros: args.keep_zeros,
+        image_size: (args.data.dataset == Some(DatasetKind::Folder)).then(|| {
+            args.data
+                .image_size
+                .unwrap_or(crate::data::DEFAULT_IMAGE_SIZE)
+        }),
+        init: args.init.clone(),
+        reset_head: args.reset_head,
+        freeze_backbone: args.freeze_backbone,
     }
 }
 
@@ -238,25 +257,28 @@ pub(crate) fn train_fold<M: ImageClassifier>(
     );
     let (device_name, device) = select_device(args.run.device.device.as_deref())?;
     device.seed(settings.seed);
-    // The teacher is checked and loaded before the run folder is made: a bad one writes
-    // nothing.
-    let teacher = match &settings.distillation {
-        Some(d) => Some(crate::distill::resolve::<M>(
-            &d.teacher,
-            &settings.dataset.spec(),
-            settings.dataset,
-            &device,
-            |name| crate::entry::registered(name).and_then(|entry| entry.teacher),
-        )?),
-        None => None,
-    };
     if !args.run.resume {
         crate::driver::claim(&out, false)?;
     }
 
-    // Data: the validation split is carved from train with the run's seed.
-    let full_train = load_split(settings.dataset, Split::Train, args.data.data_dir.clone())?;
-    let test = load_split(settings.dataset, Split::Test, args.data.data_dir.clone())?;
+    // Data: the validation split is carved from train with the run's seed, unless an image
+    // folder brings its own. A resumed image-folder run reads its images at its saved size.
+    let data_args = match (&args.run.resume, settings.image_size) {
+        (true, Some(size)) => DataArgs {
+            image_size: Some(size),
+            ..args.data.clone()
+        },
+        _ => args.data.clone(),
+    };
+    let (full_train, mut skipped_files) =
+        load_split_counting_skips(settings.dataset, Split::Train, &data_args)?;
+    let (test, skipped_test) =
+        load_split_counting_skips(settings.dataset, Split::Test, &data_args)?;
+    skipped_files += skipped_test;
+    let own_valid = match settings.fold {
+        Some(_) => None,
+        None => crate::data::folder_validation(settings.dataset, &data_args)?,
+    };
     let (train_set, mut valid_set) = match settings.fold {
         // The folds divide the (limited) training split; fold `f.fold` validates.
         Some(f) => {
@@ -266,8 +288,13 @@ pub(crate) fn train_fold<M: ImageClassifier>(
             full.split_fold(f.folds, f.fold, settings.seed)?
         }
         None => {
-            let (train, valid) =
-                full_train.split_validation(settings.valid_fraction, settings.seed)?;
+            let (train, valid) = match own_valid {
+                Some((valid, skipped)) => {
+                    skipped_files += skipped;
+                    (full_train.clone(), valid)
+                }
+                None => full_train.split_validation(settings.valid_fraction, settings.seed)?,
+            };
             (
                 settings
                     .limit_train
@@ -283,13 +310,34 @@ pub(crate) fn train_fold<M: ImageClassifier>(
         !train_set.is_empty() && !valid_set.is_empty(),
         "the train or valid split is empty"
     );
-    let data = DataSpec::new(train_set.shape(), train_set.num_classes());
+    let data = DataSpec::new(train_set.shape(), train_set.num_classes())
+        .with_classes(train_set.classes().to_vec());
+    // The teacher is checked and loaded before the run folder is written to: a bad one writes
+    // nothing.
+    let teacher = match &settings.distillation {
+        Some(d) => Some(crate::distill::resolve::<M>(
+            &d.teacher,
+            &data,
+            settings.dataset,
+            &device,
+            |name| crate::entry::registered(name).and_then(|entry| entry.teacher),
+        )?),
+        None => None,
+    };
 
     // Parameters are created on the autodiff device so they are tracked for gradients.
     let mut model = M::init(&model_config, &data, &device.clone().autodiff());
-    let pytorch_names = M::pytorch_names(&model_config);
-    if let Some(init) = &args.init {
-        model = load_weights(model, init, &pytorch_names)?;
+    if let (Some(init), false) = (&settings.init, args.run.resume) {
+        model = crate::transfer::init_from(model, init, &model_config, &data, settings.reset_head)?;
+    }
+    if settings.freeze_backbone {
+        let (frozen, trainable, fixed) =
+            crate::transfer::freeze_backbone(model, &M::head(&model_config, &data));
+        model = frozen;
+        println!(
+            "--freeze-backbone: training {trainable} head parameters ({}), {fixed} frozen",
+            M::head(&model_config, &data).join(", ")
+        );
     }
 
     crate::driver::claim(&out, true)?;
@@ -498,6 +546,7 @@ pub(crate) fn train_fold<M: ImageClassifier>(
         train_samples_per_second: samples_per_second,
         parameters: model.num_params(),
         weights_near_zero_percent: Some(crate::optim::weights_below(&model, NEAR_ZERO)),
+        skipped_files,
         test: test_metrics,
         provenance: Provenance::now(),
     };

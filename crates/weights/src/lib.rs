@@ -1,16 +1,197 @@
-//! Weights in and out: burnpack (`.bpk`, Burn's native format) and safetensors with PyTorch
+//! Weights in and out: burnpack (`.bpk`, Burn's native format), and safetensors or PyTorch
+//! checkpoints (`.pth`/`.pt`/`.bin`, what `torch.save(model.state_dict())` writes) with PyTorch
 //! parameter names (Linear weights transposed, BatchNorm names mapped, by burn-store's
-//! adapters; model-specific renames such as `ImageClassifier::pytorch_names`).
+//! adapters; model-specific renames such as `ImageClassifier::pytorch_names`). Reading only
+//! some tensors, for transfer learning, is [`load_fitting`].
 //!
 //! A crate of its own so that a model crate built without its command line (`default-features =
 //! false`) still loads and writes weights; `trainer::weights` re-exports it.
 
 use burn::module::Module;
 use burn::store::{
-    ApplyError, ApplyResult, BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter,
-    SafetensorsStore,
+    ApplyError, ApplyResult, BurnToPyTorchAdapter, BurnpackStore, ModuleSnapshot,
+    PyTorchToBurnAdapter, PytorchStore, SafetensorsStore,
 };
 use std::path::Path;
+
+/// The weight file formats `--weights` and `--init` read, told apart by extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `.bpk`: Burn's own, as `train` writes it (Burn's parameter names).
+    Burnpack,
+    /// `.safetensors` with PyTorch names.
+    Safetensors,
+    /// `.pth`, `.pt` or `.bin`: a PyTorch `state_dict` saved by `torch.save`.
+    Pytorch,
+}
+
+impl Format {
+    pub fn of(path: &Path) -> anyhow::Result<Self> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("bpk") => Ok(Format::Burnpack),
+            Some("safetensors") => Ok(Format::Safetensors),
+            Some("pth" | "pt" | "bin") => Ok(Format::Pytorch),
+            _ => anyhow::bail!(
+                "{}: unknown weights format; expected a .bpk file written by `train`, a \
+                 .safetensors file with PyTorch parameter names, or a PyTorch state_dict \
+                 (.pth/.pt) saved by torch.save",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// Applies the tensors of `path` to `model`: after `renames` (regex over the file's names,
+/// replacement), only those of `only` (Burn paths) when given. Tensors that do not fit are
+/// left as initialised and listed in the result; nothing is refused here.
+fn apply_file<M: Module + ModuleSnapshot>(
+    model: &mut M,
+    path: &Path,
+    renames: &[(String, String)],
+    only: Option<&[String]>,
+) -> anyhow::Result<ApplyResult> {
+    let failed = |e: &dyn std::fmt::Display| anyhow::anyhow!("cannot read {}: {e}", path.display());
+    match Format::of(path)? {
+        Format::Burnpack => {
+            let mut store = BurnpackStore::from_file(path)
+                .allow_partial(true)
+                .validate(false);
+            for p in only.unwrap_or_default() {
+                store = store.with_full_path(p.as_str());
+            }
+            model.load_from(&mut store).map_err(|e| failed(&e))
+        }
+        Format::Safetensors => {
+            let mut store = SafetensorsStore::from_file(path)
+                .with_from_adapter(PyTorchToBurnAdapter)
+                .allow_partial(true)
+                .validate(false)
+                .skip_enum_variants(true);
+            for (pattern, replacement) in renames {
+                store = store.with_key_remapping(pattern, replacement);
+            }
+            if let Some(only) = only {
+                store = store.with_full_paths(only.iter().cloned());
+            }
+            model.load_from(&mut store).map_err(|e| failed(&e))
+        }
+        Format::Pytorch => {
+            // The PyTorch store always maps PyTorch's layouts and names to Burn's.
+            let mut store = PytorchStore::from_file(path)
+                .allow_partial(true)
+                .validate(false)
+                .skip_enum_variants(true);
+            for (pattern, replacement) in renames {
+                store = store.with_key_remapping(pattern, replacement);
+            }
+            if let Some(only) = only {
+                store = store.with_full_paths(only.iter().cloned());
+            }
+            model.load_from(&mut store).map_err(|e| failed(&e))
+        }
+    }
+}
+
+/// The regex renames that turn a file's PyTorch names into Burn paths.
+fn from_torch(pytorch_names: &[(String, String)]) -> Vec<(String, String)> {
+    pytorch_names
+        .iter()
+        .map(|(burn, torch)| (format!("^{}\\.", escape(torch)), format!("{burn}.")))
+        .collect()
+}
+
+/// What [`load_fitting`] did: how many tensors came from the file, which model tensors kept
+/// their fresh initialisation and why, and the file's tensors nothing took.
+#[derive(Clone, Debug, Default)]
+pub struct Fitted {
+    pub loaded: usize,
+    pub fresh: Vec<String>,
+    pub unused: Vec<String>,
+}
+
+impl Fitted {
+    /// One paragraph for the console: `loaded 10 tensors; re-initialised: fc2.weight (…)`.
+    pub fn describe(&self) -> String {
+        let mut text = format!("loaded {} tensors", self.loaded);
+        if !self.fresh.is_empty() {
+            text += &format!("; initialised afresh: {}", self.fresh.join(", "));
+        }
+        if !self.unused.is_empty() {
+            text += &format!("; not used from the file: {}", self.unused.join(", "));
+        }
+        text
+    }
+}
+
+/// Transfer learning's load: every tensor of `path` that fits `model` (same name after the
+/// renames, same shape) is loaded; tensors below the `fresh` prefixes (a classifier head to
+/// re-learn) and those that do not fit keep their initialisation, and the result says which.
+/// It is an error when nothing fits, or when the file cannot be read.
+pub fn load_fitting<M: Module + ModuleSnapshot>(
+    model: M,
+    path: &Path,
+    pytorch_names: &[(String, String)],
+    fresh: &[String],
+) -> anyhow::Result<(M, Fitted)> {
+    if !path.is_file() {
+        anyhow::bail!("--init {}: no such file", path.display());
+    }
+    let format = Format::of(path)?;
+    let is_fresh = |name: &str| {
+        fresh
+            .iter()
+            .any(|p| name == p || name.starts_with(&format!("{p}.")))
+    };
+    // Burnpack names keep enum variants; the PyTorch formats' do not.
+    let skip_variants = format != Format::Burnpack;
+    let all: Vec<String> = model
+        .collect(None, None, skip_variants)
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    let only: Vec<String> = all.iter().filter(|n| !is_fresh(n)).cloned().collect();
+    let mut fitted = Fitted::default();
+    fitted.fresh.extend(
+        all.iter()
+            .filter(|n| is_fresh(n))
+            .map(|n| format!("{n} (head)")),
+    );
+    let mut model = model;
+    let result = apply_file(&mut model, path, &from_torch(pytorch_names), Some(&only))?;
+    for error in &result.errors {
+        match error {
+            ApplyError::ShapeMismatch {
+                path,
+                expected,
+                found,
+            } => fitted.fresh.push(format!(
+                "{path} (the file's is {:?}, the model's {:?})",
+                found.as_slice(),
+                expected.as_slice()
+            )),
+            other => anyhow::bail!("{}: {other}", path.display()),
+        }
+    }
+    fitted.fresh.extend(
+        result
+            .missing
+            .iter()
+            .map(|(n, _)| format!("{n} (not in the file)")),
+    );
+    fitted.unused = result.unused.clone();
+    fitted
+        .unused
+        .retain(|n| !n.ends_with("num_batches_tracked"));
+    fitted.loaded = result.applied.len();
+    if fitted.loaded == 0 {
+        anyhow::bail!(
+            "--init {}: no tensor of the file fits this model ({})",
+            path.display(),
+            fitted.describe()
+        );
+    }
+    Ok((model, fitted))
+}
 
 fn escape(prefix: &str) -> String {
     prefix.replace('.', r"\.")
@@ -23,11 +204,7 @@ pub fn load_weights<M: Module + ModuleSnapshot>(
     path: &Path,
     pytorch_names: &[(String, String)],
 ) -> anyhow::Result<M> {
-    let renames: Vec<(String, String)> = pytorch_names
-        .iter()
-        .map(|(burn, torch)| (format!("^{}\\.", escape(torch)), format!("{burn}.")))
-        .collect();
-    load_weights_renamed(model, path, &renames, pytorch_names)
+    load_weights_renamed(model, path, &from_torch(pytorch_names), pytorch_names)
 }
 
 /// [`load_weights`] with general renames: (regex over the file's names, replacement with
@@ -54,34 +231,21 @@ pub fn load_weights_ignoring<M: Module + ModuleSnapshot>(
     if !path.is_file() {
         anyhow::bail!("--weights {}: no such file", path.display());
     }
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("bpk") => model.try_load_file(path).map_err(|e| {
+    match Format::of(path).map_err(|e| anyhow::anyhow!("--weights {e}"))? {
+        Format::Burnpack => model.try_load_file(path).map_err(|e| {
             anyhow::anyhow!(
                 "{}: cannot load as burnpack weights for this model: {e}",
                 path.display()
             )
         }),
-        Some("safetensors") => {
-            let mut store = SafetensorsStore::from_file(path)
-                .with_from_adapter(PyTorchToBurnAdapter)
-                .allow_partial(true)
-                .validate(false)
-                .skip_enum_variants(true);
-            for (pattern, replacement) in renames {
-                store = store.with_key_remapping(pattern, replacement);
-            }
+        Format::Safetensors | Format::Pytorch => {
             let mut model = model;
-            let result = model
-                .load_from(&mut store)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            check_applied(&result, path, pytorch_names, ignorable)?;
+            let result = apply_file(&mut model, path, renames, None)?;
+            // torchvision's BatchNorm counts updates in a buffer Burn does not keep.
+            let ignorable = |n: &str| n.ends_with("num_batches_tracked") || ignorable(n);
+            check_applied(&result, path, pytorch_names, &ignorable)?;
             Ok(model)
         }
-        _ => anyhow::bail!(
-            "--weights {}: unknown format; expected a .bpk file written by `train` or a \
-             .safetensors file with PyTorch parameter names",
-            path.display()
-        ),
     }
 }
 

@@ -383,6 +383,7 @@ fn finetune_fold(
                 / wall.max(1e-9),
             parameters: best.num_params(),
             weights_near_zero_percent: None,
+            skipped_files: 0,
             test: test_metrics.clone(),
             provenance: Provenance::now(),
         },

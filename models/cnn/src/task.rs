@@ -29,6 +29,14 @@ impl ImageClassifier for Cnn {
         self.forward(images)
     }
 
+    /// The last linear layer: `fc2` of the seed CNN, `fc3` of LeNet.
+    fn head(config: &CnnConfig, data: &DataSpec) -> Vec<String> {
+        match config.arch_for(data.channels) {
+            CnnArch::TfTutorial => vec!["fc2".into()],
+            CnnArch::Lenet => vec!["fc3".into()],
+        }
+    }
+
     /// `--arch tf-tutorial` defaults to CIFAR-10, `--arch lenet` to MNIST; `--dataset` wins.
     fn recipe(config: &CnnConfig, dataset: Option<DatasetKind>) -> Recipe {
         let dataset = dataset.unwrap_or(match config.arch {
@@ -37,8 +45,8 @@ impl ImageClassifier for Cnn {
         });
         match dataset {
             // The TensorFlow tutorial: Adam, 10 epochs (Keras' batch 32). Random crops and flips and a cosine
-            // decay after one warm-up epoch.
-            DatasetKind::Cifar10 => Recipe {
+            // decay after one warm-up epoch. Photos of one's own get the same.
+            DatasetKind::Cifar10 | DatasetKind::Folder => Recipe {
                 augment: AugmentKind::CropFlip,
                 ..Recipe::adam_cosine(dataset, 10, 64, 2e-3)
             },

@@ -347,6 +347,7 @@ fn train_fold(
             },
             parameters: best.num_params(),
             weights_near_zero_percent: None,
+            skipped_files: 0,
             test,
             provenance: Provenance::now(),
         },

@@ -33,6 +33,11 @@ impl ImageClassifier for Mlp {
         Recipe::adam_cosine(dataset.unwrap_or(DatasetKind::Mnist), 5, 32, 2e-3)
     }
 
+    /// The last linear layer.
+    fn head(config: &MlpConfig, _data: &DataSpec) -> Vec<String> {
+        vec![format!("layers.{}", config.hidden.len())]
+    }
+
     fn pytorch_names(config: &MlpConfig) -> Vec<(String, String)> {
         Mlp::pytorch_names(config)
     }

@@ -169,3 +169,98 @@ fn eval_of_pytorch_weights_matches_pytorch_accuracy() {
     assert_eq!(metrics.samples, 10_000);
     assert!((metrics.accuracy - fixture.test_accuracy).abs() <= 0.05);
 }
+
+/// The same weights saved by `torch.save(model.state_dict())` (`scripts/parity/pth.py`) load
+/// through `--weights` and give exactly the logits of the safetensors file.
+#[test]
+fn torch_save_checkpoint_gives_the_safetensors_logits() {
+    let (fixture, safetensors) = fixture();
+    let pth = safetensors.with_extension("pth");
+    let device = Device::flex();
+    let config = MlpConfig::default();
+    let names = Mlp::pytorch_names(&config);
+    let set = mnist_test();
+    let images = batch(&set, &fixture.indices, &device).images;
+    let logits = |path: &std::path::Path| -> Vec<f32> {
+        let model =
+            trainer::weights::load_weights(Mlp::new(&config, 784, 10, &device), path, &names)
+                .unwrap();
+        model
+            .valid()
+            .forward(images.clone())
+            .into_data()
+            .try_to_vec()
+            .unwrap()
+    };
+    assert_eq!(logits(&pth), logits(&safetensors));
+    let metrics =
+        trainer::testing::eval_with::<Mlp>(&["--weights", pth.to_str().unwrap()]).unwrap();
+    assert!((metrics.accuracy - fixture.test_accuracy).abs() <= 0.05);
+}
+
+/// A checkpoint of another architecture is refused with every offending tensor named; as
+/// `--init`, it loads what fits and says what it initialised afresh.
+#[test]
+fn torch_checkpoint_of_another_shape_is_named_tensor_by_tensor() {
+    let (_, safetensors) = fixture();
+    let pth = safetensors.with_extension("pth");
+    let device = Device::flex();
+    let config = MlpConfig {
+        hidden: vec![128, 32],
+        ..MlpConfig::default()
+    };
+    let names = Mlp::pytorch_names(&config);
+    let fresh = || Mlp::new(&config, 784, 10, &device);
+    let error = trainer::weights::load_weights(fresh(), &pth, &names)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("mlp_torch.pth does not match"), "{error}");
+    assert!(
+        error.contains("fc2.weight (Burn: layers.1.weight): shape mismatch"),
+        "{error}"
+    );
+    assert!(
+        error.contains("missing from the file: fc3.weight"),
+        "{error}"
+    );
+
+    let (model, fitted) = trainer::weights::load_fitting(fresh(), &pth, &names, &[]).unwrap();
+    assert_eq!(
+        fitted.loaded,
+        2,
+        "fc1's weight and bias: {}",
+        fitted.describe()
+    );
+    let described = fitted.describe();
+    assert!(
+        described.contains("layers.1.weight (the file's is [128, 10], the model's [128, 32])"),
+        "{described}"
+    );
+    assert!(
+        described.contains("layers.2.weight (not in the file)"),
+        "{described}"
+    );
+    let loaded: Vec<f32> = model.layers[0]
+        .bias
+        .as_ref()
+        .unwrap()
+        .val()
+        .into_data()
+        .try_to_vec()
+        .unwrap();
+    let plain = trainer::weights::load_weights(
+        Mlp::new(&MlpConfig::default(), 784, 10, &device),
+        &pth,
+        &Mlp::pytorch_names(&MlpConfig::default()),
+    )
+    .unwrap();
+    let expected: Vec<f32> = plain.layers[0]
+        .bias
+        .as_ref()
+        .unwrap()
+        .val()
+        .into_data()
+        .try_to_vec()
+        .unwrap();
+    assert_eq!(loaded, expected);
+}

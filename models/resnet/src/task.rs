@@ -24,6 +24,10 @@ impl ImageClassifier for ResNet {
         self.forward(images)
     }
 
+    fn head(_config: &ResNetConfig, _data: &DataSpec) -> Vec<String> {
+        vec!["fc".into()]
+    }
+
     /// SGD with Nesterov momentum 0.9, weight decay 5e-4, batch 128, peak rate 0.1 after one
     /// warm-up epoch, cosine decay, random crops and flips. 182 epochs is the paper's 64k
     /// iterations at batch 128; on a CPU pass a smaller `--epochs`.
@@ -40,7 +44,7 @@ impl ImageClassifier for ResNet {
             warmup_epochs: 1,
             weight_decay: 5e-4,
             augment: match dataset {
-                DatasetKind::Cifar10 => AugmentKind::CropFlip,
+                DatasetKind::Cifar10 | DatasetKind::Folder => AugmentKind::CropFlip,
                 _ => AugmentKind::None,
             },
         }
