@@ -208,14 +208,23 @@ impl ImageFolder {
         if bytes.is_empty() {
             return Err("empty file (0 bytes)".into());
         }
-        decode_square(&bytes, self.side)
+        decode_square(&bytes, self.side, self.side)
     }
 }
 
 /// Decodes PNG or JPEG bytes (the format read from the content, not the name) to `side`×`side`
-/// CHW RGB: the shorter side resized to `side` (bilinear; antialiased when shrinking), then the
-/// centre crop.
-pub fn decode_square(bytes: &[u8], side: usize) -> std::result::Result<Vec<u8>, String> {
+/// CHW RGB: the shorter side resized to `resize` (bilinear; antialiased when shrinking), then
+/// the centre `side`×`side` crop (torchvision's `Resize(resize)` + `CenterCrop(side)`).
+pub fn decode_square(
+    bytes: &[u8],
+    resize: usize,
+    side: usize,
+) -> std::result::Result<Vec<u8>, String> {
+    if resize < side {
+        return Err(format!(
+            "cannot crop {side}×{side} out of a shorter side resized to {resize}"
+        ));
+    }
     let image = image::io::Reader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| format!("cannot read: {e}"))?
@@ -225,19 +234,24 @@ pub fn decode_square(bytes: &[u8], side: usize) -> std::result::Result<Vec<u8>, 
     if width == 0 || height == 0 {
         return Err("image has no pixels".into());
     }
-    // Shorter side to `side`, the longer one in proportion (rounded, at least `side`).
-    let scale = side as f64 / width.min(height) as f64;
-    let (new_w, new_h) = (
-        ((width as f64 * scale).round() as usize).max(side),
-        ((height as f64 * scale).round() as usize).max(side),
-    );
+    // Shorter side to `resize`, the longer one in proportion (truncated as torchvision does,
+    // at least `resize`).
+    let (short, long) = (width.min(height), width.max(height));
+    let long_resized = ((resize * long) as f64 / short as f64) as usize;
+    let (new_w, new_h) = if width <= height {
+        (resize, long_resized.max(resize))
+    } else {
+        (long_resized.max(resize), resize)
+    };
     let rgb = image::imageops::resize(
         &image.to_rgb8(),
         new_w as u32,
         new_h as u32,
         image::imageops::FilterType::Triangle,
     );
-    let (left, top) = ((new_w - side) / 2, (new_h - side) / 2);
+    // torchvision's CenterCrop rounds the offsets: int(round((size - crop) / 2)).
+    let offset = |size: usize| ((size - side) as f64 / 2.0).round_ties_even() as usize;
+    let (left, top) = (offset(new_w), offset(new_h));
     let plane = side * side;
     let mut chw = vec![0u8; 3 * plane];
     for y in 0..side {

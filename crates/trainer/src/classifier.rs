@@ -20,6 +20,10 @@ pub struct DataSpec {
     /// were recorded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<String>,
+    /// Photos are resized (shorter side) to this before the centre `height`×`width` crop; None:
+    /// straight to the crop side (torchvision's ImageNet models: 256, then 224).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resize: Option<usize>,
 }
 
 impl DataSpec {
@@ -30,6 +34,7 @@ impl DataSpec {
             width: shape.width,
             num_classes,
             classes: Vec::new(),
+            resize: None,
         }
     }
 

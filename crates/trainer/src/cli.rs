@@ -145,7 +145,8 @@ impl<C: Args> TrainArgs<C> {
 /// Weights to load, and the config they were trained with.
 #[derive(Args, Debug, Clone)]
 pub struct WeightsArgs {
-    /// Weights: a .bpk written by `train`, or .safetensors with PyTorch names
+    /// Weights: a .bpk written by `train`, .safetensors or a PyTorch .pth with PyTorch names,
+    /// or pretrained:NAME from the registry (`zoo weights` lists them)
     #[arg(long, value_name = "FILE")]
     pub weights: PathBuf,
     /// Model config JSON [default: config.json beside --weights, else the model flags]
@@ -154,6 +155,15 @@ pub struct WeightsArgs {
 }
 
 impl WeightsArgs {
+    /// These weights with a registry name (`pretrained:NAME`, for `model`) resolved to its
+    /// file, downloaded if need be.
+    pub fn resolved(&self, model: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            weights: crate::pretrained::resolve(&self.weights, model)?,
+            config: self.config.clone(),
+        })
+    }
+
     /// The run config to use: `--config`, else a `config.json` beside the weights, else none
     /// (the model flags apply).
     pub fn run_config(&self) -> Option<PathBuf> {
@@ -271,8 +281,12 @@ pub struct PredictArgs<C: Args> {
     #[arg(long, value_name = "N", value_delimiter = ',')]
     pub index: Vec<usize>,
     /// How many classes to show per input
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     pub top: usize,
+    /// Also write, for each input, the top classes' indices, names and probabilities to this
+    /// JSON file
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
     #[command(flatten)]
     pub model: C,
 }

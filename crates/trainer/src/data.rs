@@ -215,6 +215,7 @@ impl DatasetKind {
             width: side,
             num_classes: 10,
             classes: Vec::new(),
+            resize: None,
         })
     }
 }

@@ -19,6 +19,7 @@ pub mod folds;
 pub mod metrics;
 pub mod optim;
 pub mod plots;
+pub mod pretrained;
 pub mod prune;
 pub mod quantize;
 pub mod renderer;
@@ -144,7 +145,11 @@ fn load_members<M: ImageClassifier>(
 ) -> anyhow::Result<(Vec<M>, DatasetKind, DataSpec)> {
     let mut models = Vec::with_capacity(members.len());
     let mut first: Option<(&WeightsArgs, serde_json::Value, DatasetKind, DataSpec)> = None;
-    for member in members {
+    let members = members
+        .iter()
+        .map(|m| m.resolved(M::NAME))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for member in &members {
         let (config, dataset, spec) = saved_or_flags::<M>(Some(member), None, data, flags)?;
         let described = serde_json::to_value(&config)?;
         if let Some((one, one_config, one_dataset, one_spec)) = &first {
@@ -274,8 +279,12 @@ pub fn read_image(
     if dataset == DatasetKind::Folder && spec.channels == 3 && spec.height == spec.width {
         let bytes = std::fs::read(path)
             .map_err(|e| anyhow::anyhow!("cannot read image {}: {e}", path.display()))?;
-        return datasets::folder::decode_square(&bytes, spec.height)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+        return datasets::folder::decode_square(
+            &bytes,
+            spec.resize.unwrap_or(spec.height),
+            spec.height,
+        )
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
     }
     let img = image::open(path)
         .map_err(|e| anyhow::anyhow!("cannot read image {}: {e}", path.display()))?;
@@ -347,21 +356,36 @@ pub fn predict<M: ImageClassifier>(args: PredictArgs<M::Config>) -> anyhow::Resu
         .expect("at least one member")
         .div_scalar(models.len() as f64);
     let probs: Vec<f32> = probs.into_data().try_to_vec()?;
+    let mut predictions = Vec::new();
     for ((name, _), row) in inputs.iter().zip(probs.chunks_exact(spec.num_classes)) {
         let mut order: Vec<usize> = (0..row.len()).collect();
         order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
+        order.truncate(args.top.max(1));
         let top: Vec<String> = order
             .iter()
-            .take(args.top.max(1))
             .map(|&c| format!("{} {:.1}%", classes[c], 100.0 * row[c]))
             .collect();
         println!("{name}: {}", top.join(", "));
+        predictions.push(serde_json::json!({
+            "input": name,
+            "top": order.iter().map(|&c| serde_json::json!({
+                "index": c,
+                "class": classes[c],
+                "probability": row[c],
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&predictions)?)
+            .map_err(|e| anyhow::anyhow!("--json {}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
     }
     Ok(())
 }
 
 /// `export`: safetensors with PyTorch names.
-pub fn export<M: ImageClassifier>(args: ExportArgs<M::Config>) -> anyhow::Result<()> {
+pub fn export<M: ImageClassifier>(mut args: ExportArgs<M::Config>) -> anyhow::Result<()> {
+    args.weights = args.weights.resolved(M::NAME)?;
     let device = device::select_device(None)?.1;
     let (config, _, spec) =
         saved_or_flags::<M>(Some(&args.weights), None, &args.data, &args.model)?;

@@ -275,7 +275,8 @@ fn check(args: &PruneArgs<impl clap::Args>, out: &Path) -> Result<(), crate::Usa
 
 /// `prune`: for each target sparsity, prune (gradually over `--rounds`), fine-tune with the
 /// zeros kept, and report sparsity per layer, test accuracy and file sizes.
-pub fn prune<M: ImageClassifier>(args: PruneArgs<M::Config>) -> anyhow::Result<PruneReport> {
+pub fn prune<M: ImageClassifier>(mut args: PruneArgs<M::Config>) -> anyhow::Result<PruneReport> {
+    args.weights = args.weights.resolved(M::NAME)?;
     let out = args.out.clone().unwrap_or_else(|| {
         args.weights
             .weights

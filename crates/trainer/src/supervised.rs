@@ -82,6 +82,40 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The settings recorded for weights not trained here (a registry checkpoint): the data
+    /// they expect, nothing of a training run.
+    pub fn imported(dataset: DatasetKind, image_size: Option<usize>) -> Self {
+        Self {
+            dataset,
+            epochs: 0,
+            batch_size: 0,
+            lr: 0.0,
+            optimizer: OptimizerKind::Sgd,
+            momentum: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            l1: 0.0,
+            schedule: ScheduleKind::Constant,
+            warmup_epochs: 0,
+            step_epochs: 0,
+            step_gamma: 0.0,
+            grad_clip: None,
+            augment: AugmentKind::None,
+            seed: 0,
+            valid_fraction: 0.0,
+            limit_train: None,
+            limit_valid: None,
+            early_stop: None,
+            fold: None,
+            distillation: None,
+            keep_zeros: false,
+            image_size,
+            init: None,
+            reset_head: false,
+            freeze_backbone: false,
+        }
+    }
+
     pub fn optimizer_settings(&self) -> crate::optim::OptimizerSettings {
         crate::optim::OptimizerSettings {
             optimizer: self.optimizer,
@@ -328,7 +362,9 @@ pub(crate) fn train_fold<M: ImageClassifier>(
     // Parameters are created on the autodiff device so they are tracked for gradients.
     let mut model = M::init(&model_config, &data, &device.clone().autodiff());
     if let (Some(init), false) = (&settings.init, args.run.resume) {
-        model = crate::transfer::init_from(model, init, &model_config, &data, settings.reset_head)?;
+        let init = crate::pretrained::resolve(init, M::NAME)?;
+        model =
+            crate::transfer::init_from(model, &init, &model_config, &data, settings.reset_head)?;
     }
     if settings.freeze_backbone {
         let (frozen, trainable, fixed) =

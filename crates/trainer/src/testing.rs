@@ -9,9 +9,15 @@ pub struct Binary(pub &'static str);
 
 impl Binary {
     pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_env(args, &[])
+    }
+
+    /// [`Binary::run`] with more environment variables set.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::new(self.0)
             .args(args)
             .env("ZOO_OFFLINE", "1")
+            .envs(env.iter().copied())
             .output()
             .expect("run the model binary")
     }
@@ -30,7 +36,12 @@ impl Binary {
 
     /// Runs and expects a clean failure (no panic); returns stderr.
     pub fn failing(&self, args: &[&str]) -> String {
-        let out = self.run(args);
+        self.failing_with_env(args, &[])
+    }
+
+    /// [`Binary::failing`] with more environment variables set.
+    pub fn failing_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> String {
+        let out = self.run_with_env(args, env);
         assert!(!out.status.success(), "{args:?} should fail");
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");

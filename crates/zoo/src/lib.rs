@@ -4,6 +4,7 @@
 //! ```text
 //! zoo list                     every model: task, data sets, paper, crate
 //! zoo info <model>             the registry entry and the model's own `info`
+//! zoo weights                  the pretrained weights `--weights pretrained:NAME` can name
 //! zoo <model> <command> ...    exactly what `cargo run -p <model> -- <command> ...` runs
 //! ```
 //!
@@ -65,7 +66,8 @@ pub fn list() -> String {
     text
 }
 
-const USAGE: &str = "usage: zoo list | zoo info <model> | zoo <model> <command> [flags...]";
+const USAGE: &str =
+    "usage: zoo list | zoo info <model> | zoo weights | zoo <model> <command> [flags...]";
 
 /// Runs `zoo` with `args` (`args[0]` is the program name).
 pub fn run(args: Vec<OsString>) -> ExitCode {
@@ -89,6 +91,10 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
         }
         Some("list") => {
             print!("{}", list());
+            ExitCode::SUCCESS
+        }
+        Some("weights") => {
+            print!("{}", trainer::pretrained::list());
             ExitCode::SUCCESS
         }
         Some("info") => {

@@ -107,7 +107,7 @@ fn resizes_the_shorter_side_and_crops_the_centre() {
             image::ImageOutputFormat::Png,
         )
         .unwrap();
-    let chw = decode_square(&png, 4).unwrap();
+    let chw = decode_square(&png, 4, 4).unwrap();
     assert_eq!(chw.len(), 3 * 16);
     for row in 0..4 {
         let line = &chw[row * 4..row * 4 + 4];
