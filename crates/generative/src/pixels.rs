@@ -63,6 +63,7 @@ impl ImageDataArgs {
             dataset: Some(self.dataset),
             data_dir: self.data_dir.clone(),
             image_size: None,
+            num_classes: None,
         };
         let set = trainer::data::load_split(self.dataset, split, &data)?;
         let limit = match split {

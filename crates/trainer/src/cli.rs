@@ -52,6 +52,11 @@ pub struct DataArgs {
     #[arg(long, value_name = "PIXELS")]
     #[serde(default)]
     pub image_size: Option<usize>,
+    /// Classes of the model's head when no config.json says, e.g. 1000 for ImageNet weights
+    /// [default: the data set's]
+    #[arg(long, value_name = "N")]
+    #[serde(default)]
+    pub num_classes: Option<usize>,
 }
 
 impl DataArgs {

@@ -132,7 +132,12 @@ pub(crate) fn saved_or_flags<M: ImageClassifier>(
         return Ok((saved.model_config, dataset, saved.data));
     }
     let dataset = data.dataset.unwrap_or(M::recipe(flags, None).dataset);
-    Ok((flags.clone(), dataset, dataset.spec(data)?))
+    let mut spec = dataset.spec(data)?;
+    if let Some(n) = data.num_classes.filter(|&n| n != spec.num_classes) {
+        spec.num_classes = n;
+        spec.classes.clear();
+    }
+    Ok((flags.clone(), dataset, spec))
 }
 
 /// Loads every member of an ensemble (one model is an ensemble of one), refusing members that

@@ -346,6 +346,15 @@ pub(crate) fn train_fold<M: ImageClassifier>(
     );
     let data = DataSpec::new(train_set.shape(), train_set.num_classes())
         .with_classes(train_set.classes().to_vec());
+    if let Some(n) = args.data.num_classes.filter(|&n| n != data.num_classes) {
+        return Err(crate::UsageError(format!(
+            "--num-classes {n}: the training data has {} classes ({}); a model trains with the \
+             data's classes (with --init, a head of another size is initialised afresh)",
+            data.num_classes,
+            data.classes.join(", ")
+        ))
+        .into());
+    }
     // The teacher is checked and loaded before the run folder is written to: a bad one writes
     // nothing.
     let teacher = match &settings.distillation {

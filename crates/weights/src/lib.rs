@@ -142,17 +142,27 @@ pub fn load_fitting<M: Module + ModuleSnapshot>(
             .iter()
             .any(|p| name == p || name.starts_with(&format!("{p}.")))
     };
-    // Burnpack names keep enum variants; the PyTorch formats' do not.
-    let skip_variants = format != Format::Burnpack;
-    let all: Vec<String> = model
-        .collect(None, None, skip_variants)
-        .into_iter()
-        .map(|t| t.name)
+    // Head prefixes are paths without enum variants; burnpack files name tensors with them,
+    // the PyTorch formats without. The two walks visit the tensors in the same order.
+    let names = |skip_variants: bool| -> Vec<String> {
+        model
+            .collect(None, None, skip_variants)
+            .into_iter()
+            .map(|t| t.name)
+            .collect()
+    };
+    let plain = names(true);
+    let in_file = names(format != Format::Burnpack);
+    let only: Vec<String> = in_file
+        .iter()
+        .zip(&plain)
+        .filter(|(_, p)| !is_fresh(p))
+        .map(|(n, _)| n.clone())
         .collect();
-    let only: Vec<String> = all.iter().filter(|n| !is_fresh(n)).cloned().collect();
     let mut fitted = Fitted::default();
     fitted.fresh.extend(
-        all.iter()
+        plain
+            .iter()
             .filter(|n| is_fresh(n))
             .map(|n| format!("{n} (head)")),
     );
