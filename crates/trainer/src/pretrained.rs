@@ -49,12 +49,15 @@ pub struct Entry {
     pub dataset: String,
     /// `imagenet` (the 1000 ImageNet-1k names) or the names themselves, comma-separated.
     pub classes: String,
-    /// `[channels, height, width]` of the model's input.
-    pub input: [usize; 3],
+    /// `[channels, height, width]` of an image model's input (empty for graphs).
+    #[serde(default)]
+    pub input: Vec<usize>,
     /// The shorter side is resized to this before the centre crop.
     #[serde(default)]
     pub resize: Option<usize>,
+    #[serde(default)]
     pub mean: Vec<f32>,
+    #[serde(default)]
     pub std: Vec<f32>,
     /// The accuracy its source reports, with the split.
     pub reported: String,
@@ -140,7 +143,12 @@ impl Entry {
     /// A run config for the checkpoint: its model config and input, so `--weights` reads it
     /// like a run folder's `model.bpk`.
     pub fn write_config(&self, path: &Path) -> anyhow::Result<()> {
-        let [channels, height, width] = self.input;
+        let &[channels, height, width] = self.input.as_slice() else {
+            anyhow::bail!(
+                "pretrained:{}: the registry gives no image input shape",
+                self.name
+            );
+        };
         let classes = self.class_names();
         let data = DataSpec {
             channels,
@@ -240,7 +248,7 @@ pub fn list() -> String {
             None => format!("download {:.1} MB", e.size_mb),
         };
         text += &format!(
-            "\n{:<14} {} {}, {} parameters, {} [{}]\n{:<14} data: {}, input {}x{}x{}{}\n{:<14} reported: {}\n{:<14} licence: {}\n{:<14} use: {} predict --weights pretrained:{} IMAGE…\n",
+            "\n{:<14} {} {}, {} parameters, {} [{}]\n{:<14} data: {}{}{}\n{:<14} reported: {}\n{:<14} licence: {}\n{:<14} use: {} {} --weights pretrained:{}{}\n",
             e.name,
             e.model,
             e.config,
@@ -249,9 +257,10 @@ pub fn list() -> String {
             state,
             "",
             e.dataset,
-            e.input[0],
-            e.input[1],
-            e.input[2],
+            match e.input.as_slice() {
+                [c, h, w] => format!(", input {c}x{h}x{w}"),
+                _ => String::new(),
+            },
             e.resize
                 .map(|r| format!(" (shorter side resized to {r}, centre crop)"))
                 .unwrap_or_default(),
@@ -261,7 +270,13 @@ pub fn list() -> String {
             e.licence,
             "",
             e.model,
-            e.name
+            if e.input.len() == 3 {
+                "predict"
+            } else {
+                "eval"
+            },
+            e.name,
+            if e.input.len() == 3 { " IMAGE…" } else { "" }
         );
     }
     text
@@ -284,7 +299,12 @@ mod tests {
             if e.url.is_some() {
                 assert!(e.checksum().is_some(), "{}: a checksum", e.name);
             }
-            assert_eq!(e.mean.len(), e.input[0], "{}", e.name);
+            if let (Some(&channels), Some(_)) = (e.input.first(), &e.url) {
+                assert_eq!(e.mean.len(), channels, "{}", e.name);
+            }
+            if let Some(path) = &e.path {
+                assert!(workspace_root().join(path).is_file(), "{}: {path}", e.name);
+            }
             assert!(!e.licence.is_empty() && !e.reported.is_empty());
         }
         let resnet18 = entry("resnet18").unwrap();

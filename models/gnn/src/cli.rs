@@ -102,13 +102,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             crate::task::train_folds(run, data, model).map(|_| ())
         }
         Command::Train { run, data, model } => train(run, data, model).map(|_| ()),
-        Command::Eval { weights, outputs } => eval(weights, &outputs).map(|_| ()),
-        Command::Predict { weights, node } => predict(weights, &node),
-        Command::Embed { weights, output } => embed(weights, output),
-        Command::Export { weights, output } => export(weights, &output),
-        Command::Quantize { weights, quantize } => quantize_weights(weights, &quantize),
+        Command::Eval { weights, outputs } => eval(resolved(weights)?, &outputs).map(|_| ()),
+        Command::Predict { weights, node } => predict(resolved(weights)?, &node),
+        Command::Embed { weights, output } => embed(resolved(weights)?, output),
+        Command::Export { weights, output } => export(resolved(weights)?, &output),
+        Command::Quantize { weights, quantize } => quantize_weights(resolved(weights)?, &quantize),
         Command::Info { data, model } => info(data, model),
     }
+}
+
+/// `--weights pretrained:NAME` as the registry's file.
+fn resolved(mut args: SavedModelArgs) -> anyhow::Result<SavedModelArgs> {
+    args.saved = args.saved.resolved("gnn")?;
+    Ok(args)
 }
 
 /// The model config, data and class names for saved weights: `--config`, else `config.json`

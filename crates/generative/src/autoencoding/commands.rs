@@ -149,7 +149,8 @@ pub fn load<M: Autoencoding>(
     saved: &SavedArgs<M::Config>,
 ) -> anyhow::Result<(M, M::Config, ImageDataArgs, Device)> {
     let (_, device) = select_device(saved.device.device.as_deref())?;
-    let (config, data) = match saved.weights.run_config() {
+    let weights = saved.weights.resolved(M::NAME)?;
+    let (config, data) = match weights.run_config() {
         Some(path) => {
             let run: RunConfig<M::Config> = RunFolder::read_config(&path)?;
             let data = ImageDataArgs {
@@ -165,7 +166,7 @@ pub fn load<M: Autoencoding>(
     };
     let test = data.load(Split::Test)?;
     let model = M::new(&config, test.shape(), &device)?;
-    let model = trainer::weights::load_weights(model, &saved.weights.weights, &[])?;
+    let model = trainer::weights::load_weights(model, &weights.weights, &[])?;
     Ok((model, config, data, device))
 }
 
