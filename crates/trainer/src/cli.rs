@@ -160,15 +160,6 @@ pub struct WeightsArgs {
 }
 
 impl WeightsArgs {
-    /// These weights with a registry name (`pretrained:NAME`, for `model`) resolved to its
-    /// file, downloaded if need be.
-    pub fn resolved(&self, model: &str) -> anyhow::Result<Self> {
-        Ok(Self {
-            weights: crate::pretrained::resolve(&self.weights, model)?,
-            config: self.config.clone(),
-        })
-    }
-
     /// The run config to use: `--config`, else a `config.json` beside the weights, else none
     /// (the model flags apply).
     pub fn run_config(&self) -> Option<PathBuf> {

@@ -26,6 +26,7 @@ pub mod renderer;
 pub mod report;
 pub mod run_folder;
 pub mod schedule;
+pub mod settings;
 pub mod supervised;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -152,7 +153,7 @@ fn load_members<M: ImageClassifier>(
     let mut first: Option<(&WeightsArgs, serde_json::Value, DatasetKind, DataSpec)> = None;
     let members = members
         .iter()
-        .map(|m| m.resolved(M::NAME))
+        .map(|m| pretrained::resolve_weights(m, M::NAME))
         .collect::<anyhow::Result<Vec<_>>>()?;
     for member in &members {
         let (config, dataset, spec) = saved_or_flags::<M>(Some(member), None, data, flags)?;
@@ -390,7 +391,7 @@ pub fn predict<M: ImageClassifier>(args: PredictArgs<M::Config>) -> anyhow::Resu
 
 /// `export`: safetensors with PyTorch names.
 pub fn export<M: ImageClassifier>(mut args: ExportArgs<M::Config>) -> anyhow::Result<()> {
-    args.weights = args.weights.resolved(M::NAME)?;
+    args.weights = crate::pretrained::resolve_weights(&args.weights, M::NAME)?;
     let device = device::select_device(None)?.1;
     let (config, _, spec) =
         saved_or_flags::<M>(Some(&args.weights), None, &args.data, &args.model)?;

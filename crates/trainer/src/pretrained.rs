@@ -13,7 +13,8 @@
 //! the download and says where to put the file instead.
 
 use crate::classifier::{DataSpec, DatasetKind};
-use crate::supervised::{RunConfig, Settings};
+use crate::cli::WeightsArgs;
+use crate::settings::{RunConfig, Settings};
 use datasets::source::{Checksum, OFFLINE_ENV, download};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -235,6 +236,15 @@ pub fn resolve(path: &Path, model: &str) -> anyhow::Result<PathBuf> {
         .into());
     }
     entry.fetch(&cache_dir(), offline())
+}
+
+/// `weights` with a registry name (`pretrained:NAME`, for `model`) resolved to its file,
+/// downloaded if need be.
+pub fn resolve_weights(weights: &WeightsArgs, model: &str) -> anyhow::Result<WeightsArgs> {
+    Ok(WeightsArgs {
+        weights: resolve(&weights.weights, model)?,
+        config: weights.config.clone(),
+    })
 }
 
 /// `zoo weights`: the registry as a table, with what is on disk.

@@ -276,7 +276,7 @@ fn check(args: &PruneArgs<impl clap::Args>, out: &Path) -> Result<(), crate::Usa
 /// `prune`: for each target sparsity, prune (gradually over `--rounds`), fine-tune with the
 /// zeros kept, and report sparsity per layer, test accuracy and file sizes.
 pub fn prune<M: ImageClassifier>(mut args: PruneArgs<M::Config>) -> anyhow::Result<PruneReport> {
-    args.weights = args.weights.resolved(M::NAME)?;
+    args.weights = crate::pretrained::resolve_weights(&args.weights, M::NAME)?;
     let out = args.out.clone().unwrap_or_else(|| {
         args.weights
             .weights
@@ -320,7 +320,7 @@ pub fn prune<M: ImageClassifier>(mut args: PruneArgs<M::Config>) -> anyhow::Resu
             settings: saved
                 .as_ref()
                 .map(|s| s.settings.clone())
-                .unwrap_or_else(|| crate::supervised::default_settings::<M>(&config, dataset)),
+                .unwrap_or_else(|| crate::settings::default_settings::<M>(&config, dataset)),
         };
         std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(&run)?)?;
         Ok(())
@@ -420,7 +420,7 @@ fn finetune_args<M: ImageClassifier>(
     let mut train = crate::cli::TrainArgs::defaults(config.clone());
     let settings = saved
         .map(|s| s.settings.clone())
-        .unwrap_or_else(|| crate::supervised::default_settings::<M>(config, dataset));
+        .unwrap_or_else(|| crate::settings::default_settings::<M>(config, dataset));
     train.data = args.data.clone();
     train.data.dataset = Some(dataset);
     train.init = Some(init.to_path_buf());

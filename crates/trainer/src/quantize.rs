@@ -182,7 +182,7 @@ pub fn quantize_and_report<M: Module>(
 /// `quantize` of an image classifier: test accuracy before and after, latency on 256 test
 /// images.
 pub fn quantize<M: ImageClassifier>(mut args: QuantizeArgs<M::Config>) -> anyhow::Result<()> {
-    args.weights = args.weights.resolved(M::NAME)?;
+    args.weights = crate::pretrained::resolve_weights(&args.weights, M::NAME)?;
     check_out(&args.quantize.out)?;
     let (device_name, device) = crate::device::select_device(args.device.device.as_deref())?;
     let (config, dataset, spec) =

@@ -113,7 +113,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// `--weights pretrained:NAME` as the registry's file.
 fn resolved(mut args: SavedModelArgs) -> anyhow::Result<SavedModelArgs> {
-    args.saved = args.saved.resolved("gnn")?;
+    args.saved = trainer::pretrained::resolve_weights(&args.saved, "gnn")?;
     Ok(args)
 }
 

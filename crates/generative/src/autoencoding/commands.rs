@@ -149,7 +149,7 @@ pub fn load<M: Autoencoding>(
     saved: &SavedArgs<M::Config>,
 ) -> anyhow::Result<(M, M::Config, ImageDataArgs, Device)> {
     let (_, device) = select_device(saved.device.device.as_deref())?;
-    let weights = saved.weights.resolved(M::NAME)?;
+    let weights = trainer::pretrained::resolve_weights(&saved.weights, M::NAME)?;
     let (config, data) = match weights.run_config() {
         Some(path) => {
             let run: RunConfig<M::Config> = RunFolder::read_config(&path)?;
