@@ -451,3 +451,41 @@ fn an_mlp_distils_from_a_lenet_teacher_through_zoo() {
     let accuracy = report(&student)["test"]["accuracy"].as_f64().unwrap();
     assert!(accuracy > 50.0, "{accuracy}%");
 }
+
+/// Several `--devices` train the image classifiers data-parallel; the models on the run driver
+/// refuse them by name (status 2) before writing anything.
+#[test]
+fn several_devices_are_refused_by_the_run_driver_models() {
+    let dir = tempfile::tempdir().unwrap();
+    for (model, command) in [
+        ("gnn", "train"),
+        ("vae", "train"),
+        ("dqn", "train"),
+        ("lstm", "train"),
+        ("bert-mini", "finetune"),
+    ] {
+        let out = dir.path().join(model);
+        let (code, err) = status(&[
+            model,
+            command,
+            "--devices",
+            "flex,flex",
+            "--epochs",
+            "1",
+            "--out",
+            path(&out),
+        ]);
+        assert_eq!(code, Some(2), "{model}: {err}");
+        assert!(
+            err.contains(
+                "--devices flex,flex: data-parallel training is available for the image classifiers"
+            ),
+            "{model}: {err}"
+        );
+        assert!(
+            !out.join("config.json").exists(),
+            "{model} wrote {}",
+            out.display()
+        );
+    }
+}

@@ -27,6 +27,7 @@ const COMMON_FLAGS: &[&str] = &[
     "--grad-clip",
     "--seed",
     "--device",
+    "--devices",
     "--data-dir",
     "--out",
     "--resume",

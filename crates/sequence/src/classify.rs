@@ -366,7 +366,7 @@ pub fn train_fold<C: Cell>(
         settings.fold = fold;
     }
     let task = saved.as_ref().map_or(args.task, |saved| saved.task);
-    let (device_name, device) = trainer::device::select_device(args.run.device.device.as_deref())?;
+    let (device_name, device) = trainer::device::select_device(args.run.device_name())?;
     device.seed(settings.seed);
     let autodiff = device.clone().autodiff();
 
@@ -400,7 +400,7 @@ pub fn train_fold<C: Cell>(
         class_names: prepared.class_names.clone(),
         settings: settings.clone(),
     };
-    let mut run = RunFolder::open(&out, settings.epochs, args.run.resume, &run_config)?;
+    let mut run = RunFolder::open(&out, settings.epochs, &args.run, &run_config)?;
 
     let weights = Weights::new::<C>(&config, &settings, &autodiff);
     println!(

@@ -192,7 +192,7 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
     let (settings, data, saved) = resolve_run(&args, &out)?;
     let net = saved.map(|saved| saved.model_config);
     anyhow::ensure!(settings.seq_len > 0, "--seq-len must be at least 1");
-    let (device_name, device) = trainer::device::select_device(args.run.device.device.as_deref())?;
+    let (device_name, device) = trainer::device::select_device(args.run.device_name())?;
     device.seed(settings.seed);
     let autodiff = device.clone().autodiff();
 
@@ -227,7 +227,7 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
         class_names: Vec::new(),
         settings: settings.clone(),
     };
-    let mut run = RunFolder::open(&out, settings.epochs, args.run.resume, &run_config)?;
+    let mut run = RunFolder::open(&out, settings.epochs, &args.run, &run_config)?;
 
     let weights = Weights::new::<C>(&config, &settings, &autodiff);
     println!(

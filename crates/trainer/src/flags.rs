@@ -50,6 +50,21 @@ pub struct RunFlags {
     pub seed: u64,
     #[command(flatten)]
     pub device: DeviceArgs,
+    /// Data-parallel training on several devices, e.g. `flex,flex` (two CPU workers) or
+    /// `cuda:0,cuda:1`: each step runs a batch on every device and sums their gradients into
+    /// one optimizer step on the first (the image classifiers; the others train on one device)
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "A,B,…",
+        conflicts_with = "device"
+    )]
+    #[serde(default)]
+    pub devices: Vec<String>,
+    /// How several --devices train together [default: multi]
+    #[arg(long, value_enum, requires = "devices")]
+    #[serde(default)]
+    pub strategy: Option<Strategy>,
     /// Output folder [default: models/<name>/runs/<UTC timestamp>]
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -78,7 +93,52 @@ pub struct RunFlags {
     pub limit_test: Option<usize>,
 }
 
+/// How several devices train one model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// Burn's MultiDevice: one worker thread per device, gradients summed on the first device,
+    /// one optimizer step there (any backend, several CPU workers included)
+    Multi,
+    /// Distributed data parallel with an all-reduce of the gradients (Burn 0.22 implements the
+    /// all-reduce for CUDA only)
+    Ddp,
+}
+
 impl RunFlags {
+    /// Refuses `--devices` with more than one device (exit status 2): for the models on the
+    /// run driver, which trains on one.
+    pub fn single_device(&self) -> Result<(), crate::UsageError> {
+        if self.devices.len() > 1 {
+            return Err(crate::UsageError(format!(
+                "--devices {}: data-parallel training is available for the image classifiers \
+                 (mlp, cnn, resnet); this model trains on one device, chosen with --device",
+                self.devices.join(",")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Every flag at its default.
+    pub fn defaults() -> Self {
+        #[derive(clap::Parser)]
+        struct Only {
+            #[command(flatten)]
+            run: RunFlags,
+        }
+        <Only as clap::Parser>::try_parse_from(["train"])
+            .expect("the run flags all have defaults")
+            .run
+    }
+
+    /// The training device: `--device`, or the one `--devices` names.
+    pub fn device_name(&self) -> Option<&str> {
+        self.device
+            .device
+            .as_deref()
+            .or(self.devices.first().map(String::as_str))
+    }
+
     /// Refuses the common flags this model cannot honour, naming them, with exit status 2.
     pub fn refuse(&self, model: &str, why: &str, flags: &[&str]) -> Result<(), crate::UsageError> {
         let given: Vec<&str> = flags

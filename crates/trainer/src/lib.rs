@@ -18,6 +18,7 @@ pub mod flags;
 pub mod folds;
 pub mod metrics;
 pub mod optim;
+pub mod parallel;
 pub mod plots;
 pub mod pretrained;
 pub mod prune;

@@ -86,14 +86,16 @@ pub struct RunFolder {
 
 impl RunFolder {
     /// Opens `dir` for a new run (refusing a folder that already holds checkpoints unless
-    /// `resume`) and writes `config` as `config.json`.
+    /// `--resume`) and writes `config` as `config.json`. The run driver trains on one device:
+    /// `--devices` with several is refused here, before anything is written.
     pub fn open(
         dir: &Path,
         total_epochs: usize,
-        resume: bool,
+        flags: &crate::flags::RunFlags,
         config: &impl Serialize,
     ) -> anyhow::Result<Self> {
-        claim(dir, resume)?;
+        flags.single_device()?;
+        claim(dir, flags.resume)?;
         std::fs::write(
             dir.join("config.json"),
             serde_json::to_string_pretty(config)?,
@@ -344,7 +346,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let device = Device::flex();
         let model: Linear = LinearConfig::new(3, 2).init(&device);
-        let mut run = RunFolder::open(dir.path(), 5, false, &"config").unwrap();
+        let mut run = RunFolder::open(
+            dir.path(),
+            5,
+            &crate::flags::RunFlags::defaults(),
+            &"config",
+        )
+        .unwrap();
         for epoch in 1..=4 {
             run.record(epoch, "train", "loss", 1.0 / epoch as f64);
             run.finish_epoch(epoch, "").unwrap();
@@ -353,11 +361,28 @@ mod tests {
         }
         let epochs: Vec<usize> = run.checkpoints().iter().map(|c| c.0).collect();
         assert_eq!(epochs, [4, 3]);
-        assert!(RunFolder::open(dir.path(), 5, false, &"config").is_err());
+        assert!(
+            RunFolder::open(
+                dir.path(),
+                5,
+                &crate::flags::RunFlags::defaults(),
+                &"config"
+            )
+            .is_err()
+        );
 
         // Corrupt the newest: resume falls back to epoch 3 and cuts the history there.
         std::fs::write(dir.path().join("checkpoint/epoch-4/model.bpk"), b"junk").unwrap();
-        let mut resumed = RunFolder::open(dir.path(), 5, true, &"config").unwrap();
+        let mut resumed = RunFolder::open(
+            dir.path(),
+            5,
+            &crate::flags::RunFlags {
+                resume: true,
+                ..crate::flags::RunFlags::defaults()
+            },
+            &"config",
+        )
+        .unwrap();
         let (epoch, state) = resumed
             .resume(|d, state: usize| {
                 load_module(model.clone(), d, "model")?;

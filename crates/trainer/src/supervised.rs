@@ -103,7 +103,11 @@ pub(crate) fn train_fold<M: ImageClassifier>(
         (0.0..1.0).contains(&settings.valid_fraction) && settings.valid_fraction > 0.0,
         "--valid-fraction must be in (0, 1)"
     );
-    let (device_name, device) = select_device(args.run.device.device.as_deref())?;
+    let (device_name, device) = select_device(args.run.device_name())?;
+    let parallel = crate::parallel::strategy(&args.run)?;
+    let device_name = parallel
+        .as_ref()
+        .map_or(device_name, |p| p.description.clone());
     device.seed(settings.seed);
     if !args.run.resume {
         crate::driver::claim(&out, false)?;
@@ -304,6 +308,12 @@ pub(crate) fn train_fold<M: ImageClassifier>(
     }
     if !std::io::stdout().is_terminal() {
         training = training.renderer(Box::new(QuietRenderer));
+    }
+    if let Some(parallel) = parallel {
+        training = training.with_training_strategy(parallel.strategy.into());
+    }
+    if args.grad_accumulation > 1 {
+        training = training.grads_accumulation(args.grad_accumulation);
     }
     if let Some(patience) = settings.early_stop {
         training = training.early_stopping(MetricEarlyStoppingStrategy::new(

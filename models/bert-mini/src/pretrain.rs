@@ -390,7 +390,7 @@ pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
     };
     config.architectures = vec![architecture.name().into()];
 
-    let mut run = RunFolder::open(&out, epochs, args.run.resume, &config)?;
+    let mut run = RunFolder::open(&out, epochs, &args.run, &config)?;
     tokenizer.save(&out)?;
     run.write_json("run.json", &args)?;
 

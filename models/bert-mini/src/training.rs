@@ -47,7 +47,7 @@ impl Setup {
             &["--momentum", "--schedule", "--warmup-epochs", "--l1"],
         )?;
         run.only_optimizer(NAME, trainer::OptimizerKind::Adamw)?;
-        let (device_name, device) = trainer::device::select_device(run.device.device.as_deref())?;
+        let (device_name, device) = trainer::device::select_device(run.device_name())?;
         Ok(Self {
             autodiff: device.clone().autodiff(),
             device_name,

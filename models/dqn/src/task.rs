@@ -131,7 +131,7 @@ pub fn train(args: RunFlags, dqn: DqnArgs, network: QNetworkConfig) -> anyhow::R
     if network.hidden.contains(&0) {
         return Err(trainer::UsageError("--hidden: every width must be at least 1".into()).into());
     }
-    let (device_name, device) = select_device(args.device.device.as_deref())?;
+    let (device_name, device) = select_device(args.device_name())?;
     device.seed(settings.seed);
     let run_config = RunConfig {
         model: NAME.into(),
@@ -139,7 +139,7 @@ pub fn train(args: RunFlags, dqn: DqnArgs, network: QNetworkConfig) -> anyhow::R
         network: network.clone(),
         settings: settings.clone(),
     };
-    let mut run = RunFolder::open(&out, settings.epochs, args.resume, &run_config)?;
+    let mut run = RunFolder::open(&out, settings.epochs, &args, &run_config)?;
     let d = &settings.dqn;
     println!(
         "training {NAME}{} on {ENVIRONMENT}: {} epochs of {} steps ({} in all), Q-network \

@@ -359,7 +359,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
         settings.lr > 0.0 && settings.lr.is_finite(),
         "--lr must be a positive number"
     );
-    let (device_name, device) = select_device(args.run.device.device.as_deref())?;
+    let (device_name, device) = select_device(args.run.device_name())?;
     device.seed(settings.seed);
     let autodiff = device.clone().autodiff();
 
@@ -378,7 +378,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
         input: DataSpec::new(shape, train.num_classes()),
         settings: settings.clone(),
     };
-    let mut run = RunFolder::open(&out, settings.epochs, args.run.resume, &run_config)?;
+    let mut run = RunFolder::open(&out, settings.epochs, &args.run, &run_config)?;
     let classes = train.num_classes();
     let generator = Generator::new(&config, shape, classes, &autodiff)?;
     let discriminator = Discriminator::new(&config, shape, classes, &autodiff)?;

@@ -251,7 +251,7 @@ fn train_fold(
         settings.lr > 0.0 && settings.lr.is_finite(),
         "--lr must be a positive number"
     );
-    let (device_name, device) = select_device(args.device.device.as_deref())?;
+    let (device_name, device) = select_device(args.device_name())?;
     device.seed(settings.seed);
     let autodiff = device.clone().autodiff();
 
@@ -270,7 +270,7 @@ fn train_fold(
         class_names: graph.class_names.clone(),
         settings: settings.clone(),
     };
-    let mut run = RunFolder::open(&out, settings.epochs, args.resume, &run_config)?;
+    let mut run = RunFolder::open(&out, settings.epochs, &args, &run_config)?;
     run.print_every = 10;
     println!(
         "training {} ({}) on {}: {} nodes, {} edges, {} features, {} classes; {} train / {} valid / {} test nodes; {device_name}, {} epochs, output in {}",

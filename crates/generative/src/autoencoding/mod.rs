@@ -338,7 +338,7 @@ pub fn train<M: Autoencoding>(args: TrainArgs<M::Config>) -> anyhow::Result<Gene
         settings.lr > 0.0 && settings.lr.is_finite(),
         "--lr must be a positive number"
     );
-    let (device_name, device) = select_device(run_args.device.device.as_deref())?;
+    let (device_name, device) = select_device(run_args.device_name())?;
     device.seed(settings.seed);
     let autodiff = device.clone().autodiff();
 
@@ -359,7 +359,7 @@ pub fn train<M: Autoencoding>(args: TrainArgs<M::Config>) -> anyhow::Result<Gene
         input: DataSpec::new(shape, full.num_classes()),
         settings: settings.clone(),
     };
-    let mut run = RunFolder::open(&out, settings.epochs, run_args.resume, &run_config)?;
+    let mut run = RunFolder::open(&out, settings.epochs, &run_args, &run_config)?;
     let model = M::new(&config, shape, &autodiff)?;
     println!(
         "training {} on {}: {} train / {} valid / {} test images; {} parameters; {device_name}, {} epochs of batch {}, Adam {} ({:?}); output in {}",
