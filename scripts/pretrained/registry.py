@@ -15,7 +15,7 @@ NORMALIZATION = {  # the data sets' own constants (zoo_core::Normalization)
 def figure(report):
     test = report.get("test", {})
     if "accuracy" in test:
-        return f"test accuracy {test['accuracy']:.2f}% ({test['samples']} images)"
+        return f"test accuracy {test['accuracy']:.2f}% ({test['samples']} test examples)"
     if "neg_elbo" in report:
         return f"test -ELBO {report['neg_elbo']:.2f} nats/image"
     return json.dumps(test)

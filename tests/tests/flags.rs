@@ -462,7 +462,7 @@ fn several_devices_are_refused_by_the_run_driver_models() {
         ("vae", "train"),
         ("dqn", "train"),
         ("lstm", "train"),
-        ("bert-mini", "finetune"),
+        ("bert-mini", "pretrain"),
     ] {
         let out = dir.path().join(model);
         let (code, err) = status(&[

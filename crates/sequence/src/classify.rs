@@ -400,7 +400,13 @@ pub fn train_fold<C: Cell>(
         class_names: prepared.class_names.clone(),
         settings: settings.clone(),
     };
-    let mut run = RunFolder::open(&out, settings.epochs, &args.run, &run_config)?;
+    let mut run = RunFolder::open(
+        &out,
+        settings.epochs,
+        args.run.resume,
+        &args.run.devices,
+        &run_config,
+    )?;
 
     let weights = Weights::new::<C>(&config, &settings, &autodiff);
     println!(

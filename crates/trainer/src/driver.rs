@@ -459,7 +459,7 @@ mod tests {
     #[test]
     fn a_non_finite_loss_stops_the_run_at_its_epoch() {
         let dir = tempfile::tempdir().unwrap();
-        let mut run = RunFolder::open(dir.path(), 5, &RunFlags::defaults(), &"config").unwrap();
+        let mut run = RunFolder::open(dir.path(), 5, false, &[], &"config").unwrap();
         let plan = Plan {
             epochs: 5,
             resume: false,

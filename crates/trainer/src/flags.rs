@@ -106,31 +106,6 @@ pub enum Strategy {
 }
 
 impl RunFlags {
-    /// Refuses `--devices` with more than one device (exit status 2): for the models on the
-    /// run driver, which trains on one.
-    pub fn single_device(&self) -> Result<(), crate::UsageError> {
-        if self.devices.len() > 1 {
-            return Err(crate::UsageError(format!(
-                "--devices {}: data-parallel training is available for the image classifiers \
-                 (mlp, cnn, resnet); this model trains on one device, chosen with --device",
-                self.devices.join(",")
-            )));
-        }
-        Ok(())
-    }
-
-    /// Every flag at its default.
-    pub fn defaults() -> Self {
-        #[derive(clap::Parser)]
-        struct Only {
-            #[command(flatten)]
-            run: RunFlags,
-        }
-        <Only as clap::Parser>::try_parse_from(["train"])
-            .expect("the run flags all have defaults")
-            .run
-    }
-
     /// The training device: `--device`, or the one `--devices` names.
     pub fn device_name(&self) -> Option<&str> {
         self.device

@@ -109,9 +109,6 @@ pub(crate) fn train_fold<M: ImageClassifier>(
         .as_ref()
         .map_or(device_name, |p| p.description.clone());
     device.seed(settings.seed);
-    if !args.run.resume {
-        crate::driver::claim(&out, false)?;
-    }
 
     // Data: the validation split is carved from train with the run's seed, unless an image
     // folder brings its own. A resumed image-folder run reads its images at its saved size.
@@ -185,6 +182,9 @@ pub(crate) fn train_fold<M: ImageClassifier>(
         )?),
         None => None,
     };
+    if !args.run.resume {
+        crate::driver::claim(&out, false)?;
+    }
 
     // Parameters are created on the autodiff device so they are tracked for gradients.
     let mut model = M::init(&model_config, &data, &device.clone().autodiff());

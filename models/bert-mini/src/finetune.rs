@@ -317,7 +317,7 @@ fn finetune_fold(
     let test = Examples::new(&test_set, &tokenizer, args.batch.max_len)?;
     anyhow::ensure!(!train.rows.is_empty(), "no training examples");
 
-    let mut run = RunFolder::open(&out, epochs, &args.run, &config)?;
+    let mut run = RunFolder::open(&out, epochs, args.run.resume, &args.run.devices, &config)?;
     tokenizer.save(&out)?;
     run.write_json("run.json", &args)?;
     let steps_per_epoch = train.rows.len().div_ceil(batch_size);

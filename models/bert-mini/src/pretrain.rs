@@ -390,7 +390,7 @@ pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
     };
     config.architectures = vec![architecture.name().into()];
 
-    let mut run = RunFolder::open(&out, epochs, &args.run, &config)?;
+    let mut run = RunFolder::open(&out, epochs, args.run.resume, &args.run.devices, &config)?;
     tokenizer.save(&out)?;
     run.write_json("run.json", &args)?;
 

@@ -139,7 +139,13 @@ pub fn train(args: RunFlags, dqn: DqnArgs, network: QNetworkConfig) -> anyhow::R
         network: network.clone(),
         settings: settings.clone(),
     };
-    let mut run = RunFolder::open(&out, settings.epochs, &args, &run_config)?;
+    let mut run = RunFolder::open(
+        &out,
+        settings.epochs,
+        args.resume,
+        &args.devices,
+        &run_config,
+    )?;
     let d = &settings.dqn;
     println!(
         "training {NAME}{} on {ENVIRONMENT}: {} epochs of {} steps ({} in all), Q-network \

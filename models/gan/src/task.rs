@@ -378,7 +378,13 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
         input: DataSpec::new(shape, train.num_classes()),
         settings: settings.clone(),
     };
-    let mut run = RunFolder::open(&out, settings.epochs, &args.run, &run_config)?;
+    let mut run = RunFolder::open(
+        &out,
+        settings.epochs,
+        args.run.resume,
+        &args.run.devices,
+        &run_config,
+    )?;
     let classes = train.num_classes();
     let generator = Generator::new(&config, shape, classes, &autodiff)?;
     let discriminator = Discriminator::new(&config, shape, classes, &autodiff)?;

@@ -270,7 +270,13 @@ fn train_fold(
         class_names: graph.class_names.clone(),
         settings: settings.clone(),
     };
-    let mut run = RunFolder::open(&out, settings.epochs, &args, &run_config)?;
+    let mut run = RunFolder::open(
+        &out,
+        settings.epochs,
+        args.resume,
+        &args.devices,
+        &run_config,
+    )?;
     run.print_every = 10;
     println!(
         "training {} ({}) on {}: {} nodes, {} edges, {} features, {} classes; {} train / {} valid / {} test nodes; {device_name}, {} epochs, output in {}",

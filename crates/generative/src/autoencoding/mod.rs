@@ -359,7 +359,13 @@ pub fn train<M: Autoencoding>(args: TrainArgs<M::Config>) -> anyhow::Result<Gene
         input: DataSpec::new(shape, full.num_classes()),
         settings: settings.clone(),
     };
-    let mut run = RunFolder::open(&out, settings.epochs, &run_args, &run_config)?;
+    let mut run = RunFolder::open(
+        &out,
+        settings.epochs,
+        run_args.resume,
+        &run_args.devices,
+        &run_config,
+    )?;
     let model = M::new(&config, shape, &autodiff)?;
     println!(
         "training {} on {}: {} train / {} valid / {} test images; {} parameters; {device_name}, {} epochs of batch {}, Adam {} ({:?}); output in {}",
