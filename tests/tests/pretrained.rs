@@ -50,3 +50,31 @@ fn shipped_checkpoints_load_by_name_with_their_reported_accuracy() {
         "the MNIST checkpoints ship with burn-zoo: {checked:?}"
     );
 }
+
+/// A shipped checkpoint teaches another architecture by name: LeNet distilled into an MLP.
+#[test]
+fn a_pretrained_name_is_a_distillation_teacher() {
+    let out = tempfile::tempdir().unwrap();
+    let run = out.path().join("student");
+    let stdout = ZOO.ok(&[
+        "mlp",
+        "train",
+        "--teacher",
+        "pretrained:lenet-mnist",
+        "--epochs",
+        "1",
+        "--limit-train",
+        "256",
+        "--limit-valid",
+        "64",
+        "--limit-test",
+        "64",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(
+        stdout.contains("distilling from pretrained:lenet-mnist (cnn)"),
+        "{stdout}"
+    );
+    assert!(run.join("model.bpk").is_file());
+}

@@ -224,11 +224,21 @@ fn workspace_root() -> PathBuf {
 /// `path` itself, or for `pretrained:NAME` the entry's file on disk (fetched if need be),
 /// checking that the entry is for `model`.
 pub fn resolve(path: &Path, model: &str) -> anyhow::Result<PathBuf> {
+    resolve_for(path, Some(model))
+}
+
+/// [`resolve`] for weights of any model of the zoo (a distillation teacher may be another
+/// architecture: its `config.json` names it).
+pub fn resolve_any(path: &Path) -> anyhow::Result<PathBuf> {
+    resolve_for(path, None)
+}
+
+fn resolve_for(path: &Path, model: Option<&str>) -> anyhow::Result<PathBuf> {
     let Some(name) = path.to_str().and_then(|p| p.strip_prefix(PREFIX)) else {
         return Ok(path.to_path_buf());
     };
     let entry = entry(name)?;
-    if entry.model != model {
+    if model.is_some_and(|m| m != entry.model) {
         return Err(crate::UsageError(format!(
             "pretrained:{name} is a {} checkpoint; run it with `{} …` (or `zoo {} …`)",
             entry.model, entry.model, entry.model

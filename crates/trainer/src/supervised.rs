@@ -174,7 +174,7 @@ pub(crate) fn train_fold<M: ImageClassifier>(
     // nothing.
     let teacher = match &settings.distillation {
         Some(d) => Some(crate::distill::resolve::<M>(
-            &d.teacher,
+            &crate::pretrained::resolve_any(&d.teacher)?,
             &data,
             settings.dataset,
             &device,
