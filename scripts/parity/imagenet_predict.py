@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torchvision
 from PIL import Image
-from resnet import kind_of, splitmix_uniform
+from resnet import kind_of, scaled, splitmix_uniform
 from torch import nn
 
 OUT = pathlib.Path(__file__).resolve().parents[2] / "models" / "resnet" / "tests" / "fixtures"
@@ -34,20 +34,7 @@ def strided(kind, shape, seed, scale=1.0):
     else:
         strides = STRIDES[: len(shape)][::-1]
     length = 1 + sum((d - 1) * s for d, s in zip(shape, strides))
-    u = splitmix_uniform(length, seed)
-    if kind == "weight":
-        fan_in = int(np.prod(shape[1:]))
-        v = (2.0 * u - 1.0) * np.sqrt(3.0 / fan_in)
-    elif kind == "bias":
-        v = (2.0 * u - 1.0) * 0.2
-    elif kind == "bn_weight":
-        v = 0.5 + u
-    elif kind == "running_mean":
-        v = (2.0 * u - 1.0) * 0.5
-    elif kind == "running_var":
-        v = 0.5 + 1.5 * u
-    else:
-        raise ValueError(kind)
+    v = scaled(kind, shape, splitmix_uniform(length, seed))
     storage = torch.from_numpy((v * scale).astype(np.float32))
     return storage.as_strided(tuple(shape), tuple(strides))
 

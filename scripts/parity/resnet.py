@@ -38,10 +38,14 @@ def splitmix_uniform(n, seed):
 
 def fill(kind, shape, seed):
     """Values of one tensor; the Rust test computes exactly the same (in f64, then f32)."""
-    n = int(np.prod(shape))
-    u = splitmix_uniform(n, seed)
+    u = splitmix_uniform(int(np.prod(shape)), seed)
+    return scaled(kind, shape, u).astype(np.float32).reshape(shape)
+
+
+def scaled(kind, shape, u):
+    """Uniform draws `u` in [0, 1) made into a tensor of `kind` and `shape`'s values (f64)."""
     if kind == "weight":  # conv / linear: U(-a, a), a = sqrt(3 / fan_in)
-        a = np.sqrt(3.0 / (n // shape[0]))
+        a = np.sqrt(3.0 / (int(np.prod(shape)) // shape[0]))
         v = (2.0 * u - 1.0) * a
     elif kind == "bias":
         v = (2.0 * u - 1.0) * 0.2
@@ -53,7 +57,7 @@ def fill(kind, shape, seed):
         v = 0.5 + 1.5 * u
     else:
         raise ValueError(kind)
-    return v.astype(np.float32).reshape(shape)
+    return v
 
 
 class CifarBlock(nn.Module):

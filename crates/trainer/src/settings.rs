@@ -42,6 +42,9 @@ pub struct Settings {
     /// Weights that are zero stay zero (`--keep-zeros`).
     #[serde(default)]
     pub keep_zeros: bool,
+    /// Batches whose gradients each optimizer step sums (`--grad-accumulation`).
+    #[serde(default = "one")]
+    pub grad_accumulation: usize,
     /// The side an image folder's images are cut to (`--image-size`); None for built-in sets.
     #[serde(default)]
     pub image_size: Option<usize>,
@@ -83,6 +86,7 @@ impl Settings {
             fold: None,
             distillation: None,
             keep_zeros: false,
+            grad_accumulation: 1,
             image_size,
             init: None,
             reset_head: false,
@@ -181,6 +185,7 @@ pub(crate) fn settings_from<C: clap::Args>(
                 alpha: args.alpha.unwrap_or(crate::distill::DEFAULT_ALPHA),
             }),
         keep_zeros: args.keep_zeros,
+        grad_accumulation: args.grad_accumulation,
         image_size: (args.data.dataset == Some(DatasetKind::Folder)).then(|| {
             args.data
                 .image_size
@@ -190,4 +195,8 @@ pub(crate) fn settings_from<C: clap::Args>(
         reset_head: args.reset_head,
         freeze_backbone: args.freeze_backbone,
     }
+}
+
+fn one() -> usize {
+    1
 }

@@ -96,6 +96,10 @@ pub(crate) fn train_fold<M: ImageClassifier>(
     anyhow::ensure!(settings.epochs > 0, "--epochs must be at least 1");
     anyhow::ensure!(settings.batch_size > 0, "--batch-size must be at least 1");
     anyhow::ensure!(
+        settings.grad_accumulation > 0,
+        "--grad-accumulation must be at least 1"
+    );
+    anyhow::ensure!(
         settings.lr > 0.0 && settings.lr.is_finite(),
         "--lr must be a positive number"
     );
@@ -112,12 +116,9 @@ pub(crate) fn train_fold<M: ImageClassifier>(
 
     // Data: the validation split is carved from train with the run's seed, unless an image
     // folder brings its own. A resumed image-folder run reads its images at its saved size.
-    let data_args = match (&args.run.resume, settings.image_size) {
-        (true, Some(size)) => DataArgs {
-            image_size: Some(size),
-            ..args.data.clone()
-        },
-        _ => args.data.clone(),
+    let data_args = DataArgs {
+        image_size: settings.image_size.or(args.data.image_size),
+        ..args.data.clone()
     };
     let (full_train, mut skipped_files) =
         load_split_counting_skips(settings.dataset, Split::Train, &data_args)?;
@@ -194,12 +195,12 @@ pub(crate) fn train_fold<M: ImageClassifier>(
             crate::transfer::init_from(model, &init, &model_config, &data, settings.reset_head)?;
     }
     if settings.freeze_backbone {
-        let (frozen, trainable, fixed) =
-            crate::transfer::freeze_backbone(model, &M::head(&model_config, &data));
+        let head = M::head(&model_config, &data);
+        let (frozen, trainable, fixed) = crate::transfer::freeze_backbone(model, &head);
         model = frozen;
         println!(
             "--freeze-backbone: training {trainable} head parameters ({}), {fixed} frozen",
-            M::head(&model_config, &data).join(", ")
+            head.join(", ")
         );
     }
 
@@ -260,7 +261,14 @@ pub(crate) fn train_fold<M: ImageClassifier>(
         &device,
     );
 
-    let iters_per_epoch = train_set.len().div_ceil(settings.batch_size);
+    // The schedule steps once per optimizer step: a step takes a batch from each device's share
+    // of the data and sums `grad_accumulation` of them.
+    let workers = args.run.devices.len().max(1);
+    let iters_per_epoch = train_set
+        .len()
+        .div_ceil(workers)
+        .div_ceil(settings.batch_size)
+        .div_ceil(settings.grad_accumulation);
     let schedule = WarmupSchedule::new(
         settings.schedule,
         settings.lr,
@@ -312,8 +320,8 @@ pub(crate) fn train_fold<M: ImageClassifier>(
     if let Some(parallel) = parallel {
         training = training.with_training_strategy(parallel.strategy.into());
     }
-    if args.grad_accumulation > 1 {
-        training = training.grads_accumulation(args.grad_accumulation);
+    if settings.grad_accumulation > 1 {
+        training = training.grads_accumulation(settings.grad_accumulation);
     }
     if let Some(patience) = settings.early_stop {
         training = training.early_stopping(MetricEarlyStoppingStrategy::new(

@@ -120,3 +120,19 @@ pub fn fit_one_batch<M: crate::ImageClassifier>(
     }
     model
 }
+
+/// Every f32 parameter of `model` by its path (enum variants left out), for comparing runs.
+pub fn parameters<M: burn::store::ModuleSnapshot>(model: &M) -> Vec<(String, Vec<f32>)> {
+    model
+        .collect(None, None, true)
+        .into_iter()
+        .map(|tensor| {
+            let bytes = tensor.to_bytes().expect("a parameter's bytes");
+            let values = bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
+                .collect();
+            (tensor.name.clone(), values)
+        })
+        .collect()
+}

@@ -41,6 +41,25 @@ impl Format {
     }
 }
 
+/// The same builder calls on either store of PyTorch-named tensors (they share no trait):
+/// partial and unvalidated (the caller judges the result), enum variants out of the paths, the
+/// renames, and only the `only` paths when given.
+macro_rules! pytorch_named {
+    ($store:expr, $renames:expr, $only:expr) => {{
+        let mut store = $store
+            .allow_partial(true)
+            .validate(false)
+            .skip_enum_variants(true);
+        for (pattern, replacement) in $renames {
+            store = store.with_key_remapping(pattern, replacement);
+        }
+        if let Some(only) = $only {
+            store = store.with_full_paths(only.iter().cloned());
+        }
+        store
+    }};
+}
+
 /// Applies the tensors of `path` to `model`: after `renames` (regex over the file's names,
 /// replacement), only those of `only` (Burn paths) when given. Tensors that do not fit are
 /// left as initialised and listed in the result; nothing is refused here.
@@ -62,31 +81,16 @@ fn apply_file<M: Module + ModuleSnapshot>(
             model.load_from(&mut store).map_err(|e| failed(&e))
         }
         Format::Safetensors => {
-            let mut store = SafetensorsStore::from_file(path)
-                .with_from_adapter(PyTorchToBurnAdapter)
-                .allow_partial(true)
-                .validate(false)
-                .skip_enum_variants(true);
-            for (pattern, replacement) in renames {
-                store = store.with_key_remapping(pattern, replacement);
-            }
-            if let Some(only) = only {
-                store = store.with_full_paths(only.iter().cloned());
-            }
+            let mut store = pytorch_named!(
+                SafetensorsStore::from_file(path).with_from_adapter(PyTorchToBurnAdapter),
+                renames,
+                only
+            );
             model.load_from(&mut store).map_err(|e| failed(&e))
         }
+        // The PyTorch store always maps PyTorch's layouts and names to Burn's.
         Format::Pytorch => {
-            // The PyTorch store always maps PyTorch's layouts and names to Burn's.
-            let mut store = PytorchStore::from_file(path)
-                .allow_partial(true)
-                .validate(false)
-                .skip_enum_variants(true);
-            for (pattern, replacement) in renames {
-                store = store.with_key_remapping(pattern, replacement);
-            }
-            if let Some(only) = only {
-                store = store.with_full_paths(only.iter().cloned());
-            }
+            let mut store = pytorch_named!(PytorchStore::from_file(path), renames, only);
             model.load_from(&mut store).map_err(|e| failed(&e))
         }
     }

@@ -3,7 +3,6 @@
 //! carried over to four others with a new head, the backbone frozen or not.
 
 use burn::prelude::*;
-use burn::store::ModuleSnapshot;
 use std::path::Path;
 use trainer::datasets::{DataSource, Mnist, MnistVariant, Split};
 use trainer::testing::{Binary, report};
@@ -56,20 +55,12 @@ fn train(folder: &Path, out: &Path, extra: &[&str]) -> String {
 
 /// One parameter of a run's weights, by its Burn path.
 fn tensor(run: &Path, name: &str) -> Vec<f32> {
-    let spec = trainer::DataSpec::new(
-        trainer::datasets::ImageShape {
-            channels: 3,
-            height: 32,
-            width: 32,
-        },
-        4,
-    );
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
     let classes = config["data"]["num_classes"].as_u64().unwrap() as usize;
     let model = cnn::Cnn::new(
         &cnn::CnnConfig::default(),
-        spec.channels,
+        3,
         32,
         32,
         classes,
@@ -77,16 +68,11 @@ fn tensor(run: &Path, name: &str) -> Vec<f32> {
     )
     .try_load_file(run.join("model.bpk"))
     .unwrap();
-    let snapshot = model
-        .collect(None, None, true)
+    trainer::testing::parameters(&model)
         .into_iter()
-        .find(|t| t.name == name)
-        .unwrap_or_else(|| panic!("no {name}"));
-    let bytes = snapshot.to_bytes().unwrap();
-    bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no {name}"))
+        .1
 }
 
 #[test]

@@ -3,7 +3,6 @@
 //! data with dropout off.
 
 use burn::prelude::*;
-use burn::store::ModuleSnapshot;
 use mlp::{Mlp, MlpConfig};
 use std::path::Path;
 use trainer::testing::Binary;
@@ -49,18 +48,7 @@ fn parameters(run: &Path) -> Vec<(String, Vec<f32>)> {
     let model = Mlp::new(&MlpConfig::default(), 784, 10, &Device::flex())
         .try_load_file(run.join("model.bpk"))
         .unwrap();
-    model
-        .collect(None, None, true)
-        .into_iter()
-        .map(|t| {
-            let bytes = t.to_bytes().unwrap();
-            let values = bytes
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-                .collect();
-            (t.name.clone(), values)
-        })
-        .collect()
+    trainer::testing::parameters(&model)
 }
 
 #[test]
@@ -109,5 +97,42 @@ fn ddp_off_cuda_and_unknown_devices_are_refused() {
             "{stderr}"
         );
         assert!(!out.exists(), "{extra:?} wrote {}", out.display());
+    }
+}
+
+/// The learning-rate schedule counts optimizer steps: two workers at batch 32 follow the same
+/// warm-up and cosine as one worker at batch 64. (With `--grad-accumulation` the logged rate
+/// is a mean over batches, several per step, so it is not comparable this way.)
+#[test]
+fn the_schedule_counts_optimizer_steps_not_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "train",
+            "--epochs",
+            "3",
+            "--limit-train",
+            "256",
+            "--limit-valid",
+            "32",
+            "--limit-test",
+            "32",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        MLP.ok(&args);
+        trainer::testing::csv_values(&out, "train", "lr")
+    };
+    let single = run("single", &["--batch-size", "64"]);
+    assert_eq!(single.len(), 3);
+    let parallel = run(
+        "parallel",
+        &["--batch-size", "32", "--devices", "flex,flex"],
+    );
+    assert_eq!(parallel.len(), 3);
+    for ((epoch, a), (_, b)) in single.iter().zip(&parallel) {
+        assert!((a - b).abs() <= 1e-12, "epoch {epoch}: {a} vs {b}");
     }
 }

@@ -126,26 +126,30 @@ fn fixture() -> (TorchFixture, std::path::PathBuf) {
     )
 }
 
+/// Logits of the default MLP with the weights of `path` on MNIST test images `indices`.
+fn logits_of(path: &std::path::Path, indices: &[usize]) -> Vec<f32> {
+    let device = Device::flex();
+    let config = MlpConfig::default();
+    let model = trainer::weights::load_weights(
+        Mlp::new(&config, 784, 10, &device),
+        path,
+        &Mlp::pytorch_names(&config),
+    )
+    .unwrap();
+    model
+        .valid()
+        .forward(batch(&mnist_test(), indices, &device).images)
+        .into_data()
+        .try_to_vec()
+        .unwrap()
+}
+
 /// Logits of PyTorch weights on the same MNIST images, loaded and normalised by our own
 /// loader, match PyTorch's within 1e-4 (f32 sums of 784 products in another order).
 #[test]
 fn pytorch_weights_give_pytorch_logits() {
     let (fixture, weights) = fixture();
-    let device = Device::flex();
-    let config = MlpConfig::default();
-    let model = trainer::weights::load_weights(
-        Mlp::new(&config, 784, 10, &device),
-        &weights,
-        &Mlp::pytorch_names(&config),
-    )
-    .unwrap();
-    let set = mnist_test();
-    let logits: Vec<f32> = model
-        .valid()
-        .forward(batch(&set, &fixture.indices, &device).images)
-        .into_data()
-        .try_to_vec()
-        .unwrap();
+    let logits = logits_of(&weights, &fixture.indices);
     let expected: Vec<f32> = fixture.logits.concat();
     let max_diff = trainer::testing::max_abs_diff(&logits, &expected);
     println!(
@@ -156,46 +160,35 @@ fn pytorch_weights_give_pytorch_logits() {
     assert!(max_diff <= 1e-4, "max abs diff {max_diff}");
 }
 
-/// `eval` of the PyTorch weights reports PyTorch's own test accuracy (within 0.05 points).
+/// `eval` of the PyTorch weights, as safetensors and as `torch.save`'s `.pth`, reports
+/// PyTorch's own test accuracy (within 0.05 points).
 #[test]
 fn eval_of_pytorch_weights_matches_pytorch_accuracy() {
     let (fixture, weights) = fixture();
-    let metrics =
-        trainer::testing::eval_with::<Mlp>(&["--weights", weights.to_str().unwrap()]).unwrap();
-    println!(
-        "burn accuracy {:.2}%, torch {:.2}%",
-        metrics.accuracy, fixture.test_accuracy
-    );
-    assert_eq!(metrics.samples, 10_000);
-    assert!((metrics.accuracy - fixture.test_accuracy).abs() <= 0.05);
+    for file in [weights.clone(), weights.with_extension("pth")] {
+        let metrics =
+            trainer::testing::eval_with::<Mlp>(&["--weights", file.to_str().unwrap()]).unwrap();
+        println!(
+            "{}: burn accuracy {:.2}%, torch {:.2}%",
+            file.display(),
+            metrics.accuracy,
+            fixture.test_accuracy
+        );
+        assert_eq!(metrics.samples, 10_000);
+        assert!((metrics.accuracy - fixture.test_accuracy).abs() <= 0.05);
+    }
 }
 
 /// The same weights saved by `torch.save(model.state_dict())` (`scripts/parity/pth.py`) load
-/// through `--weights` and give exactly the logits of the safetensors file.
+/// and give exactly the logits of the safetensors file (and its accuracy: see the eval test).
 #[test]
 fn torch_save_checkpoint_gives_the_safetensors_logits() {
     let (fixture, safetensors) = fixture();
     let pth = safetensors.with_extension("pth");
-    let device = Device::flex();
-    let config = MlpConfig::default();
-    let names = Mlp::pytorch_names(&config);
-    let set = mnist_test();
-    let images = batch(&set, &fixture.indices, &device).images;
-    let logits = |path: &std::path::Path| -> Vec<f32> {
-        let model =
-            trainer::weights::load_weights(Mlp::new(&config, 784, 10, &device), path, &names)
-                .unwrap();
-        model
-            .valid()
-            .forward(images.clone())
-            .into_data()
-            .try_to_vec()
-            .unwrap()
-    };
-    assert_eq!(logits(&pth), logits(&safetensors));
-    let metrics =
-        trainer::testing::eval_with::<Mlp>(&["--weights", pth.to_str().unwrap()]).unwrap();
-    assert!((metrics.accuracy - fixture.test_accuracy).abs() <= 0.05);
+    assert_eq!(
+        logits_of(&pth, &fixture.indices),
+        logits_of(&safetensors, &fixture.indices)
+    );
 }
 
 /// A checkpoint of another architecture is refused with every offending tensor named; as
