@@ -84,11 +84,20 @@ fn run<M: ImageClassifier>(
     let inference = time(&mut infer, repeats);
     print(
         name,
-        device_name,
+        &conv_label(device_name, device),
         w.batch,
         repeats,
         [("train_step", train), ("inference", inference)],
     );
+}
+
+/// `ZOO_KERNELS=0` (or a GPU backend) runs Burn's own convolutions and batch norm instead of
+/// the `kernels` crate's.
+fn conv_label(device_name: &str, device: &Device) -> String {
+    match kernels::supported(device) {
+        true => device_name.to_string(),
+        false => format!("{device_name}, Burn's conv"),
+    }
 }
 
 fn print(
@@ -323,7 +332,7 @@ fn run_generative(
     };
     print(
         name,
-        device_name,
+        &conv_label(device_name, device),
         batch,
         repeats,
         [("train_step", train), ("inference", inference)],

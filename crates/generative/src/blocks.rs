@@ -13,6 +13,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfi
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
+use kernels::{conv_transpose2d, conv2d};
 use serde::{Deserialize, Serialize};
 use zoo_core::ImageShape;
 
@@ -161,8 +162,8 @@ impl Encoder {
                 .iter()
                 .fold(images.flatten(1, 3), |x, layer| relu(layer.forward(x))),
             Encoder::Conv(conv) => {
-                let x = relu(conv.conv1.forward(images)); // [b, c, h/2, w/2]
-                let x = relu(conv.conv2.forward(x)); // [b, 2c, h/4, w/4]
+                let x = relu(conv2d(&conv.conv1, images)); // [b, c, h/2, w/2]
+                let x = relu(conv2d(&conv.conv2, x)); // [b, 2c, h/4, w/4]
                 x.flatten(1, 3)
             }
         }
@@ -216,8 +217,8 @@ impl Decoder {
                 let x = relu(conv.fc.forward(code)); // [b, 2c·h/4·w/4]
                 let channels = x.dims()[1] / (conv.height * conv.width);
                 let x = x.reshape([batch, channels, conv.height, conv.width]);
-                let x = relu(conv.deconv1.forward(x)); // [b, c, h/2, w/2]
-                conv.deconv2.forward(x) // [b, channels, h, w]
+                let x = relu(conv_transpose2d(&conv.deconv1, x)); // [b, c, h/2, w/2]
+                conv_transpose2d(&conv.deconv2, x) // [b, channels, h, w]
             }
         }
     }

@@ -24,6 +24,7 @@ use burn::prelude::*;
 use burn::tensor::activation::{leaky_relu, relu, tanh};
 use generative::ImageShape;
 use generative::blocks::linear_stack;
+use kernels::{batch_norm, conv_transpose2d, conv2d};
 use zoo_core::rng::SplitMix64;
 
 /// DCGAN's initial weights: N(0, 0.02) (section 4 of the paper).
@@ -193,9 +194,9 @@ impl Generator {
                 let x = g.fc.forward(z); // [b, 2w·s·s]
                 let channels = x.dims()[1] / (g.side * g.side);
                 let x = x.reshape([batch, channels, g.side, g.side]); // [b, 2w, 7, 7]
-                let x = relu(g.bn1.forward(x));
-                let x = relu(g.bn2.forward(g.deconv1.forward(x))); // [b, w, 14, 14]
-                tanh(g.deconv2.forward(x)) // [b, c, 28, 28]
+                let x = batch_norm(&g.bn1, x, true);
+                let x = batch_norm(&g.bn2, conv_transpose2d(&g.deconv1, x), true); // [b, w, 14, 14]
+                tanh(conv_transpose2d(&g.deconv2, x)) // [b, c, 28, 28]
             }
             Generator::Mlp(g) => {
                 let last = g.layers.len() - 1;
@@ -266,8 +267,8 @@ impl Discriminator {
                     }
                     None => images,
                 };
-                let x = leaky_relu(d.conv1.forward(images), LEAK); // [b, w, 14, 14]
-                let x = leaky_relu(d.bn2.forward(d.conv2.forward(x)), LEAK); // [b, 2w, 7, 7]
+                let x = leaky_relu(conv2d(&d.conv1, images), LEAK); // [b, w, 14, 14]
+                let x = leaky_relu(batch_norm(&d.bn2, conv2d(&d.conv2, x), false), LEAK); // [b, 2w, 7, 7]
                 d.fc.forward(x.flatten(1, 3)) // [b, 1]
             }
             Discriminator::Mlp(d) => {

@@ -11,6 +11,7 @@ use burn::nn::pool::AvgPool2dConfig;
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
+use kernels::{batch_norm, conv2d};
 
 /// torchvision's convolution init: Kaiming normal, fan-out, ReLU gain.
 pub(crate) fn conv(
@@ -110,8 +111,8 @@ impl ShortcutSpec {
 fn shortcut(x: Tensor<4>, downsample: &[DownsampleLayer], zero_pad: [usize; 2]) -> Tensor<4> {
     if !downsample.is_empty() {
         return downsample.iter().fold(x, |x, layer| match layer {
-            DownsampleLayer::Conv(c) => c.forward(x),
-            DownsampleLayer::Norm(n) => n.forward(x),
+            DownsampleLayer::Conv(c) => conv2d(c, x),
+            DownsampleLayer::Norm(n) => batch_norm(n, x, false),
         });
     }
     let [stride, pad] = zero_pad;
@@ -166,8 +167,8 @@ impl BasicBlock {
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let identity = shortcut(x.clone(), &self.downsample, self.zero_pad);
-        let out = relu(self.bn1.forward(self.conv1.forward(x)));
-        let out = self.bn2.forward(self.conv2.forward(out));
+        let out = batch_norm(&self.bn1, conv2d(&self.conv1, x), true);
+        let out = batch_norm(&self.bn2, conv2d(&self.conv2, out), false);
         relu(out + identity)
     }
 }
@@ -211,9 +212,9 @@ impl Bottleneck {
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let identity = shortcut(x.clone(), &self.downsample, self.zero_pad);
-        let out = relu(self.bn1.forward(self.conv1.forward(x)));
-        let out = relu(self.bn2.forward(self.conv2.forward(out)));
-        let out = self.bn3.forward(self.conv3.forward(out));
+        let out = batch_norm(&self.bn1, conv2d(&self.conv1, x), true);
+        let out = batch_norm(&self.bn2, conv2d(&self.conv2, out), true);
+        let out = batch_norm(&self.bn3, conv2d(&self.conv3, out), false);
         relu(out + identity)
     }
 }

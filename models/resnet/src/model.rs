@@ -18,7 +18,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
+use kernels::{batch_norm, conv2d};
 
 #[derive(Module, Debug)]
 pub struct ResNet {
@@ -108,7 +108,7 @@ impl ResNet {
 
     /// `[batch, channels, height, width]` normalised images to `[batch, classes]` logits.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let mut x = relu(self.bn1.forward(self.conv1.forward(images)));
+        let mut x = batch_norm(&self.bn1, conv2d(&self.conv1, images), true);
         if self.use_maxpool {
             x = self.maxpool.forward(x);
         }

@@ -15,6 +15,8 @@ LAYERS = [
     ("seed CNN conv2 32->64 k3    ", 64, 32, 15, 64, 3, 1, 0, False),
     ("LeNet conv2 32->64 k5       ", 64, 32, 14, 64, 5, 1, 0, False),
     ("ResNet-20 16->16 k3 p1      ", 128, 16, 32, 16, 3, 1, 1, False),
+    ("ResNet-20 32->32 k3 p1      ", 128, 32, 16, 32, 3, 1, 1, False),
+    ("ResNet-20 64->64 k3 p1      ", 128, 64, 8, 64, 3, 1, 1, False),
     ("DCGAN D conv2 32->64 k4 s2  ", 128, 32, 14, 64, 4, 2, 1, False),
     ("DCGAN G deconv1 64->32 k4 s2", 128, 64, 7, 32, 4, 2, 1, True),
 ]

@@ -1,8 +1,10 @@
-//! Minimal reproduction of what bounds the convolutional rows of docs/BENCHMARKS.md (seed CNN,
-//! LeNet, ResNet, DCGAN) on Burn's CPU backend: each convolution of those models alone, forward
-//! and forward + backward (input and weight gradients), at the models' batch shapes. Run:
+//! Each convolution of the convolutional rows of docs/BENCHMARKS.md (seed CNN, LeNet, ResNet,
+//! DCGAN) alone, forward and forward + backward (input and weight gradients), at the models'
+//! batch shapes: Burn's own flex convolution and the zoo's kernels (`kernels::conv2d`) in the
+//! same process, on the same weights. Run:
 //!
 //!     cargo run --release -p bench --bin conv_ops
+//!     ZOO_CONV_ISA=avx2 cargo run --release -p bench --bin conv_ops   # force a kernel path
 //!     python scripts/bench/repro/conv_ops.py      # the same layers in PyTorch
 //!
 //! GFLOP/s counts 2·(multiply-adds) of the forward; forward + backward counts three times that.
@@ -48,7 +50,7 @@ const fn layer(
 }
 
 /// [batch, in channels, side, out channels, kernel, stride, padding]
-const LAYERS: [Layer; 6] = [
+const LAYERS: [Layer; 8] = [
     layer(
         "seed CNN conv1 3->32 k3     ",
         [64, 3, 32, 32, 3, 1, 0],
@@ -70,6 +72,16 @@ const LAYERS: [Layer; 6] = [
         false,
     ),
     layer(
+        "ResNet-20 32->32 k3 p1      ",
+        [128, 32, 16, 32, 3, 1, 1],
+        false,
+    ),
+    layer(
+        "ResNet-20 64->64 k3 p1      ",
+        [128, 64, 8, 64, 3, 1, 1],
+        false,
+    ),
+    layer(
         "DCGAN D conv2 32->64 k4 s2  ",
         [128, 32, 14, 64, 4, 2, 1],
         false,
@@ -81,10 +93,29 @@ const LAYERS: [Layer; 6] = [
     ),
 ];
 
-fn main() {
+/// Forward and forward + backward seconds of `layer` built on each device.
+fn time(
+    build: impl Fn(&Device) -> Box<dyn Fn(Tensor<4>) -> Tensor<4>>,
+    x: impl Fn(&Device) -> Tensor<4>,
+) -> (f64, f64) {
     let device = Device::default();
     let ad = device.clone().autodiff();
-    println!("conv layers (Burn 0.22.1, flex): forward | forward + backward");
+    let (eval, train) = (build(&device), build(&ad));
+    let (xe, xa) = (x(&device), x(&ad).require_grad());
+    let fwd = seconds(10, || {
+        let _ = eval(xe.clone()).into_data();
+    });
+    let both = seconds(5, || {
+        let _ = train(xa.clone()).sum().backward();
+    });
+    (fwd, both)
+}
+
+fn main() {
+    println!(
+        "conv layers (Burn 0.22.1, flex; kernels path {}): Burn forward | Burn forward + backward | kernels forward | kernels forward + backward",
+        kernels::isa::active().name()
+    );
     for Layer {
         what,
         batch,
@@ -97,33 +128,38 @@ fn main() {
         transposed,
     } in LAYERS
     {
-        // The layer as a function of its input, built on `device`.
-        let build = |device: &Device| -> Box<dyn Fn(Tensor<4>) -> Tensor<4>> {
-            if transposed {
-                let conv = ConvTranspose2dConfig::new([c_in, c_out], [k, k])
-                    .with_stride([stride, stride])
-                    .with_padding([pad, pad])
-                    .init(device);
-                Box::new(move |x| conv.forward(x))
-            } else {
-                let conv = Conv2dConfig::new([c_in, c_out], [k, k])
-                    .with_stride([stride, stride])
-                    .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
-                    .init(device);
-                Box::new(move |x| conv.forward(x))
+        // The layer as a function of its input, built on `device`: Burn's forward or the
+        // kernels'.
+        let build = |fast: bool| {
+            move |device: &Device| -> Box<dyn Fn(Tensor<4>) -> Tensor<4>> {
+                if transposed {
+                    let conv = ConvTranspose2dConfig::new([c_in, c_out], [k, k])
+                        .with_stride([stride, stride])
+                        .with_padding([pad, pad])
+                        .init(device);
+                    if fast {
+                        Box::new(move |x| kernels::conv_transpose2d(&conv, x))
+                    } else {
+                        Box::new(move |x| conv.forward(x))
+                    }
+                } else {
+                    let conv = Conv2dConfig::new([c_in, c_out], [k, k])
+                        .with_stride([stride, stride])
+                        .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+                        .init(device);
+                    if fast {
+                        Box::new(move |x| kernels::conv2d(&conv, x))
+                    } else {
+                        Box::new(move |x| conv.forward(x))
+                    }
+                }
             }
         };
         let x = |device: &Device| {
             Tensor::<4>::random([batch, c_in, side, side], Distribution::Default, device)
         };
-        let (eval, train) = (build(&device), build(&ad));
-        let (xe, xa) = (x(&device), x(&ad).require_grad());
-        let fwd = seconds(10, || {
-            let _ = eval(xe.clone()).into_data();
-        });
-        let both = seconds(5, || {
-            let _ = train(xa.clone()).sum().backward();
-        });
+        let (fwd, both) = time(build(false), x);
+        let (fast_fwd, fast_both) = time(build(true), x);
         let out_side = if transposed {
             (side - 1) * stride + k - 2 * pad
         } else {
@@ -136,12 +172,17 @@ fn main() {
             batch * c_out * out_side * out_side * c_in * k * k
         };
         let flops = 2.0 * macs as f64;
+        let rate = |s: f64, passes: f64| passes * flops / s / 1e9;
         println!(
-            "  {what}: {:8.2} ms {:6.1} GFLOP/s | {:8.2} ms {:6.1} GFLOP/s",
+            "  {what}: {:8.2} ms {:6.1} GFLOP/s | {:8.2} ms {:6.1} GFLOP/s | {:8.2} ms {:6.1} GFLOP/s | {:8.2} ms {:6.1} GFLOP/s",
             fwd * 1e3,
-            flops / fwd / 1e9,
+            rate(fwd, 1.0),
             both * 1e3,
-            3.0 * flops / both / 1e9
+            rate(both, 3.0),
+            fast_fwd * 1e3,
+            rate(fast_fwd, 1.0),
+            fast_both * 1e3,
+            rate(fast_both, 3.0),
         );
     }
 }

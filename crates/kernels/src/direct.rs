@@ -1,0 +1,329 @@
+//! The two inner kernels every convolution here is made of, register-blocked on channels-last
+//! data, compiled once per instruction set.
+//!
+//! - [`RowJob`] computes one output row of a direct convolution: for a tile of `R` output
+//!   pixels × [`LANES`] output channels it keeps `R` accumulator vectors in registers and, for
+//!   every kernel tap and input channel, loads one weight vector (the `LANES` output channels'
+//!   weights for that tap and channel, contiguous after packing) and adds `input scalar ×
+//!   weight vector` into each pixel's accumulator: `R` fused multiply-adds per load and
+//!   broadcast, no im2col copy, no bounds checks (the input is padded beforehand). The tile is
+//!   written once, straight into the NCHW result.
+//! - [`GradJob`] adds one image's contribution to the weight gradient: for a tap and a block of
+//!   `K` input channels × `LANES` output channels it keeps `K` accumulator vectors, and per
+//!   output pixel loads the `LANES` channels of the output gradient once and adds `input scalar
+//!   × gradient vector` into each.
+//!
+//! `LANES = 16` is one AVX-512 register, two AVX2 registers. The tile sizes per instruction
+//! set (`R` = 8 / 4 / 4, `K` = 8 / 4 / 4 for AVX-512 / AVX2 / portable) keep the accumulators
+//! plus the operands within the 32 (AVX-512) or 16 (AVX2) vector registers, and give at least
+//! eight independent accumulation chains to cover the multiply-add latency.
+
+use crate::isa::Isa;
+
+/// Output channels per register block.
+pub const LANES: usize = 16;
+
+type Vector = [f32; LANES];
+
+/// `a * b + c`, fused where the instruction set has it.
+trait MulAdd {
+    fn mul_add(a: f32, b: f32, c: f32) -> f32;
+}
+
+/// One rounding (`vfmadd`): AVX2 and AVX-512 paths.
+struct Fused;
+
+impl MulAdd for Fused {
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        a.mul_add(b, c)
+    }
+}
+
+/// Multiply then add: the portable path (a fused `mul_add` without hardware FMA is a slow
+/// library call).
+struct Separate;
+
+impl MulAdd for Separate {
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        a * b + c
+    }
+}
+
+/// One output row of a direct convolution on channels-last input (see the module docs).
+/// Distances are in elements.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RowJob {
+    /// Input at the window origin of the row's first output pixel, channel 0.
+    pub x: *const f32,
+    /// Between the windows of successive output pixels (stride × channels).
+    pub x_step: usize,
+    /// Between kernel rows and between kernel columns of one window.
+    pub tap_row: usize,
+    pub tap_col: usize,
+    pub taps: [usize; 2],
+    /// Channels summed over (the input's).
+    pub channels: usize,
+    /// Packed weights `[blocks][taps_h][taps_w][channels][LANES]`.
+    pub w: *const f32,
+    pub blocks: usize,
+    /// Real output channels (the last block may be partial).
+    pub outputs: usize,
+    /// `[blocks * LANES]`, the accumulators' starting values.
+    pub bias: *const f32,
+    /// Output at (this row, pixel 0, channel 0), and its strides.
+    pub out: *mut f32,
+    pub out_channel: usize,
+    pub out_step: usize,
+    /// Output pixels in the row.
+    pub width: usize,
+}
+
+/// One image's share of a weight gradient, accumulated into packed `dw`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct GradJob {
+    /// Padded channels-last input of the image at (0, 0, channel 0), its row length and
+    /// channel count.
+    pub x: *const f32,
+    pub x_row: usize,
+    pub channels: usize,
+    pub stride: [usize; 2],
+    pub dilation: [usize; 2],
+    pub taps: [usize; 2],
+    /// Channels-last output gradient of the image at output (0, 0), channel 0; distances
+    /// between its rows and pixels. Reads run up to `LANES - 1` elements past the last real
+    /// channel (into lanes whose sums are discarded), so the buffer has that much slack.
+    pub dy: *const f32,
+    pub dy_row: usize,
+    pub dy_pixel: usize,
+    /// Output rows and columns.
+    pub size: [usize; 2],
+    pub blocks: usize,
+    /// Packed `[blocks][taps_h][taps_w][channels][LANES]`, added to.
+    pub dw: *mut f32,
+}
+
+// SAFETY (both job types): every pointer is derived from a buffer the caller keeps alive for
+// the whole call, and concurrent jobs write disjoint elements.
+unsafe impl Send for RowJob {}
+unsafe impl Sync for RowJob {}
+unsafe impl Send for GradJob {}
+unsafe impl Sync for GradJob {}
+
+impl RowJob {
+    /// Runs the row with `isa`'s kernels.
+    ///
+    /// # Safety
+    /// The pointers and distances describe buffers large enough for every access the job's
+    /// geometry implies; `isa` runs on this CPU ([`crate::isa::active`] guarantees it).
+    pub(crate) unsafe fn run(&self, isa: Isa) {
+        unsafe {
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => row_avx512(self),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => row_avx2(self),
+                #[cfg(test)]
+                _ if tests::wide() => conv_row::<8, Fused>(self),
+                _ => conv_row::<4, Separate>(self),
+            }
+        }
+    }
+}
+
+impl GradJob {
+    /// Adds the image's gradient with `isa`'s kernels.
+    ///
+    /// # Safety
+    /// As [`RowJob::run`].
+    pub(crate) unsafe fn run(&self, isa: Isa) {
+        unsafe {
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => grad_avx512(self),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => grad_avx2(self),
+                #[cfg(test)]
+                _ if tests::wide() => weight_grad::<8, Fused>(self),
+                _ => weight_grad::<4, Separate>(self),
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn row_avx512(job: &RowJob) {
+    unsafe { conv_row::<8, Fused>(job) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn row_avx2(job: &RowJob) {
+    unsafe { conv_row::<4, Fused>(job) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn grad_avx512(job: &GradJob) {
+    unsafe { weight_grad::<8, Fused>(job) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn grad_avx2(job: &GradJob) {
+    unsafe { weight_grad::<4, Fused>(job) }
+}
+
+#[inline(always)]
+unsafe fn load(p: *const f32) -> Vector {
+    unsafe { p.cast::<Vector>().read_unaligned() }
+}
+
+/// The row in tiles of `R` pixels, then 4, 2 and 1 for the remainder.
+#[inline(always)]
+unsafe fn conv_row<const R: usize, F: MulAdd>(job: &RowJob) {
+    let block_len = job.taps[0] * job.taps[1] * job.channels * LANES;
+    for block in 0..job.blocks {
+        let w = unsafe { job.w.add(block * block_len) };
+        let bias = unsafe { load(job.bias.add(block * LANES)) };
+        let out = unsafe { job.out.add(block * LANES * job.out_channel) };
+        let valid = (job.outputs - block * LANES).min(LANES);
+        let mut col = 0;
+        while col + R <= job.width {
+            unsafe { conv_tile::<R, F>(job, w, bias, out, valid, col) };
+            col += R;
+        }
+        if R > 4 && col + 4 <= job.width {
+            unsafe { conv_tile::<4, F>(job, w, bias, out, valid, col) };
+            col += 4;
+        }
+        if R > 2 && col + 2 <= job.width {
+            unsafe { conv_tile::<2, F>(job, w, bias, out, valid, col) };
+            col += 2;
+        }
+        if col < job.width {
+            unsafe { conv_tile::<1, F>(job, w, bias, out, valid, col) };
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn conv_tile<const R: usize, F: MulAdd>(
+    job: &RowJob,
+    w: *const f32,
+    bias: Vector,
+    out: *mut f32,
+    valid: usize,
+    col: usize,
+) {
+    let mut acc = [bias; R];
+    let x0 = unsafe { job.x.add(col * job.x_step) };
+    for th in 0..job.taps[0] {
+        for tw in 0..job.taps[1] {
+            let x = unsafe { x0.add(th * job.tap_row + tw * job.tap_col) };
+            let wt = unsafe { w.add((th * job.taps[1] + tw) * job.channels * LANES) };
+            for c in 0..job.channels {
+                let wv = unsafe { load(wt.add(c * LANES)) };
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let xv = unsafe { *x.add(r * job.x_step + c) };
+                    for l in 0..LANES {
+                        acc[l] = F::mul_add(xv, wv[l], acc[l]);
+                    }
+                }
+            }
+        }
+    }
+    // Leave registers once: the scatter below indexes lanes at run time.
+    let tile = std::hint::black_box(acc);
+    for l in 0..valid {
+        let o = unsafe { out.add(l * job.out_channel + col * job.out_step) };
+        for (r, pixel) in tile.iter().enumerate() {
+            unsafe { *o.add(r * job.out_step) = pixel[l] };
+        }
+    }
+}
+
+/// Every block and tap in input-channel tiles of `K`, then 4, 2 and 1.
+#[inline(always)]
+unsafe fn weight_grad<const K: usize, F: MulAdd>(job: &GradJob) {
+    let tap_len = job.channels * LANES;
+    for block in 0..job.blocks {
+        for th in 0..job.taps[0] {
+            for tw in 0..job.taps[1] {
+                let dw = unsafe {
+                    job.dw
+                        .add(((block * job.taps[0] + th) * job.taps[1] + tw) * tap_len)
+                };
+                let mut c = 0;
+                while c + K <= job.channels {
+                    unsafe { grad_tile::<K, F>(job, block, [th, tw], c, dw) };
+                    c += K;
+                }
+                if K > 4 && c + 4 <= job.channels {
+                    unsafe { grad_tile::<4, F>(job, block, [th, tw], c, dw) };
+                    c += 4;
+                }
+                if K > 2 && c + 2 <= job.channels {
+                    unsafe { grad_tile::<2, F>(job, block, [th, tw], c, dw) };
+                    c += 2;
+                }
+                if c < job.channels {
+                    unsafe { grad_tile::<1, F>(job, block, [th, tw], c, dw) };
+                }
+            }
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn grad_tile<const K: usize, F: MulAdd>(
+    job: &GradJob,
+    block: usize,
+    tap: [usize; 2],
+    channel: usize,
+    dw: *mut f32,
+) {
+    let mut acc = [[0.0f32; LANES]; K];
+    for (k, acc) in acc.iter_mut().enumerate() {
+        *acc = unsafe { load(dw.add((channel + k) * LANES)) };
+    }
+    let x_tap = tap[0] * job.dilation[0] * job.x_row + tap[1] * job.dilation[1] * job.channels;
+    for oh in 0..job.size[0] {
+        let x_row = unsafe { job.x.add(oh * job.stride[0] * job.x_row + x_tap + channel) };
+        let dy_row = unsafe { job.dy.add(oh * job.dy_row + block * LANES) };
+        for ow in 0..job.size[1] {
+            let dv = unsafe { load(dy_row.add(ow * job.dy_pixel)) };
+            let x = unsafe { x_row.add(ow * job.stride[1] * job.channels) };
+            for (k, acc) in acc.iter_mut().enumerate() {
+                let xv = unsafe { *x.add(k) };
+                for l in 0..LANES {
+                    acc[l] = F::mul_add(xv, dv[l], acc[l]);
+                }
+            }
+        }
+    }
+    for (k, acc) in acc.iter().enumerate() {
+        unsafe {
+            dw.add((channel + k) * LANES)
+                .cast::<Vector>()
+                .write_unaligned(*acc)
+        };
+    }
+}
+
+/// Test hook: the portable path runs the AVX-512 tiles (8 pixels, 8 channels, fused
+/// multiply-add) without the AVX-512 target feature, so that machines without AVX-512 check
+/// that tiling against the narrow one (`conv`'s tests). Process-wide, as the kernels run on
+/// rayon's threads; only that test sets it.
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    pub(crate) static WIDE: AtomicBool = AtomicBool::new(false);
+
+    pub(crate) fn wide() -> bool {
+        WIDE.load(Ordering::Relaxed)
+    }
+}

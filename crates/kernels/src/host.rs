@@ -1,0 +1,57 @@
+//! Moving tensors of Burn's CPU backends to and from host buffers.
+
+use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
+use burn::tensor::TensorData;
+
+/// Polls a future the CPU backends return ready.
+fn ready<T>(future: impl Future<Output = T>) -> T {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(value) => value,
+        std::task::Poll::Pending => unreachable!("a CPU backend's read is ready at once"),
+    }
+}
+
+/// The tensor's values in row-major order, and its shape.
+fn host<B: Backend>(tensor: FloatTensor<B>) -> (Vec<f32>, Vec<usize>) {
+    let shape = tensor.shape().to_vec();
+    let data = ready(B::float_into_data(tensor)).expect("reading a CPU tensor");
+    let values = data
+        .try_into_vec::<f32>()
+        .expect("fast convolutions run on f32 tensors (checked by `supports`)");
+    (values, shape)
+}
+
+/// Runs `f` on the tensor's f32 values (row-major) and shape: in place for a contiguous flex
+/// tensor, through a copy otherwise.
+pub(crate) fn read<B: Backend, R>(
+    tensor: FloatTensor<B>,
+    f: impl FnOnce(&[f32], &[usize]) -> R,
+) -> R {
+    #[cfg(feature = "flex")]
+    {
+        let any: &dyn std::any::Any = &tensor;
+        if let Some(flex) = any.downcast_ref::<burn::backend::flex::FlexTensor>() {
+            let layout = flex.layout();
+            if layout.is_contiguous()
+                && layout.start_offset() == 0
+                && flex.dtype() == burn::tensor::DType::F32
+            {
+                let shape = layout.shape().to_vec();
+                let n = shape.iter().product();
+                return f(&flex.storage::<f32>()[..n], &shape);
+            }
+        }
+    }
+    let (values, shape) = host::<B>(tensor);
+    f(&values, &shape)
+}
+
+pub(crate) fn device_tensor<B: Backend>(
+    values: Vec<f32>,
+    shape: &[usize],
+    device: &B::Device,
+) -> FloatTensor<B> {
+    B::float_from_data(TensorData::new(values, shape.to_vec()), device)
+}

@@ -1,0 +1,31 @@
+//! CPU kernels for Burn's CPU backends (`flex`, `ndarray`), faster than Burn's own where the
+//! zoo's models spend their time.
+//!
+//! **Convolutions.** Burn 0.22's CPU conv2d copies the input to channels-last serially, then
+//! copies every tile into a freshly allocated im2col buffer, multiplies, and scatters the
+//! result back with scalar strided stores; its backward goes through a generic transposed
+//! convolution (a GEMM then a scalar scatter-add) and a batch/channel-swapped convolution. At
+//! the 16–64 channels of these models most of the time is that data movement. Here the same
+//! three operations are direct convolutions on channels-last data, register-blocked as in
+//! oneDNN's `jit_avx512_common` convolutions: see [`direct`] for the kernels, [`conv`] for how
+//! forward, transposed convolution and weight gradient are made of them, and [`isa`] for the
+//! run-time choice between AVX-512, AVX2 and portable code.
+//!
+//! **Batch norm.** Training-mode batch normalisation, with the ReLU that usually follows,
+//! fused into two passes forward and three backward ([`norm`]).
+//!
+//! Models call [`conv2d`], [`conv_transpose2d`] and [`batch_norm`] with Burn's own modules; on other devices,
+//! and for options the kernels do not cover (groups, dilation, `Same` padding, other
+//! precisions), those fall back to the modules' `forward`.
+
+pub mod conv;
+pub mod direct;
+mod host;
+pub mod isa;
+mod layer;
+pub mod norm;
+pub mod op;
+
+pub use isa::Isa;
+pub use layer::{conv_transpose2d, conv2d, supported};
+pub use norm::batch_norm;

@@ -1,0 +1,140 @@
+//! The fused training-mode batch norm (+ ReLU) against Burn's `BatchNorm` (+ `relu`) on the
+//! same parameters and inputs: output, the gradients of the input, γ and β, and the running
+//! statistics after the step; and Burn's own path outside training.
+
+use burn::nn::{BatchNorm, BatchNormConfig};
+use burn::prelude::*;
+use burn::tensor::Distribution;
+
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_into_vec().unwrap()
+}
+
+fn assert_close(what: &str, fast: &[f32], reference: &[f32], tol: f32) {
+    assert_eq!(fast.len(), reference.len(), "{what}: sizes");
+    let scale = reference.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    for (i, (a, b)) in fast.iter().zip(reference).enumerate() {
+        assert!(
+            (a - b).abs() <= tol * scale,
+            "{what}[{i}]: fast {a} vs Burn {b}"
+        );
+    }
+}
+
+/// A batch norm with non-trivial γ, β and running statistics.
+fn layer(channels: usize, device: &Device) -> BatchNorm {
+    let mut bn: BatchNorm = BatchNormConfig::new(channels).init(device);
+    let ramp = |a: f32, b: f32| {
+        Tensor::<1>::from_data(
+            TensorData::new(
+                (0..channels).map(|c| a + b * c as f32).collect::<Vec<_>>(),
+                [channels],
+            ),
+            device,
+        )
+    };
+    let tracked = |t: Tensor<1>| {
+        if device.is_autodiff() {
+            t.require_grad()
+        } else {
+            t
+        }
+    };
+    bn.gamma = bn.gamma.map(|_| tracked(ramp(0.5, 0.1)));
+    bn.beta = bn.beta.map(|_| tracked(ramp(-0.3, 0.05)));
+    bn
+}
+
+fn run(
+    bn: &BatchNorm,
+    x: &Tensor<4>,
+    weigh: &Tensor<4>,
+    relu: bool,
+    fast: bool,
+) -> Vec<(&'static str, Vec<f32>)> {
+    let x = x.clone().require_grad();
+    let y = if fast {
+        kernels::batch_norm(bn, x.clone(), relu)
+    } else {
+        let y = bn.forward(x.clone());
+        if relu {
+            burn::tensor::activation::relu(y)
+        } else {
+            y
+        }
+    };
+    let grads = (y.clone() * weigh.clone()).sum().backward();
+    vec![
+        ("y", values(y)),
+        ("dx", values(x.grad(&grads).unwrap())),
+        ("d gamma", values(bn.gamma.grad(&grads).unwrap())),
+        ("d beta", values(bn.beta.grad(&grads).unwrap())),
+        ("running mean", values(bn.running_mean.value())),
+        ("running var", values(bn.running_var.value())),
+    ]
+}
+
+#[test]
+fn training_batch_norm_matches_burn() {
+    let device = Device::default().autodiff();
+    for (dims, relu) in [
+        ([4, 16, 8, 8], true),
+        ([3, 5, 7, 9], false),
+        ([1, 17, 5, 5], true),
+        ([8, 32, 4, 4], false),
+    ] {
+        let x = Tensor::<4>::random(dims, Distribution::Normal(0.5, 2.0), &device);
+        let weigh = Tensor::<4>::random(dims, Distribution::Normal(0.0, 1.0), &device);
+        let fast = run(&layer(dims[1], &device), &x, &weigh, relu, true);
+        let reference = run(&layer(dims[1], &device), &x, &weigh, relu, false);
+        for ((name, a), (_, b)) in fast.iter().zip(&reference) {
+            assert_close(&format!("{name} {dims:?} relu {relu}"), a, b, 1e-4);
+        }
+    }
+}
+
+/// A layer with running statistics away from 0 and 1, as after some training.
+fn trained(channels: usize, device: &Device) -> BatchNorm {
+    let bn = layer(channels, device);
+    let warm = Tensor::<4>::random([4, channels, 3, 3], Distribution::Normal(1.5, 3.0), device);
+    let _ = bn.forward(warm);
+    bn
+}
+
+#[test]
+fn evaluation_uses_the_running_statistics() {
+    let device = Device::default();
+    let bn = trained(6, &device.clone().autodiff());
+    let bn = burn::module::Module::valid(&bn);
+    let x = Tensor::<4>::random([2, 6, 3, 3], Distribution::Default, &device);
+    for relu in [true, false] {
+        let fast = values(kernels::batch_norm(&bn, x.clone(), relu));
+        let y = bn.forward(x.clone());
+        let reference = values(if relu {
+            burn::tensor::activation::relu(y)
+        } else {
+            y
+        });
+        assert_close(&format!("evaluation relu {relu}"), &fast, &reference, 1e-5);
+    }
+}
+
+/// A frozen layer on the training device (`trainer::transfer::freeze_backbone`): running
+/// statistics, and gradients that flow through them as constants.
+#[test]
+fn frozen_layer_matches_burn() {
+    let device = Device::default().autodiff();
+    let dims = [3, 8, 5, 5];
+    let x = Tensor::<4>::random(dims, Distribution::Normal(0.5, 2.0), &device);
+    let weigh = Tensor::<4>::random(dims, Distribution::Normal(0.0, 1.0), &device);
+    let frozen = |bn: BatchNorm| {
+        let mut bn = bn;
+        bn.training = bn.training.map(|flag| flag.with(false));
+        bn
+    };
+    let fast = run(&frozen(trained(8, &device)), &x, &weigh, true, true);
+    let reference = run(&frozen(trained(8, &device)), &x, &weigh, true, false);
+    for ((name, a), (_, b)) in fast.iter().zip(&reference) {
+        assert_close(&format!("frozen {name}"), a, b, 1e-4);
+    }
+}
