@@ -28,6 +28,59 @@ fn median(reps: usize, mut f: impl FnMut()) -> f64 {
     times[reps / 2]
 }
 
+/// Fused multiply-adds on 12 independent accumulators of one vector (`L` lanes) each, enough
+/// to hide the latency and few enough to stay in registers: the multiply-add peak.
+#[inline(always)]
+fn fma_chains<const L: usize>(rounds: usize) -> f32 {
+    let mut acc = [[1.0f32; L]; 12];
+    let (b, c) = (
+        std::hint::black_box(0.999_99f32),
+        std::hint::black_box(1e-6f32),
+    );
+    for _ in 0..rounds {
+        for a in acc.iter_mut() {
+            for v in a.iter_mut() {
+                *v = v.mul_add(b, c);
+            }
+        }
+    }
+    acc.iter().flatten().sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn fma_avx512(rounds: usize) -> f32 {
+    fma_chains::<16>(rounds)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn fma_avx2(rounds: usize) -> f32 {
+    fma_chains::<8>(rounds)
+}
+
+/// GFLOP/s of multiply-adds on every rayon thread at once (`None` on the portable path).
+fn peak(isa: kernels::Isa) -> Option<f64> {
+    use rayon::prelude::*;
+    let rounds = 20_000_000;
+    let threads = rayon::current_num_threads();
+    let start = Instant::now();
+    let sums: Vec<f32> = (0..threads)
+        .into_par_iter()
+        .map(|_| match isa {
+            #[cfg(target_arch = "x86_64")]
+            kernels::Isa::Avx512 => unsafe { fma_avx512(rounds) },
+            #[cfg(target_arch = "x86_64")]
+            kernels::Isa::Avx2 => unsafe { fma_avx2(rounds) },
+            _ => f32::NAN,
+        })
+        .collect();
+    let seconds = start.elapsed().as_secs_f64();
+    sums[0]
+        .is_finite()
+        .then(|| (threads * rounds * 12 * 16 * 2) as f64 / seconds / 1e9)
+}
+
 fn main() {
     let isa = kernels::isa::active();
     println!(
@@ -35,6 +88,9 @@ fn main() {
         isa.name(),
         rayon::current_num_threads()
     );
+    if let Some(peak) = peak(isa) {
+        println!("  multiply-add peak ({}): {peak:.1} GFLOP/s", isa.name());
+    }
     // [batch, c_in, side, c_out, kernel, stride, padding]
     let shapes = [
         [128, 16, 32, 16, 3, 1, 1],
@@ -55,7 +111,7 @@ fn main() {
             padded = Some(ChannelsLast::from_nchw(
                 &x,
                 [batch, c_in, side, side],
-                [[p, p], [p, p]],
+                kernels::direct::input_padding([[p, p], [p, p]], s),
             ));
         });
         let padded = padded.unwrap();

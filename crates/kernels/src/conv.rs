@@ -17,7 +17,7 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
-use crate::direct::{GradJob, LANES, RowJob};
+use crate::direct::{GradJob, LANES, MAX_TILE, RowJob};
 use crate::isa::Isa;
 
 /// A zero-padded channels-last batch, `[batch][rows][cols][channels]`, with [`LANES`] spare
@@ -228,7 +228,9 @@ impl Transposed {
             let before = k.div_ceil(s) - 1;
             // The last phase row reads input position (out - 1 + pad) / s.
             let needed = ((self.out[d] - 1 + p) / s + 1).max(self.input[2 + d]);
-            [before, needed - self.input[2 + d]]
+            // Columns: room for the row jobs' last whole tile (stride 1 in a phase).
+            let tile = if d == 1 { MAX_TILE - 1 } else { 0 };
+            [before, needed - self.input[2 + d] + tile]
         })
     }
 
@@ -463,6 +465,7 @@ mod tests {
     use std::sync::atomic::Ordering;
 
     use super::*;
+    use crate::direct::input_padding;
     use crate::direct::tests::WIDE;
 
     fn numbers(n: usize, seed: usize) -> Vec<f32> {
@@ -478,7 +481,11 @@ mod tests {
         let x = numbers(batch * c_in * side * side, 1);
         let w = numbers(c_out * c_in * k * k, 2);
         let bias = numbers(c_out, 3);
-        let padded = ChannelsLast::from_nchw(&x, [batch, c_in, side, side], [[1, 1], [1, 1]]);
+        let padded = ChannelsLast::from_nchw(
+            &x,
+            [batch, c_in, side, side],
+            input_padding([[1, 1], [1, 1]], 1),
+        );
         let weights = Weights {
             data: &w,
             dims: [c_out, c_in, k, k],

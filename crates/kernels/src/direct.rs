@@ -23,6 +23,19 @@ use crate::isa::Isa;
 /// Output channels per register block.
 pub const LANES: usize = 16;
 
+/// The widest pixel tile ([`RowJob`] computes every tile whole, so it reads up to
+/// `MAX_TILE - 1` windows past the end of a row: see [`input_padding`]).
+pub const MAX_TILE: usize = 8;
+
+/// `padding` (`[[top, bottom], [left, right]]`) with the extra zero columns on the right that
+/// let [`RowJob`] compute a row's last tile whole at column `stride`.
+pub fn input_padding(padding: [[usize; 2]; 2], stride: usize) -> [[usize; 2]; 2] {
+    [
+        padding[0],
+        [padding[1][0], padding[1][1] + (MAX_TILE - 1) * stride],
+    ]
+}
+
 type Vector = [f32; LANES];
 
 /// `a * b + c`, fused where the instruction set has it.
@@ -52,7 +65,8 @@ impl MulAdd for Separate {
 }
 
 /// One output row of a direct convolution on channels-last input (see the module docs).
-/// Distances are in elements.
+/// Distances are in elements. The last tile of the row is computed whole and stored in part,
+/// so the input row has [`input_padding`]'s extra columns.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RowJob {
     /// Input at the window origin of the row's first output pixel, channel 0.
@@ -173,7 +187,7 @@ unsafe fn grad_avx512(job: &GradJob) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn grad_avx2(job: &GradJob) {
-    unsafe { weight_grad::<4, Fused>(job) }
+    unsafe { weight_grad::<6, Fused>(job) }
 }
 
 #[inline(always)]
@@ -190,21 +204,11 @@ unsafe fn conv_row<const R: usize, F: MulAdd>(job: &RowJob) {
         let bias = unsafe { load(job.bias.add(block * LANES)) };
         let out = unsafe { job.out.add(block * LANES * job.out_channel) };
         let valid = (job.outputs - block * LANES).min(LANES);
-        let mut col = 0;
-        while col + R <= job.width {
-            unsafe { conv_tile::<R, F>(job, w, bias, out, valid, col) };
-            col += R;
-        }
-        if R > 4 && col + 4 <= job.width {
-            unsafe { conv_tile::<4, F>(job, w, bias, out, valid, col) };
-            col += 4;
-        }
-        if R > 2 && col + 2 <= job.width {
-            unsafe { conv_tile::<2, F>(job, w, bias, out, valid, col) };
-            col += 2;
-        }
-        if col < job.width {
-            unsafe { conv_tile::<1, F>(job, w, bias, out, valid, col) };
+        // Whole tiles only, the last one stored in part: a narrower remainder tile would have
+        // too few independent accumulators to hide the multiply-add latency.
+        for col in (0..job.width).step_by(R) {
+            let pixels = (job.width - col).min(R);
+            unsafe { conv_tile::<R, F>(job, w, bias, out, [valid, pixels], col) };
         }
     }
 }
@@ -215,7 +219,7 @@ unsafe fn conv_tile<const R: usize, F: MulAdd>(
     w: *const f32,
     bias: Vector,
     out: *mut f32,
-    valid: usize,
+    [valid, pixels]: [usize; 2],
     col: usize,
 ) {
     let mut acc = [bias; R];
@@ -239,7 +243,7 @@ unsafe fn conv_tile<const R: usize, F: MulAdd>(
     let tile = std::hint::black_box(acc);
     for l in 0..valid {
         let o = unsafe { out.add(l * job.out_channel + col * job.out_step) };
-        for (r, pixel) in tile.iter().enumerate() {
+        for (r, pixel) in tile.iter().take(pixels).enumerate() {
             unsafe { *o.add(r * job.out_step) = pixel[l] };
         }
     }

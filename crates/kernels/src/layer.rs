@@ -31,10 +31,20 @@ pub fn supported(device: &Device) -> bool {
     }
 }
 
+/// Output channels below which Burn's own convolution is kept: the kernels compute 16 output
+/// channels per register block, so a layer with few of them (an image decoder's last layer
+/// with 1 or 3) would waste most of each block's multiply-adds.
+pub const MIN_OUTPUT_CHANNELS: usize = 8;
+
 /// The options of `conv` on `x` when the fast path covers them: a supported device, f32,
-/// groups 1, dilation 1, explicit or no padding, a kernel that fits.
+/// groups 1, dilation 1, explicit or no padding, a kernel that fits, at least
+/// [`MIN_OUTPUT_CHANNELS`] outputs.
 fn conv_spec(conv: &Conv2d, x: &Tensor<4>, weight: &Tensor<4>) -> Option<ConvSpec> {
-    if conv.groups != 1 || conv.dilation != [1, 1] || !fast_dtypes(x, weight) {
+    if conv.groups != 1
+        || conv.dilation != [1, 1]
+        || weight.dims()[0] < MIN_OUTPUT_CHANNELS
+        || !fast_dtypes(x, weight)
+    {
         return None;
     }
     let padding = match conv.padding {
@@ -93,7 +103,12 @@ pub fn conv_transpose2d(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
     let [.., h, w] = x.dims();
     let fits = spec.out_size([h, w], conv.kernel_size).is_some()
         && (0..2).all(|d| conv.padding_out[d] < conv.stride[d]);
-    if conv.groups != 1 || conv.dilation != [1, 1] || !fits || !fast_dtypes(&x, &weight) {
+    if conv.groups != 1
+        || conv.dilation != [1, 1]
+        || weight.dims()[1] < MIN_OUTPUT_CHANNELS
+        || !fits
+        || !fast_dtypes(&x, &weight)
+    {
         return conv.forward(x);
     }
     let bias = conv.bias.as_ref().map(|b| b.val().dequantize());

@@ -11,10 +11,13 @@
 //! forward, transposed convolution and weight gradient are made of them, and [`isa`] for the
 //! run-time choice between AVX-512, AVX2 and portable code.
 //!
+//! **Max pooling.** Non-overlapping windows (the 2×2 of the seed CNN and LeNet) with
+//! one-byte winner offsets and a backward that writes each input once ([`pool`]).
+//!
 //! **Batch norm.** Training-mode batch normalisation, with the ReLU that usually follows,
 //! fused into two passes forward and three backward ([`norm`]).
 //!
-//! Models call [`conv2d`], [`conv_transpose2d`] and [`batch_norm`] with Burn's own modules; on other devices,
+//! Models call [`conv2d`], [`conv_transpose2d`], [`batch_norm`] and [`max_pool2d`] with Burn's own modules; on other devices,
 //! and for options the kernels do not cover (groups, dilation, `Same` padding, other
 //! precisions), those fall back to the modules' `forward`.
 
@@ -25,7 +28,9 @@ pub mod isa;
 mod layer;
 pub mod norm;
 pub mod op;
+pub mod pool;
 
 pub use isa::Isa;
 pub use layer::{conv_transpose2d, conv2d, supported};
 pub use norm::batch_norm;
+pub use pool::max_pool2d;

@@ -16,10 +16,13 @@ use burn::backend::autodiff::{
 use burn::backend::{
     Backend, ExtensionType, TensorMetadata, backend_extension, tensor::FloatTensor,
 };
+use burn::tensor::ops::ConvTransposeOptions;
 
 use crate::conv::{self, ChannelsLast, Transposed, Weights, Window};
+use crate::direct::input_padding;
 use crate::host::{device_tensor, read};
 use crate::isa;
+use crate::layer::MIN_OUTPUT_CHANNELS;
 
 /// A convolution's options (groups = 1, dilation 1 in the backward).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,7 +114,10 @@ fn conv2d_forward<B: Backend>(inputs: ConvInputs<B>, spec: ConvSpec) -> (FloatTe
     let w_dims = dims4(&w_shape);
     let (x, x_dims) = read::<B, _>(inputs.x, |x, shape| {
         let dims = dims4(shape);
-        (ChannelsLast::from_nchw(x, dims, spec.padding), dims)
+        (
+            ChannelsLast::from_nchw(x, dims, input_padding(spec.padding, spec.stride[1])),
+            dims,
+        )
     });
     let out = spec
         .out_size([x_dims[2], x_dims[3]], [w_dims[2], w_dims[3]])
@@ -283,22 +289,30 @@ impl<B: Backend> Backward<B, 3> for ConvBackward {
             pad: [tape.spec.padding[0][0], tape.spec.padding[1][0]],
         };
         let need_db = node_b.is_some();
+        let dy_tensor = dy.clone();
         let (dy_padded, db) = read::<B, _>(dy, |dy, _| {
             let db = need_db.then(|| conv::channel_sums(dy, dy_dims));
             (geometry.pad_input(dy, [kh, kw]), db)
         });
         if let Some(node) = node_x {
-            let dx = conv::transposed(
-                isa,
-                &geometry,
-                &dy_padded,
-                Weights {
-                    data: &tape.weight,
-                    dims: tape.w_dims,
-                },
-                None,
-            );
-            grads.register::<B>(node.id, device_tensor::<B>(dx, &tape.x_dims, &device));
+            let dx = if let Some(options) = small_input(&tape) {
+                // Few input channels (an image): Burn's transposed convolution wastes less.
+                let weight = device_tensor::<B>(tape.weight.to_vec(), &tape.w_dims, &device);
+                B::conv_transpose2d(dy_tensor, weight, None, options)
+            } else {
+                let dx = conv::transposed(
+                    isa,
+                    &geometry,
+                    &dy_padded,
+                    Weights {
+                        data: &tape.weight,
+                        dims: tape.w_dims,
+                    },
+                    None,
+                );
+                device_tensor::<B>(dx, &tape.x_dims, &device)
+            };
+            grads.register::<B>(node.id, dx);
         }
         if let Some(node) = node_w {
             let origin = geometry.leading([kh, kw]);
@@ -323,6 +337,34 @@ impl<B: Backend> Backward<B, 3> for ConvBackward {
     }
 }
 
+/// The options of Burn's transposed convolution that gives the input gradient, when the input
+/// has fewer than [`MIN_OUTPUT_CHANNELS`] channels (the kernels would waste most of each
+/// 16-channel block) and the padding is symmetric.
+fn small_input(tape: &ConvTape) -> Option<ConvTransposeOptions<2>> {
+    let spec = tape.spec;
+    if tape.x_dims[1] >= MIN_OUTPUT_CHANNELS || spec.padding.iter().any(|[a, b]| a != b) {
+        return None;
+    }
+    let padding = [spec.padding[0][0], spec.padding[1][0]];
+    // The rows the convolution never read (the stride's remainder) come back as output
+    // padding, which must stay below the stride.
+    let mut padding_out = [0; 2];
+    for d in 0..2 {
+        let reach = (tape.out[d] - 1) * spec.stride[d] + tape.w_dims[2 + d];
+        padding_out[d] = (tape.x_dims[2 + d] + 2 * padding[d]).checked_sub(reach)?;
+        if padding_out[d] >= spec.stride[d] {
+            return None;
+        }
+    }
+    Some(ConvTransposeOptions::new(
+        spec.stride,
+        padding,
+        padding_out,
+        [1, 1],
+        1,
+    ))
+}
+
 #[derive(Debug)]
 struct TransposeBackward;
 
@@ -344,7 +386,11 @@ impl<B: Backend> Backward<B, 3> for TransposeBackward {
         let (dy_padded, db) = read::<B, _>(dy, |dy, _| {
             let db = need_db.then(|| conv::channel_sums(dy, dy_dims));
             (
-                ChannelsLast::from_nchw(dy, dy_dims, [[ph, ph], [pw, pw]]),
+                ChannelsLast::from_nchw(
+                    dy,
+                    dy_dims,
+                    input_padding([[ph, ph], [pw, pw]], tape.spec.stride[1]),
+                ),
                 db,
             )
         });

@@ -17,7 +17,7 @@ use burn::nn::{
 };
 use burn::prelude::*;
 use burn::tensor::activation::relu;
-use kernels::{batch_norm, conv2d};
+use kernels::{batch_norm, conv2d, max_pool2d};
 
 /// Output side of a 'valid' convolution (stride 1) or a 2×2 pool.
 fn valid(side: usize, kernel: usize) -> usize {
@@ -62,8 +62,8 @@ impl TfTutorialCnn {
 
     /// The penultimate layer's activations: `[b, 64]`.
     pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
-        let x = self.pool.forward(relu(conv2d(&self.conv1, x))); // [b, 32, 15, 15]
-        let x = self.pool.forward(relu(conv2d(&self.conv2, x))); // [b, 64, 6, 6]
+        let x = max_pool2d(&self.pool, relu(conv2d(&self.conv1, x))); // [b, 32, 15, 15]
+        let x = max_pool2d(&self.pool, relu(conv2d(&self.conv2, x))); // [b, 64, 6, 6]
         let x = relu(conv2d(&self.conv3, x)); // [b, 64, 4, 4]
         relu(self.fc1.forward(x.flatten(1, 3))) // [b, 64]
     }
@@ -117,12 +117,14 @@ impl LeNet {
 
     /// The penultimate layer's activations (before dropout): `[b, 84]`.
     pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
-        let x = self
-            .pool
-            .forward(batch_norm(&self.bn1, conv2d(&self.conv1, x), true)); // [b, 32, 14, 14]
-        let x = self
-            .pool
-            .forward(batch_norm(&self.bn2, conv2d(&self.conv2, x), true)); // [b, 64, 5, 5]
+        let x = max_pool2d(
+            &self.pool,
+            batch_norm(&self.bn1, conv2d(&self.conv1, x), true),
+        ); // [b, 32, 14, 14]
+        let x = max_pool2d(
+            &self.pool,
+            batch_norm(&self.bn2, conv2d(&self.conv2, x), true),
+        ); // [b, 64, 5, 5]
         let x = self
             .dropout
             .forward(relu(self.fc1.forward(x.flatten(1, 3)))); // [b, 120]
