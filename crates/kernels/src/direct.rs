@@ -23,6 +23,10 @@ use crate::isa::Isa;
 /// Output channels per register block.
 pub const LANES: usize = 16;
 
+/// Output channels below which Burn's own convolution is kept: a layer with few of them (an
+/// image decoder's last layer with 1 or 3) would waste most of each block's multiply-adds.
+pub const MIN_OUTPUT_CHANNELS: usize = 8;
+
 /// The widest pixel tile ([`RowJob`] computes every tile whole, so it reads up to
 /// `MAX_TILE - 1` windows past the end of a row: see [`input_padding`]).
 pub const MAX_TILE: usize = 8;

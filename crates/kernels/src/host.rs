@@ -1,7 +1,10 @@
 //! Moving tensors of Burn's CPU backends to and from host buffers.
 
 use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
+use std::mem::MaybeUninit;
+
 use burn::tensor::TensorData;
+use rayon::prelude::*;
 
 /// Polls a future the CPU backends return ready.
 fn ready<T>(future: impl Future<Output = T>) -> T {
@@ -54,4 +57,21 @@ pub(crate) fn device_tensor<B: Backend>(
     device: &B::Device,
 ) -> FloatTensor<B> {
     B::float_from_data(TensorData::new(values, shape.to_vec()), device)
+}
+
+/// A vector of `len` values, written chunk by chunk (`chunk` elements, in parallel) by
+/// `fill(chunk index, chunk)`, which must write every element: no zeroing pass first.
+pub(crate) fn par_filled(
+    len: usize,
+    chunk: usize,
+    fill: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync,
+) -> Vec<f32> {
+    let mut values = Vec::<f32>::with_capacity(len);
+    values.spare_capacity_mut()[..len]
+        .par_chunks_mut(chunk)
+        .enumerate()
+        .for_each(|(i, part)| fill(i, part));
+    // SAFETY: `fill` wrote every element of every chunk.
+    unsafe { values.set_len(len) };
+    values
 }

@@ -8,6 +8,7 @@ use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::prelude::*;
 use burn::tensor::DType;
 
+use crate::direct::MIN_OUTPUT_CHANNELS;
 use crate::op::{ConvInputs, ConvSpec, FastConvBackend, TransposeSpec};
 
 /// Whether `device` runs the fast convolutions: Burn's CPU backends compiled into this crate
@@ -30,11 +31,6 @@ pub fn supported(device: &Device) -> bool {
         _ => false,
     }
 }
-
-/// Output channels below which Burn's own convolution is kept: the kernels compute 16 output
-/// channels per register block, so a layer with few of them (an image decoder's last layer
-/// with 1 or 3) would waste most of each block's multiply-adds.
-pub const MIN_OUTPUT_CHANNELS: usize = 8;
 
 /// The options of `conv` on `x` when the fast path covers them: a supported device, f32,
 /// groups 1, dilation 1, explicit or no padding, a kernel that fits, at least

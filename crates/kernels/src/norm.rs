@@ -29,7 +29,7 @@ use burn::prelude::*;
 use burn::tensor::DType;
 use rayon::prelude::*;
 
-use crate::host::{device_tensor, read};
+use crate::host::{device_tensor, par_filled, read};
 
 /// The batch mean and (biased) variance per channel of the last forward, for the running
 /// statistics; filled by the kernel.
@@ -180,18 +180,14 @@ fn affine(
 fn normalise(x: &[f32], dims: [usize; 4], maps: &[(f32, f32)], relu: bool) -> Vec<f32> {
     let [_, channels, h, w] = dims;
     let plane = h * w;
-    let mut y = vec![0.0f32; x.len()];
-    y.par_chunks_mut(plane)
-        .zip(x.par_chunks(plane))
-        .enumerate()
-        .for_each(|(i, (out, x))| {
-            let (scale, shift) = maps[i % channels];
-            let floor = if relu { 0.0 } else { f32::NEG_INFINITY };
-            for (o, v) in out.iter_mut().zip(x) {
-                *o = (v * scale + shift).max(floor);
-            }
-        });
-    y
+    par_filled(x.len(), plane, |i, out| {
+        let (scale, shift) = maps[i % channels];
+        let floor = if relu { 0.0 } else { f32::NEG_INFINITY };
+        let x = &x[i * plane..(i + 1) * plane];
+        for (o, v) in out.iter_mut().zip(x) {
+            o.write((v * scale + shift).max(floor));
+        }
+    })
 }
 
 /// What the backward needs: the input (still on the device) and the statistics.
@@ -355,8 +351,7 @@ fn norm_grads<B: Backend>(
     let d_beta: Vec<f32> = sums.iter().map(|s| s.0 as f32).collect();
     let d_gamma: Vec<f32> = sums.iter().map(|s| s.1 as f32).collect();
     let dx = want_dx.then(|| {
-        let mut dx = vec![0.0f32; x.len()];
-        dx.par_chunks_mut(plane).enumerate().for_each(|(i, out)| {
+        par_filled(x.len(), plane, |i, out| {
             let c = i % channels;
             let at = i * plane;
             let (mean, inv, (scale, shift)) = (tape.mean[c], inv_std[c], maps[c]);
@@ -376,10 +371,9 @@ fn norm_grads<B: Backend>(
                 } else {
                     *dy
                 };
-                *o = scale * (g - mean_g - x_hat * mean_gx);
+                o.write(scale * (g - mean_g - x_hat * mean_gx));
             }
-        });
-        dx
+        })
     });
     (dx, d_gamma, d_beta)
 }

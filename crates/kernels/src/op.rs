@@ -19,10 +19,9 @@ use burn::backend::{
 use burn::tensor::ops::ConvTransposeOptions;
 
 use crate::conv::{self, ChannelsLast, Transposed, Weights, Window};
-use crate::direct::input_padding;
+use crate::direct::{MIN_OUTPUT_CHANNELS, input_padding};
 use crate::host::{device_tensor, read};
 use crate::isa;
-use crate::layer::MIN_OUTPUT_CHANNELS;
 
 /// A convolution's options (groups = 1, dilation 1 in the backward).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -202,8 +202,8 @@ fn non_contiguous_and_untracked_inputs_match_burn() {
     }
 }
 
-/// Burn's batch norm between two convolutions: the loss and every parameter's gradient as with
-/// Burn's conv, in training mode (batch statistics).
+/// conv → batch norm → ReLU → conv, all through the kernels or all through Burn: the loss and
+/// every parameter's gradient, in training mode (batch statistics).
 #[test]
 fn conv_batch_norm_relu_network_matches_burn() {
     let device = Device::default().autodiff();
@@ -225,10 +225,13 @@ fn conv_batch_norm_relu_network_matches_burn() {
                 c.forward(x)
             }
         };
-        let y = conv(
-            &conv2,
-            burn::tensor::activation::relu(norm.forward(conv(&conv1, x.clone()))),
-        );
+        let hidden = conv(&conv1, x.clone());
+        let hidden = if fast {
+            kernels::batch_norm(&norm, hidden, true)
+        } else {
+            burn::tensor::activation::relu(norm.forward(hidden))
+        };
+        let y = conv(&conv2, hidden);
         let loss = (y.clone() * y).mean();
         let grads = loss.clone().backward();
         let mut out = vec![("loss", values(loss))];
