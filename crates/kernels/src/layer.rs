@@ -13,7 +13,9 @@ use crate::op::{ConvInputs, ConvSpec, FastConvBackend, TransposeSpec};
 
 /// Whether `device` runs the fast convolutions: Burn's CPU backends compiled into this crate
 /// (`flex`, `ndarray`), with or without autodiff, unless `ZOO_KERNELS=0` asks for Burn's own
-/// (to compare the two). GPU backends keep Burn's kernels.
+/// (to compare the two). GPU backends keep Burn's kernels. (`sequence::fused::supported` has
+/// the same shape on purpose: the `cfg`s must be each extension crate's own features, the ones
+/// its `#[backend_extension]` implementations were compiled with.)
 pub fn supported(device: &Device) -> bool {
     if std::env::var("ZOO_KERNELS").is_ok_and(|v| v == "0") {
         return false;

@@ -229,36 +229,36 @@ cpu_backend!(burn::backend::NdArray);
 
 impl<B: Backend, C: CheckpointStrategy> FastConvBackend for Autodiff<B, C> {
     fn fast_conv2d(inputs: ConvInputs<Self>, spec: ConvSpec) -> FloatTensor<Self> {
-        let nodes = [inputs.x.node(), inputs.weight.node(), inputs.bias.node()];
-        let prep = ConvBackward.prepare::<C>(nodes).compute_bound().stateful();
-        let inputs = ConvInputs::<B> {
-            x: inputs.x.into_primitive(),
-            weight: inputs.weight.into_primitive(),
-            bias: inputs.bias.into_primitive(),
-        };
-        let (y, tape) = conv2d_forward::<B>(inputs, spec);
-        match prep {
-            OpsKind::Tracked(prep) => prep.finish(tape, y),
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        }
+        recorded::<B, C, _>(ConvBackward, inputs, |inputs| {
+            conv2d_forward::<B>(inputs, spec)
+        })
     }
 
     fn fast_conv_transpose2d(inputs: ConvInputs<Self>, spec: TransposeSpec) -> FloatTensor<Self> {
-        let nodes = [inputs.x.node(), inputs.weight.node(), inputs.bias.node()];
-        let prep = TransposeBackward
-            .prepare::<C>(nodes)
-            .compute_bound()
-            .stateful();
-        let inputs = ConvInputs::<B> {
-            x: inputs.x.into_primitive(),
-            weight: inputs.weight.into_primitive(),
-            bias: inputs.bias.into_primitive(),
-        };
-        let (y, tape) = transpose_forward::<B>(inputs, spec);
-        match prep {
-            OpsKind::Tracked(prep) => prep.finish(tape, y),
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        }
+        recorded::<B, C, _>(TransposeBackward, inputs, |inputs| {
+            transpose_forward::<B>(inputs, spec)
+        })
+    }
+}
+
+/// Runs `forward` on the inner backend's tensors and records `op` with the forward's tape
+/// when any input is tracked.
+fn recorded<B: Backend, C: CheckpointStrategy, Op: Backward<B, 3>>(
+    op: Op,
+    inputs: ConvInputs<Autodiff<B, C>>,
+    forward: impl FnOnce(ConvInputs<B>) -> (FloatTensor<B>, Op::State),
+) -> FloatTensor<Autodiff<B, C>> {
+    let nodes = [inputs.x.node(), inputs.weight.node(), inputs.bias.node()];
+    let prep = op.prepare::<C>(nodes).compute_bound().stateful();
+    let inputs = ConvInputs::<B> {
+        x: inputs.x.into_primitive(),
+        weight: inputs.weight.into_primitive(),
+        bias: inputs.bias.into_primitive(),
+    };
+    let (y, tape) = forward(inputs);
+    match prep {
+        OpsKind::Tracked(prep) => prep.finish(tape, y),
+        OpsKind::UnTracked(prep) => prep.finish(y),
     }
 }
 
