@@ -94,18 +94,24 @@ fn dims4(shape: &[usize]) -> [usize; 4] {
 // ---------------------------------------------------------------------------------------------
 // Forward passes, shared by the plain backends and the autodiff decorator.
 
-/// What a convolution's backward needs from its forward.
+/// What a convolution's (`S = ConvSpec`) or transposed convolution's (`TransposeSpec`)
+/// backward needs from its forward: the channels-last input the forward padded (a
+/// convolution's padding is part of its windows; a transposed convolution's input plays the
+/// output gradient's part in the weight gradient, read from inside its padding) and the weight.
 #[derive(Clone, Debug)]
-struct ConvTape {
+struct Tape<S> {
     x: Arc<ChannelsLast>,
     x_dims: [usize; 4],
     weight: Arc<Vec<f32>>,
     w_dims: [usize; 4],
-    spec: ConvSpec,
+    spec: S,
     out: [usize; 2],
 }
 
-fn conv2d_forward<B: Backend>(inputs: ConvInputs<B>, spec: ConvSpec) -> (FloatTensor<B>, ConvTape) {
+fn conv2d_forward<B: Backend>(
+    inputs: ConvInputs<B>,
+    spec: ConvSpec,
+) -> (FloatTensor<B>, Tape<ConvSpec>) {
     let isa = isa::active();
     let device = inputs.x.device();
     let (weight, w_shape) = read::<B, _>(inputs.weight, |w, shape| (w.to_vec(), shape.to_vec()));
@@ -134,7 +140,7 @@ fn conv2d_forward<B: Backend>(inputs: ConvInputs<B>, spec: ConvSpec) -> (FloatTe
         out,
     );
     let y = device_tensor::<B>(y, &[x_dims[0], w_dims[0], out[0], out[1]], &device);
-    let tape = ConvTape {
+    let tape = Tape {
         x: Arc::new(x),
         x_dims,
         weight: Arc::new(weight),
@@ -145,29 +151,17 @@ fn conv2d_forward<B: Backend>(inputs: ConvInputs<B>, spec: ConvSpec) -> (FloatTe
     (y, tape)
 }
 
-/// What a transposed convolution's backward needs: the input channels-last (it plays the
-/// output gradient's part in the weight gradient) and the weight.
-#[derive(Clone, Debug)]
-struct TransposeTape {
-    x: Arc<ChannelsLast>,
-    x_dims: [usize; 4],
-    weight: Arc<Vec<f32>>,
-    w_dims: [usize; 4],
-    spec: TransposeSpec,
-    out: [usize; 2],
-}
-
 fn transpose_forward<B: Backend>(
     inputs: ConvInputs<B>,
     spec: TransposeSpec,
-) -> (FloatTensor<B>, TransposeTape) {
+) -> (FloatTensor<B>, Tape<TransposeSpec>) {
     let isa = isa::active();
     let device = inputs.x.device();
     let (weight, w_shape) = read::<B, _>(inputs.weight, |w, shape| (w.to_vec(), shape.to_vec()));
     let bias = read::<B, _>(inputs.bias, |b, _| b.to_vec());
     let w_dims = dims4(&w_shape);
     let kernel = [w_dims[2], w_dims[3]];
-    let (x_dims, geometry, padded, x) = read::<B, _>(inputs.x, |x, shape| {
+    let (x_dims, geometry, padded) = read::<B, _>(inputs.x, |x, shape| {
         let x_dims = dims4(shape);
         let out = spec
             .out_size([x_dims[2], x_dims[3]], kernel)
@@ -178,9 +172,7 @@ fn transpose_forward<B: Backend>(
             stride: spec.stride,
             pad: spec.padding,
         };
-        let padded = geometry.pad_input(x, kernel);
-        let unpadded = ChannelsLast::from_nchw(x, x_dims, [[0, 0], [0, 0]]);
-        (x_dims, geometry, padded, unpadded)
+        (x_dims, geometry, geometry.pad_input(x, kernel))
     });
     let y = conv::transposed(
         isa,
@@ -194,8 +186,8 @@ fn transpose_forward<B: Backend>(
     );
     let out = geometry.out;
     let y = device_tensor::<B>(y, &[x_dims[0], w_dims[1], out[0], out[1]], &device);
-    let tape = TransposeTape {
-        x: Arc::new(x),
+    let tape = Tape {
+        x: Arc::new(padded),
         x_dims,
         weight: Arc::new(weight),
         w_dims,
@@ -269,7 +261,7 @@ fn recorded<B: Backend, C: CheckpointStrategy, Op: Backward<B, 3>>(
 struct ConvBackward;
 
 impl<B: Backend> Backward<B, 3> for ConvBackward {
-    type State = ConvTape;
+    type State = Tape<ConvSpec>;
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_w, node_b] = ops.parents;
@@ -339,7 +331,7 @@ impl<B: Backend> Backward<B, 3> for ConvBackward {
 /// The options of Burn's transposed convolution that gives the input gradient, when the input
 /// has fewer than [`MIN_OUTPUT_CHANNELS`] channels (the kernels would waste most of each
 /// 16-channel block) and the padding is symmetric.
-fn small_input(tape: &ConvTape) -> Option<ConvTransposeOptions<2>> {
+fn small_input(tape: &Tape<ConvSpec>) -> Option<ConvTransposeOptions<2>> {
     let spec = tape.spec;
     if tape.x_dims[1] >= MIN_OUTPUT_CHANNELS || spec.padding.iter().any(|[a, b]| a != b) {
         return None;
@@ -368,7 +360,7 @@ fn small_input(tape: &ConvTape) -> Option<ConvTransposeOptions<2>> {
 struct TransposeBackward;
 
 impl<B: Backend> Backward<B, 3> for TransposeBackward {
-    type State = TransposeTape;
+    type State = Tape<TransposeSpec>;
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_w, node_b] = ops.parents;
@@ -411,12 +403,20 @@ impl<B: Backend> Backward<B, 3> for TransposeBackward {
             grads.register::<B>(node.id, device_tensor::<B>(dx, &tape.x_dims, &device));
         }
         if let Some(node) = node_w {
-            // dW[i][o] = Σ x[i] · dy_padded[o]: the weight gradient with the roles swapped.
+            // dW[i][o] = Σ x[i] · dy_padded[o]: the weight gradient with the roles swapped,
+            // x read from inside the padding the forward gave it.
+            let x_origin = Transposed {
+                input: tape.x_dims,
+                out: tape.out,
+                stride: tape.spec.stride,
+                pad: tape.spec.padding,
+            }
+            .leading([kh, kw]);
             let dw = conv::weight_grad(
                 isa,
                 &dy_padded,
                 &tape.x,
-                [0, 0],
+                x_origin,
                 [height, width],
                 Window {
                     kernel: [kh, kw],

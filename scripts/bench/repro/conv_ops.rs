@@ -137,21 +137,19 @@ fn main() {
                         .with_stride([stride, stride])
                         .with_padding([pad, pad])
                         .init(device);
-                    if fast {
-                        Box::new(move |x| kernels::conv_transpose2d(&conv, x))
-                    } else {
-                        Box::new(move |x| conv.forward(x))
-                    }
+                    Box::new(move |x| match fast {
+                        true => kernels::conv_transpose2d(&conv, x),
+                        false => conv.forward(x),
+                    })
                 } else {
                     let conv = Conv2dConfig::new([c_in, c_out], [k, k])
                         .with_stride([stride, stride])
                         .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
                         .init(device);
-                    if fast {
-                        Box::new(move |x| kernels::conv2d(&conv, x))
-                    } else {
-                        Box::new(move |x| conv.forward(x))
-                    }
+                    Box::new(move |x| match fast {
+                        true => kernels::conv2d(&conv, x),
+                        false => conv.forward(x),
+                    })
                 }
             }
         };
