@@ -452,24 +452,43 @@ fn an_mlp_distils_from_a_lenet_teacher_through_zoo() {
     assert!(accuracy > 50.0, "{accuracy}%");
 }
 
-/// Several `--devices` train the image classifiers data-parallel; the models on the run driver
-/// refuse them by name (status 2) before writing anything.
+/// Several `--devices` (and `--grad-accumulation`) train every model whose steps are
+/// independent batches; those whose steps are not refuse them by name (status 2), saying why,
+/// before writing anything.
 #[test]
-fn several_devices_are_refused_by_the_run_driver_models() {
+fn several_devices_are_refused_where_steps_cannot_be_shared_out() {
     let dir = tempfile::tempdir().unwrap();
-    for (model, command) in [
-        ("gnn", "train"),
-        ("vae", "train"),
-        ("dqn", "train"),
-        ("lstm", "train"),
-        ("bert-mini", "pretrain"),
+    for (model, command, flag, value, why) in [
+        ("gnn", "train", "--devices", "flex,flex", "full batch"),
+        (
+            "gan",
+            "train",
+            "--devices",
+            "flex,flex",
+            "alternating steps",
+        ),
+        (
+            "dqn",
+            "train",
+            "--grad-accumulation",
+            "2",
+            "replay minibatch",
+        ),
+        ("lstm", "train", "--devices", "flex,flex", "truncated"),
+        (
+            "bert-mini",
+            "pretrain",
+            "--grad-accumulation",
+            "4",
+            "one masked batch",
+        ),
     ] {
         let out = dir.path().join(model);
         let (code, err) = status(&[
             model,
             command,
-            "--devices",
-            "flex,flex",
+            flag,
+            value,
             "--epochs",
             "1",
             "--out",
@@ -477,9 +496,7 @@ fn several_devices_are_refused_by_the_run_driver_models() {
         ]);
         assert_eq!(code, Some(2), "{model}: {err}");
         assert!(
-            err.contains(
-                "--devices flex,flex: data-parallel training is available for the image classifiers"
-            ),
+            err.contains(&format!("{flag} is not used by")) && err.contains(why),
             "{model}: {err}"
         );
         assert!(

@@ -11,13 +11,12 @@ use crate::task::{
     ids_tensor, load_saved, model_config, resolve_run, write_report,
 };
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use datasets::rng::SplitMix64;
 use datasets::{CompareHalves, DataSource, TextSet, TokenVocab};
 use trainer::driver::{
-    EpochResult, RunFolder, Select, Training, Validation, check_finite, fit, save_module,
+    EpochResult, RunFolder, Select, Training, Validation, Workers, check_finite, fit, save_module,
 };
 use trainer::evaluate::{ClassificationScores, Evaluation};
 
@@ -281,6 +280,8 @@ struct Minibatches<'a, C: Cell> {
     weights: Weights,
     prepared: &'a Prepared,
     settings: &'a Settings,
+    /// Where each step's batches run (`--devices`, `--grad-accumulation`).
+    workers: Workers,
     device: &'a Device,
     cell: std::marker::PhantomData<C>,
 }
@@ -290,26 +291,36 @@ impl<C: Cell> Training for Minibatches<'_, C> {
 
     fn train_epoch(&mut self, epoch: usize, run: &mut RunFolder) -> anyhow::Result<EpochResult> {
         let settings = self.settings;
-        let autodiff = self.device.clone().autodiff();
-        let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
         let mut rng = SplitMix64::for_item(settings.seed, 0, epoch as u64);
         let (mut loss_sum, mut hits, mut seen) = (0.0, 0usize, 0usize);
         let batches = self
             .prepared
             .train
             .batches(settings.batch_size, Some(&mut rng));
-        for (step, indices) in batches.into_iter().enumerate() {
-            let (steps, mask, labels) = self.prepared.train.batch(&indices, &autodiff);
-            let model = &self.weights.model;
-            let logits = model.forward_classify::<C>(steps, mask.as_deref()); // [batch, classes]
-            let loss = loss_fn.forward(logits.clone(), labels.clone());
-            let grads = GradientsParams::from_grads(loss.backward(), model);
-            self.weights.model = self.weights.optim.step(settings.lr, model.clone(), grads);
-            hits += trainer::evaluate::correct(logits, labels);
-            let loss = loss.into_scalar::<f64>();
-            check_finite(run, loss, epoch, Some(step + 1))?;
-            loss_sum += loss * indices.len() as f64;
-            seen += indices.len();
+        let train = &self.prepared.train;
+        for (step, group) in batches.chunks(self.workers.batches_per_step()).enumerate() {
+            let (grads, outputs) = self.workers.step(
+                &self.weights.model,
+                group.to_vec(),
+                |model, indices, device| {
+                    let (steps, mask, labels) = train.batch(&indices, device);
+                    let logits = model.forward_classify::<C>(steps, mask.as_deref()); // [batch, classes]
+                    let loss = CrossEntropyLossConfig::new()
+                        .init(device)
+                        .forward(logits.clone(), labels.clone());
+                    let right = trainer::evaluate::correct(logits, labels);
+                    let value = loss.clone().into_scalar::<f64>();
+                    Ok((loss, (value, right, indices.len())))
+                },
+            )?;
+            for (loss, right, examples) in outputs {
+                check_finite(run, loss, epoch, Some(step + 1))?;
+                loss_sum += loss * examples as f64;
+                hits += right;
+                seen += examples;
+            }
+            let model = self.weights.model.clone();
+            self.weights.model = self.weights.optim.step(settings.lr, model, grads);
         }
         let (loss, accuracy) = (loss_sum / seen as f64, 100.0 * hits as f64 / seen as f64);
         Ok(EpochResult::of_classifier(run, epoch, loss, accuracy))
@@ -369,6 +380,7 @@ pub fn train_fold<C: Cell>(
     let (device_name, device) = trainer::device::select_device(args.run.device_name())?;
     device.seed(settings.seed);
     let autodiff = device.clone().autodiff();
+    let workers = Workers::new(&args.run, &device)?;
 
     let mut prepared = prepare(
         task,
@@ -400,18 +412,12 @@ pub fn train_fold<C: Cell>(
         class_names: prepared.class_names.clone(),
         settings: settings.clone(),
     };
-    let mut run = RunFolder::open(
-        &out,
-        settings.epochs,
-        args.run.resume,
-        &args.run.devices,
-        &run_config,
-    )?;
+    let mut run = RunFolder::open(&out, settings.epochs, args.run.resume, &run_config)?;
 
     let weights = Weights::new::<C>(&config, &settings, &autodiff);
     println!(
         "training {name} {} on {}: {} train / {} valid / {} test sequences, classes {}; {}, \
-         {} parameters; batch {}; {device_name}, {} epochs, output in {}",
+         {} parameters; batch {}; {device_name}{}, {} epochs, output in {}",
         task.name(),
         prepared.name,
         prepared.train.len(),
@@ -421,6 +427,7 @@ pub fn train_fold<C: Cell>(
         config.describe_stack(),
         weights.model.num_params(),
         settings.batch_size,
+        workers.label(),
         settings.epochs,
         out.display()
     );
@@ -428,6 +435,7 @@ pub fn train_fold<C: Cell>(
         weights,
         prepared: &prepared,
         settings: &settings,
+        workers,
         device: &device,
         cell: std::marker::PhantomData,
     };

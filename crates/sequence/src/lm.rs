@@ -227,13 +227,7 @@ pub fn train<C: Cell>(args: TrainArgs) -> anyhow::Result<SequenceReport> {
         class_names: Vec::new(),
         settings: settings.clone(),
     };
-    let mut run = RunFolder::open(
-        &out,
-        settings.epochs,
-        args.run.resume,
-        &args.run.devices,
-        &run_config,
-    )?;
+    let mut run = RunFolder::open(&out, settings.epochs, args.run.resume, &run_config)?;
 
     let weights = Weights::new::<C>(&config, &settings, &autodiff);
     println!(

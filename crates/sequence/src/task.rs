@@ -378,6 +378,12 @@ pub fn resolve_run(
              shorter epochs",
             &["--limit-train", "--limit-valid", "--limit-test"],
         )?;
+        args.run.one_batch_per_step(
+            "the character language model",
+            "each window continues the streams' state from the one before (truncated \
+             backpropagation through time), so windows cannot be shared out; use --batch-size \
+             for more streams per step",
+        )?;
     }
     let resolved = if args.run.resume {
         let saved = RunConfig::read(&out.join("config.json"))?;

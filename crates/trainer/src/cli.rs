@@ -105,10 +105,6 @@ pub struct TrainArgs<C: Args> {
     /// (no gradients, batch-norm statistics and dropout frozen). Usually with --init
     #[arg(long)]
     pub freeze_backbone: bool,
-    /// Sum the gradients of N batches before each optimizer step (a batch N times larger in
-    /// memory one batch at a time)
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub grad_accumulation: usize,
     /// Data-loading worker threads; above 1, batches arrive in thread-timing order, so runs
     /// are no longer bit-for-bit reproducible
     #[arg(long, default_value_t = 1)]

@@ -12,6 +12,7 @@
 //! (`crate::supervised`), with the same flags, folder layout, resume and divergence check.
 
 pub use crate::flags::RunFlags;
+pub use crate::parallel::Workers;
 use crate::report::TestMetrics;
 pub use crate::run_folder::{
     RunFolder, claim, default_out, load_module, load_optimizer, not_finished, save_module,
@@ -459,7 +460,7 @@ mod tests {
     #[test]
     fn a_non_finite_loss_stops_the_run_at_its_epoch() {
         let dir = tempfile::tempdir().unwrap();
-        let mut run = RunFolder::open(dir.path(), 5, false, &[], &"config").unwrap();
+        let mut run = RunFolder::open(dir.path(), 5, false, &"config").unwrap();
         let plan = Plan {
             epochs: 5,
             resume: false,

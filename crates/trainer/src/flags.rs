@@ -52,7 +52,7 @@ pub struct RunFlags {
     pub device: DeviceArgs,
     /// Data-parallel training on several devices, e.g. `flex,flex` (two CPU workers) or
     /// `cuda:0,cuda:1`: each step runs a batch on every device and sums their gradients into
-    /// one optimizer step on the first (the image classifiers; the others train on one device)
+    /// one optimizer step on the first
     #[arg(
         long,
         value_delimiter = ',',
@@ -61,6 +61,11 @@ pub struct RunFlags {
     )]
     #[serde(default)]
     pub devices: Vec<String>,
+    /// Sum the gradients of N batches before each optimizer step (a batch N times larger in
+    /// memory one batch at a time)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[serde(default = "one")]
+    pub grad_accumulation: usize,
     /// How several --devices train together [default: multi]
     #[arg(long, value_enum, requires = "devices")]
     #[serde(default)]
@@ -131,6 +136,8 @@ impl RunFlags {
                 "--early-stop" => self.early_stop.is_some(),
                 "--folds" => self.folds.is_some(),
                 "--lr" => self.lr.is_some(),
+                "--grad-accumulation" => self.grad_accumulation != 1,
+                "--devices" => self.devices.len() > 1,
                 "--limit-train" => self.limit_train.is_some(),
                 "--limit-valid" => self.limit_valid.is_some(),
                 "--limit-test" => self.limit_test.is_some(),
@@ -147,6 +154,12 @@ impl RunFlags {
                 flags.join(" and ")
             ))),
         }
+    }
+
+    /// Refuses several `--devices` and `--grad-accumulation` for a model whose optimizer steps
+    /// cannot be split into independent batches, saying `why`.
+    pub fn one_batch_per_step(&self, model: &str, why: &str) -> Result<(), crate::UsageError> {
+        self.refuse(model, why, &["--devices", "--grad-accumulation"])
     }
 
     /// Refuses an `--optimizer` other than `kind`, the one the model trains with.
@@ -169,6 +182,10 @@ impl RunFlags {
     pub fn out_dir(&self, name: &str) -> PathBuf {
         self.out.clone().unwrap_or_else(|| default_out(name))
     }
+}
+
+pub(crate) fn one() -> usize {
+    1
 }
 
 /// Which device runs the model.

@@ -51,18 +51,6 @@ pub fn default_out(name: &str) -> PathBuf {
     base.join(utc_timestamp())
 }
 
-/// Refuses `--devices` with more than one device (exit status 2): the run driver trains on one.
-pub fn single_device(devices: &[String]) -> Result<(), crate::UsageError> {
-    if devices.len() > 1 {
-        return Err(crate::UsageError(format!(
-            "--devices {}: data-parallel training is available for the image classifiers \
-             (mlp, cnn, resnet); this model trains on one device, chosen with --device",
-            devices.join(",")
-        )));
-    }
-    Ok(())
-}
-
 /// Creates the run folder `dir`, refusing one that already holds a run unless `resume`.
 pub fn claim(dir: &Path, resume: bool) -> anyhow::Result<()> {
     if !resume && dir.join("checkpoint").is_dir() {
@@ -104,10 +92,8 @@ impl RunFolder {
         dir: &Path,
         total_epochs: usize,
         resume: bool,
-        devices: &[String],
         config: &impl Serialize,
     ) -> anyhow::Result<Self> {
-        single_device(devices)?;
         claim(dir, resume)?;
         std::fs::write(
             dir.join("config.json"),
@@ -359,7 +345,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let device = Device::flex();
         let model: Linear = LinearConfig::new(3, 2).init(&device);
-        let mut run = RunFolder::open(dir.path(), 5, false, &[], &"config").unwrap();
+        let mut run = RunFolder::open(dir.path(), 5, false, &"config").unwrap();
         for epoch in 1..=4 {
             run.record(epoch, "train", "loss", 1.0 / epoch as f64);
             run.finish_epoch(epoch, "").unwrap();
@@ -368,11 +354,11 @@ mod tests {
         }
         let epochs: Vec<usize> = run.checkpoints().iter().map(|c| c.0).collect();
         assert_eq!(epochs, [4, 3]);
-        assert!(RunFolder::open(dir.path(), 5, false, &[], &"config").is_err());
+        assert!(RunFolder::open(dir.path(), 5, false, &"config").is_err());
 
         // Corrupt the newest: resume falls back to epoch 3 and cuts the history there.
         std::fs::write(dir.path().join("checkpoint/epoch-4/model.bpk"), b"junk").unwrap();
-        let mut resumed = RunFolder::open(dir.path(), 5, true, &[], &"config").unwrap();
+        let mut resumed = RunFolder::open(dir.path(), 5, true, &"config").unwrap();
         let (epoch, state) = resumed
             .resume(|d, state: usize| {
                 load_module(model.clone(), d, "model")?;

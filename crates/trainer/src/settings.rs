@@ -43,7 +43,7 @@ pub struct Settings {
     #[serde(default)]
     pub keep_zeros: bool,
     /// Batches whose gradients each optimizer step sums (`--grad-accumulation`).
-    #[serde(default = "one")]
+    #[serde(default = "crate::flags::one")]
     pub grad_accumulation: usize,
     /// The side an image folder's images are cut to (`--image-size`); None for built-in sets.
     #[serde(default)]
@@ -185,7 +185,7 @@ pub(crate) fn settings_from<C: clap::Args>(
                 alpha: args.alpha.unwrap_or(crate::distill::DEFAULT_ALPHA),
             }),
         keep_zeros: args.keep_zeros,
-        grad_accumulation: args.grad_accumulation,
+        grad_accumulation: args.run.grad_accumulation,
         image_size: (args.data.dataset == Some(DatasetKind::Folder)).then(|| {
             args.data
                 .image_size
@@ -195,8 +195,4 @@ pub(crate) fn settings_from<C: clap::Args>(
         reset_head: args.reset_head,
         freeze_backbone: args.freeze_backbone,
     }
-}
-
-fn one() -> usize {
-    1
 }

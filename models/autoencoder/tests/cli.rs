@@ -109,3 +109,63 @@ fn bad_flags_fail_with_a_message() {
     let err = BIN.failing(&["train", "--resume", "--out", dir.path().to_str().unwrap()]);
     assert!(err.contains("config.json"), "{err}");
 }
+
+/// Data-parallel training on the run driver: two CPU workers (`--devices flex,flex`) take the
+/// same optimizer steps as one worker summing the gradients of two batches, so every epoch's
+/// training loss and the test loss agree; at half the learning rate they do not.
+#[test]
+fn two_cpu_workers_match_one_worker_accumulating_two_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = |name: &str, lr: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "train",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "32",
+            "--lr",
+            lr,
+            "--schedule",
+            "constant",
+            "--limit-train",
+            "512",
+            "--limit-valid",
+            "64",
+            "--limit-test",
+            "64",
+            "--hidden",
+            "32",
+            "--latent",
+            "8",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let stdout = BIN.ok(&args);
+        let losses: Vec<f64> = trainer::testing::csv_values(&out, "train", "bce")
+            .into_iter()
+            .map(|(_, v)| v)
+            .chain([report(&out)["test"]["bce"].as_f64().unwrap()])
+            .collect();
+        (stdout, losses)
+    };
+    let (stdout, parallel) = train("parallel", "1e-3", &["--devices", "flex,flex"]);
+    assert!(
+        stdout.contains("(2 workers × 1 batch per step)"),
+        "{stdout}"
+    );
+    let (_, accumulated) = train("accumulated", "1e-3", &["--grad-accumulation", "2"]);
+    assert_eq!(parallel.len(), 3, "two epochs and the test: {parallel:?}");
+    for (a, b) in parallel.iter().zip(&accumulated) {
+        assert!(
+            (a - b).abs() <= 1e-5 * b.abs(),
+            "{parallel:?} vs {accumulated:?}"
+        );
+    }
+    let (_, slower) = train("slower", "5e-4", &["--devices", "flex,flex"]);
+    assert!(
+        (slower[2] - parallel[2]).abs() > 1e-3,
+        "{slower:?} vs {parallel:?}"
+    );
+}

@@ -13,14 +13,13 @@ use crate::model::{BertInput, BertModel};
 use crate::tokenizer::{Encoded, WordPieceTokenizer};
 use crate::training::{EpochMeter, Setup, median, optimizer, schedule};
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::GradientsParams;
 use burn::prelude::*;
 use datasets::rng::SplitMix64;
 use datasets::text::TextSet;
 use serde::{Deserialize, Serialize};
 use trainer::driver::{
-    EpochResult, Plan, RunFolder, Select, Training, Validation, check_finite, fit, load_module,
-    load_optimizer, save_module, save_optimizer,
+    EpochResult, Plan, RunFolder, Select, Training, Validation, Workers, check_finite, fit,
+    load_module, load_optimizer, save_module, save_optimizer,
 };
 use trainer::evaluate::{ClassificationScores, Evaluation};
 use trainer::report::{Provenance, Report};
@@ -117,6 +116,8 @@ struct Finetuning<'a> {
     weight_decay: f64,
     grad_clip: f64,
     step_seconds: Vec<f64>,
+    /// Where each step's batches run (`--devices`, `--grad-accumulation`).
+    workers: Workers,
     device: &'a Device,
 }
 
@@ -124,25 +125,40 @@ impl Training for Finetuning<'_> {
     type State = usize;
 
     fn train_epoch(&mut self, epoch: usize, run: &mut RunFolder) -> anyhow::Result<EpochResult> {
-        let autodiff = self.device.clone().autodiff();
-        let ce = CrossEntropyLossConfig::new().init(&autodiff);
         let mut rng = SplitMix64::for_item(self.seed, 3, epoch as u64);
         let mut order: Vec<usize> = (0..self.train.rows.len()).collect();
         rng.shuffle(&mut order);
-        let steps = order.len().div_ceil(self.batch_size);
-        let mut meter = EpochMeter::new(steps, self.log_every);
-        for (i, chunk) in order.chunks(self.batch_size).enumerate() {
-            let (input, labels) = self.train.batch(chunk, self.pad, &autodiff);
-            let (logits, _) = self.model.forward(&input);
-            let loss = ce.forward(logits.clone(), labels.clone());
+        let batches: Vec<Vec<usize>> = order
+            .chunks(self.batch_size)
+            .map(<[usize]>::to_vec)
+            .collect();
+        let (train, pad) = (self.train, self.pad);
+        let mut meter = EpochMeter::new(self.workers.steps(batches.len()), self.log_every);
+        for (i, group) in batches.chunks(self.workers.batches_per_step()).enumerate() {
+            let (grads, outputs) =
+                self.workers
+                    .step(&self.model, group.to_vec(), |model, rows, device| {
+                        let (input, labels) = train.batch(&rows, pad, device);
+                        let (logits, _) = model.forward(&input);
+                        let loss = CrossEntropyLossConfig::new()
+                            .init(device)
+                            .forward(logits.clone(), labels.clone());
+                        let right = trainer::evaluate::correct(logits.inner(), labels.inner());
+                        let value = loss.clone().into_scalar::<f32>() as f64;
+                        Ok((loss, (value, right, rows.len())))
+                    })?;
             let step_lr = self.schedule.lr_at(self.step);
-            let grads = GradientsParams::from_grads(loss.backward(), &self.model);
             self.model = self.optim.step(step_lr, self.model.clone(), grads);
             self.step += 1;
-            let right = trainer::evaluate::correct(logits.inner(), labels.inner());
-            let value = loss.into_scalar::<f32>() as f64;
-            check_finite(run, value, epoch, Some(i + 1))?;
-            meter.step(value, right, chunk.len(), step_lr);
+            // One meter step per optimizer step: the batches' loss weighted by their texts.
+            let (mut loss_sum, mut right, mut texts) = (0.0, 0, 0);
+            for (value, hits, rows) in outputs {
+                check_finite(run, value, epoch, Some(i + 1))?;
+                loss_sum += value * rows as f64;
+                right += hits;
+                texts += rows;
+            }
+            meter.step(loss_sum / texts as f64, right, texts, step_lr);
         }
         self.step_seconds.extend(meter.step_seconds.iter().copied());
         run.record(epoch, "train", "loss", meter.loss());
@@ -242,6 +258,7 @@ fn finetune_fold(
         batch_size,
         grad_clip,
     } = Setup::new(&args.run, &args.batch, (EPOCHS, LR, WEIGHT_DECAY))?;
+    let workers = Workers::new(&args.run, &device)?;
 
     let (mut train_set, mut test_set) = args.data.text_sets()?;
     train_set.require_two_classes()?;
@@ -317,21 +334,22 @@ fn finetune_fold(
     let test = Examples::new(&test_set, &tokenizer, args.batch.max_len)?;
     anyhow::ensure!(!train.rows.is_empty(), "no training examples");
 
-    let mut run = RunFolder::open(&out, epochs, args.run.resume, &args.run.devices, &config)?;
+    let mut run = RunFolder::open(&out, epochs, args.run.resume, &config)?;
     tokenizer.save(&out)?;
     run.write_json("run.json", &args)?;
-    let steps_per_epoch = train.rows.len().div_ceil(batch_size);
+    let steps_per_epoch = workers.steps(train.rows.len().div_ceil(batch_size));
     let num_labels = classes.len();
     let model =
         BertForSequenceClassification::from_encoder(encoder, &config, num_labels, &autodiff);
     println!(
-        "{NAME} classify ({init}): {} parameters; {} train / {} valid / {} test texts, classes {}; {} steps/epoch on {device_name}",
+        "{NAME} classify ({init}): {} parameters; {} train / {} valid / {} test texts, classes {}; {} steps/epoch on {device_name}{}",
         model.num_params(),
         train.rows.len(),
         valid.rows.len(),
         test.rows.len(),
         classes.join(", "),
-        steps_per_epoch
+        steps_per_epoch,
+        workers.label()
     );
     let mut training = Finetuning {
         best: model.valid(),
@@ -349,6 +367,7 @@ fn finetune_fold(
         weight_decay,
         grad_clip,
         step_seconds: Vec::new(),
+        workers,
         device: &device,
     };
     let plan = Plan::new(epochs, &args.run, Select::HighestScore, None);

@@ -354,6 +354,11 @@ pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
          and no classes to cross-validate",
         &["--limit-test", "--folds"],
     )?;
+    args.run.one_batch_per_step(
+        NAME,
+        "pretraining takes one masked batch per step (fine-tuning, `bert-mini finetune`, trains \
+         on several --devices); use --batch-size for larger steps",
+    )?;
     let corpus = Corpus::load(&args.data)?;
     let tokenizer = if args.run.resume {
         WordPieceTokenizer::load(&out.join("tokenizer.json"))?
@@ -390,7 +395,7 @@ pub fn pretrain(args: PretrainArgs) -> anyhow::Result<PretrainReport> {
     };
     config.architectures = vec![architecture.name().into()];
 
-    let mut run = RunFolder::open(&out, epochs, args.run.resume, &args.run.devices, &config)?;
+    let mut run = RunFolder::open(&out, epochs, args.run.resume, &config)?;
     tokenizer.save(&out)?;
     run.write_json("run.json", &args)?;
 

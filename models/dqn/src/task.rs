@@ -77,6 +77,11 @@ fn plot_returns(run: &RunFolder, episodes: &[Episode], epoch_steps: usize) -> an
 /// `dqn train`: the run, its report (also written to report.json).
 pub fn train(args: RunFlags, dqn: DqnArgs, network: QNetworkConfig) -> anyhow::Result<DqnReport> {
     let out = args.out_dir(NAME);
+    args.one_batch_per_step(
+        NAME,
+        "each step learns from a replay minibatch that the agent's last actions just filled, \
+         so steps cannot be shared out (use --batch-size for larger minibatches)",
+    )?;
     args.refuse(
         NAME,
         "it learns from the environment with Adam at a constant rate (no data set, no weight \
@@ -139,13 +144,7 @@ pub fn train(args: RunFlags, dqn: DqnArgs, network: QNetworkConfig) -> anyhow::R
         network: network.clone(),
         settings: settings.clone(),
     };
-    let mut run = RunFolder::open(
-        &out,
-        settings.epochs,
-        args.resume,
-        &args.devices,
-        &run_config,
-    )?;
+    let mut run = RunFolder::open(&out, settings.epochs, args.resume, &run_config)?;
     let d = &settings.dqn;
     println!(
         "training {NAME}{} on {ENVIRONMENT}: {} epochs of {} steps ({} in all), Q-network \

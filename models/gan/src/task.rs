@@ -308,6 +308,11 @@ impl Training for Adversarial<'_> {
 /// Trains as the flags say; returns the report it also writes.
 pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
     let out = args.run.out_dir(NAME);
+    args.run.one_batch_per_step(
+        NAME,
+        "its discriminator and generator take alternating steps, each on the other's newest \
+         weights (use --batch-size for larger steps)",
+    )?;
     args.run.refuse(
         NAME,
         "a GAN has no validation split or loss to stop on, and trains with DCGAN's Adam (β₁ 0.5) \
@@ -378,13 +383,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<GanReport> {
         input: DataSpec::new(shape, train.num_classes()),
         settings: settings.clone(),
     };
-    let mut run = RunFolder::open(
-        &out,
-        settings.epochs,
-        args.run.resume,
-        &args.run.devices,
-        &run_config,
-    )?;
+    let mut run = RunFolder::open(&out, settings.epochs, args.run.resume, &run_config)?;
     let classes = train.num_classes();
     let generator = Generator::new(&config, shape, classes, &autodiff)?;
     let discriminator = Discriminator::new(&config, shape, classes, &autodiff)?;

@@ -229,6 +229,10 @@ fn train_fold(
         };
         (settings, config.resolved(), data)
     };
+    args.one_batch_per_step(
+        NAME,
+        "it trains full batch: every step is the whole graph, which one device holds",
+    )?;
     args.refuse(
         NAME,
         "it trains full batch on the whole graph, with the papers' Adam at a constant rate, no \
@@ -270,13 +274,7 @@ fn train_fold(
         class_names: graph.class_names.clone(),
         settings: settings.clone(),
     };
-    let mut run = RunFolder::open(
-        &out,
-        settings.epochs,
-        args.resume,
-        &args.devices,
-        &run_config,
-    )?;
+    let mut run = RunFolder::open(&out, settings.epochs, args.resume, &run_config)?;
     run.print_every = 10;
     println!(
         "training {} ({}) on {}: {} nodes, {} edges, {} features, {} classes; {} train / {} valid / {} test nodes; {device_name}, {} epochs, output in {}",

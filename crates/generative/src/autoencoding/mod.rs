@@ -11,7 +11,7 @@ pub use commands::*;
 
 use crate::pixels::{ImageDataArgs, ImageLimits, epoch_batches, pixel_batch};
 use crate::probe::{Codes, ProbeConfig, linear_probe};
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use clap::{Args, Subcommand};
 use datasets::{ImageSet, ImageShape, Split};
@@ -25,8 +25,8 @@ use trainer::classifier::{DataSpec, ScheduleKind};
 use trainer::cli::{DeviceArgs, WeightsArgs};
 use trainer::device::select_device;
 use trainer::driver::{
-    EpochResult, Plan, RunFlags, RunFolder, Select, Training, Validation, check_finite, fit,
-    load_module, load_optimizer, save_module, save_optimizer,
+    EpochResult, Plan, RunFlags, RunFolder, Select, Training, Validation, Workers, check_finite,
+    fit, load_module, load_optimizer, save_module, save_optimizer,
 };
 use trainer::report::Provenance;
 use trainer::schedule::WarmupSchedule;
@@ -184,6 +184,8 @@ struct Minibatches<'a, M: Autoencoding> {
     schedule: WarmupSchedule,
     /// The model's per-image terms, in the order they first appeared (one curve each).
     plotted: Vec<&'static str>,
+    /// Where each step's batches run (`--devices`, `--grad-accumulation`).
+    workers: Workers,
     device: &'a Device,
 }
 
@@ -199,23 +201,35 @@ impl<M: Autoencoding> Training for Minibatches<'_, M> {
         let mut sums: BTreeMap<&'static str, f64> = BTreeMap::new();
         let mut loss_sum = 0.0;
         let batches = epoch_batches(self.train.len(), settings.batch_size, settings.seed, epoch);
-        let first_step = (epoch - 1) * self.train.len().div_ceil(settings.batch_size);
+        let step_batches = self.workers.batches_per_step();
+        let first_step = (epoch - 1) * self.workers.steps(batches.len());
         let mut lr = settings.lr;
-        let autodiff = self.device.clone().autodiff();
-        for (step, batch) in batches.iter().enumerate() {
+        let (train, config) = (self.train, self.config);
+        for (step, group) in batches.chunks(step_batches).enumerate() {
             lr = self.schedule.lr_at(first_step + step);
-            let images = pixel_batch(self.train, batch, &autodiff);
-            let (loss, terms) = self.model.objective(images, self.config);
-            for (name, values) in terms {
-                if !self.plotted.contains(&name) {
-                    self.plotted.push(name);
+            // Each batch's loss and per-image term sums, as host numbers.
+            let (grads, outputs) =
+                self.workers
+                    .step(&self.model, group.to_vec(), |model, batch, device| {
+                        let (loss, terms) =
+                            model.objective(pixel_batch(train, &batch, device), config);
+                        let terms: Vec<(&'static str, f64)> = terms
+                            .into_iter()
+                            .map(|(name, values)| (name, values.sum().into_scalar::<f64>()))
+                            .collect();
+                        let value = loss.clone().into_scalar::<f64>();
+                        Ok((loss, (value, batch.len(), terms)))
+                    })?;
+            for (value, images, terms) in outputs {
+                check_finite(run, value, epoch, Some(step + 1))?;
+                loss_sum += value * images as f64;
+                for (name, sum) in terms {
+                    if !self.plotted.contains(&name) {
+                        self.plotted.push(name);
+                    }
+                    *sums.entry(name).or_default() += sum;
                 }
-                *sums.entry(name).or_default() += values.sum().into_scalar::<f64>();
             }
-            let step_loss = loss.clone().into_scalar::<f64>();
-            check_finite(run, step_loss, epoch, Some(step + 1))?;
-            loss_sum += step_loss * batch.len() as f64;
-            let grads = GradientsParams::from_grads(loss.backward(), &self.model);
             self.model = self.optim.step(lr, self.model.clone(), grads);
         }
         run.record(epoch, "train", "lr", lr);
@@ -341,6 +355,7 @@ pub fn train<M: Autoencoding>(args: TrainArgs<M::Config>) -> anyhow::Result<Gene
     let (device_name, device) = select_device(run_args.device_name())?;
     device.seed(settings.seed);
     let autodiff = device.clone().autodiff();
+    let workers = Workers::new(run_args, &device)?;
 
     let full = data.load(Split::Train)?;
     let test = data.load(Split::Test)?;
@@ -359,22 +374,17 @@ pub fn train<M: Autoencoding>(args: TrainArgs<M::Config>) -> anyhow::Result<Gene
         input: DataSpec::new(shape, full.num_classes()),
         settings: settings.clone(),
     };
-    let mut run = RunFolder::open(
-        &out,
-        settings.epochs,
-        run_args.resume,
-        &run_args.devices,
-        &run_config,
-    )?;
+    let mut run = RunFolder::open(&out, settings.epochs, run_args.resume, &run_config)?;
     let model = M::new(&config, shape, &autodiff)?;
     println!(
-        "training {} on {}: {} train / {} valid / {} test images; {} parameters; {device_name}, {} epochs of batch {}, Adam {} ({:?}); output in {}",
+        "training {} on {}: {} train / {} valid / {} test images; {} parameters; {device_name}{}, {} epochs of batch {}, Adam {} ({:?}); output in {}",
         M::NAME,
         data.dataset.name(),
         train.len(),
         valid.len(),
         test.len(),
         model.num_params(),
+        workers.label(),
         settings.epochs,
         settings.batch_size,
         settings.lr,
@@ -383,7 +393,7 @@ pub fn train<M: Autoencoding>(args: TrainArgs<M::Config>) -> anyhow::Result<Gene
     );
     let _ = std::io::stdout().flush();
 
-    let steps_per_epoch = train.len().div_ceil(settings.batch_size);
+    let steps_per_epoch = workers.steps(train.len().div_ceil(settings.batch_size));
     let mut training = Minibatches {
         model,
         optim: trainer::optim::adam(),
@@ -400,6 +410,7 @@ pub fn train<M: Autoencoding>(args: TrainArgs<M::Config>) -> anyhow::Result<Gene
             1.0,
         ),
         plotted: Vec::new(),
+        workers,
         device: &device,
     };
     let plan = Plan::new(settings.epochs, run_args, Select::Last, None);
