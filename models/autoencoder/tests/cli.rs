@@ -112,16 +112,24 @@ fn bad_flags_fail_with_a_message() {
 
 /// Data-parallel training on the run driver: two CPU workers (`--devices flex,flex`) take the
 /// same optimizer steps as one worker summing the gradients of two batches, so every epoch's
-/// training loss and the test loss agree; at half the learning rate they do not.
+/// training loss and the test loss agree, also for a run interrupted and resumed; at half the
+/// learning rate they do not.
 #[test]
 fn two_cpu_workers_match_one_worker_accumulating_two_batches() {
     let dir = tempfile::tempdir().unwrap();
-    let train = |name: &str, lr: &str, extra: &[&str]| {
+    let losses = |out: &std::path::Path| -> Vec<f64> {
+        trainer::testing::csv_values(out, "train", "bce")
+            .into_iter()
+            .map(|(_, v)| v)
+            .chain([report(out)["test"]["bce"].as_f64().unwrap()])
+            .collect()
+    };
+    let train = |name: &str, epochs: &str, lr: &str, extra: &[&str]| {
         let out = dir.path().join(name);
         let mut args = vec![
             "train",
             "--epochs",
-            "2",
+            epochs,
             "--batch-size",
             "32",
             "--lr",
@@ -143,19 +151,14 @@ fn two_cpu_workers_match_one_worker_accumulating_two_batches() {
         ];
         args.extend(extra);
         let stdout = BIN.ok(&args);
-        let losses: Vec<f64> = trainer::testing::csv_values(&out, "train", "bce")
-            .into_iter()
-            .map(|(_, v)| v)
-            .chain([report(&out)["test"]["bce"].as_f64().unwrap()])
-            .collect();
-        (stdout, losses)
+        (stdout, losses(&out))
     };
-    let (stdout, parallel) = train("parallel", "1e-3", &["--devices", "flex,flex"]);
+    let (stdout, parallel) = train("parallel", "2", "1e-3", &["--devices", "flex,flex"]);
     assert!(
         stdout.contains("(2 workers × 1 batch per step)"),
         "{stdout}"
     );
-    let (_, accumulated) = train("accumulated", "1e-3", &["--grad-accumulation", "2"]);
+    let (_, accumulated) = train("accumulated", "2", "1e-3", &["--grad-accumulation", "2"]);
     assert_eq!(parallel.len(), 3, "two epochs and the test: {parallel:?}");
     for (a, b) in parallel.iter().zip(&accumulated) {
         assert!(
@@ -163,7 +166,28 @@ fn two_cpu_workers_match_one_worker_accumulating_two_batches() {
             "{parallel:?} vs {accumulated:?}"
         );
     }
-    let (_, slower) = train("slower", "5e-4", &["--devices", "flex,flex"]);
+    // Interrupted after one epoch and resumed on the two workers: the same run as unbroken.
+    train("resumed", "1", "1e-3", &["--devices", "flex,flex"]);
+    let resumed = dir.path().join("resumed");
+    let resumed_s = resumed.to_str().unwrap();
+    BIN.ok(&[
+        "train",
+        "--resume",
+        "--epochs",
+        "2",
+        "--devices",
+        "flex,flex",
+        "--out",
+        resumed_s,
+    ]);
+    let resumed = losses(&resumed);
+    for (a, b) in resumed.iter().zip(&parallel) {
+        assert!(
+            (a - b).abs() <= 1e-5 * b.abs(),
+            "{resumed:?} vs {parallel:?}"
+        );
+    }
+    let (_, slower) = train("slower", "2", "5e-4", &["--devices", "flex,flex"]);
     assert!(
         (slower[2] - parallel[2]).abs() > 1e-3,
         "{slower:?} vs {parallel:?}"

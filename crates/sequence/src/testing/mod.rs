@@ -227,7 +227,20 @@ pub mod cli;
 /// states and every weight and bias of a loss that reads all of them. Both paths run on Burn's
 /// default (CPU) device with autodiff.
 pub fn fused_matches_steps<C: Cell>() {
+    fused_matches_steps_on::<C>(None);
+}
+
+/// [`fused_matches_steps`] with the step loop on `other` (an autodiff device of a backend
+/// without the fused layer, e.g. wgpu): the same weights and inputs copied there, run through
+/// [`crate::Recurrent::forward`], which takes the step loop on such a backend (the GPU path).
+pub fn fused_matches_steps_on<C: Cell>(other: Option<&Device>) {
     let device = Device::default().autodiff();
+    if let Some(other) = other {
+        assert!(
+            !crate::fused::supported(other),
+            "{other:?} has the fused layer"
+        );
+    }
     assert!(crate::fused::supported(&device) && C::FUSED.is_some());
     let (steps, batch, input, hidden) = (7, 3, 4, 5);
     let normal = burn::tensor::Distribution::Normal(0.0, 1.0);
@@ -240,7 +253,6 @@ pub fn fused_matches_steps<C: Cell>() {
         })
         .collect();
     for (bidirectional, masked) in [(false, false), (true, false), (false, true), (true, true)] {
-        let mask = masked.then_some(masks.as_slice());
         let rnn = crate::Recurrent::new::<C>(input, hidden, 2, bidirectional, 0.0, &device);
         let xs = Tensor::<3>::random([steps, batch, input], normal, &device).require_grad();
         let initial: Vec<State> = rnn
@@ -258,10 +270,33 @@ pub fn fused_matches_steps<C: Cell>() {
             random([batch, hidden]),
         );
         let run = |fused: bool| {
+            // The step loop runs on `other` when given: everything is copied there, as leaves.
+            let on = if fused {
+                &device
+            } else {
+                other.unwrap_or(&device)
+            };
+            let leaf = |t: &Tensor<2>| t.clone().to_device(on).detach().require_grad();
+            let rnn = rnn.clone().fork(on);
+            let xs = xs.clone().to_device(on).detach().require_grad();
+            let initial: Vec<State> = initial
+                .iter()
+                .map(|s| State {
+                    h: leaf(&s.h),
+                    c: s.c.as_ref().map(leaf),
+                })
+                .collect();
+            let masks: Vec<Tensor<2>> = masks.iter().map(|m| m.clone().to_device(on)).collect();
+            let mask = masked.then_some(masks.as_slice());
+            let (out_weights, h_weights, c_weights) = (
+                out_weights.clone().to_device(on),
+                h_weights.clone().to_device(on),
+                c_weights.clone().to_device(on),
+            );
             let inputs: Vec<Tensor<2>> = (0..steps)
                 .map(|t| xs.clone().slice(t..t + 1).squeeze_dim(0))
                 .collect();
-            let (outputs, finals) = if fused {
+            let (outputs, finals) = if fused || other.is_some() {
                 rnn.forward::<C>(inputs, mask, Some(initial.clone()))
             } else {
                 let (per_step, finals) = rnn.forward_steps::<C>(inputs, mask, initial.clone());
