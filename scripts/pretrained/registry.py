@@ -16,8 +16,9 @@ def figure(report):
     test = report.get("test", {})
     if "accuracy" in test:
         return f"test accuracy {test['accuracy']:.2f}% ({test['samples']} test examples)"
-    if "neg_elbo" in report:
-        return f"test -ELBO {report['neg_elbo']:.2f} nats/image"
+    if "neg_elbo" in test:
+        return (f"test -ELBO {test['neg_elbo']:.2f} nats/image (reconstruction "
+                f"{test['reconstruction']:.2f}, KL {test['kl']:.2f}; {report.get('test_images')} test images)")
     return json.dumps(test)
 
 
