@@ -234,6 +234,10 @@ pub fn fused_matches_steps<C: Cell>() {
 /// without the fused layer, e.g. wgpu): the same weights and inputs copied there, run through
 /// [`crate::Recurrent::forward`], which takes the step loop on such a backend (the GPU path).
 pub fn fused_matches_steps_on<C: Cell>(other: Option<&Device>) {
+    // Burn's default device is a GPU when one is compiled in: the fused side runs on the CPU.
+    #[cfg(feature = "flex")]
+    let device = Device::flex().autodiff();
+    #[cfg(not(feature = "flex"))]
     let device = Device::default().autodiff();
     if let Some(other) = other {
         assert!(
