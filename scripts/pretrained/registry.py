@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes crates/trainer/pretrained/zoo.json, the registry entries of burn-zoo's own shipped
-checkpoints, from what `scripts/pretrained/make` left in pretrained/<name>/: the run config
+checkpoints, from what `scripts/pretrained/make` left in weights/<name>/: the run config
 (architecture, input, classes), the report (test figure, parameters, date) and the command."""
 import json
 import pathlib
@@ -24,7 +24,7 @@ def figure(report):
 
 def main():
     entries = []
-    for folder in sorted((ROOT / "pretrained").iterdir()):
+    for folder in sorted((ROOT / "weights").iterdir()):
         if not (folder / "model.bpk").is_file():
             continue
         config = json.loads((folder / "config.json").read_text())
@@ -39,7 +39,7 @@ def main():
             "model": config["model"],
             "config": config["model_config"],
             "file": "model.bpk",
-            "path": f"pretrained/{folder.name}/model.bpk",
+            "path": f"weights/{folder.name}/model.bpk",
             "size_mb": round(size / 1e6, 3),
             "parameters": report.get("parameters", 0),
             "dataset": dataset,

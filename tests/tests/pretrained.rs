@@ -1,5 +1,5 @@
 //! The weights registry across the zoo: `zoo weights` lists every entry, and every checkpoint
-//! burn-zoo ships (`pretrained/`) loads by name through its model's `eval` and gives the test
+//! burn-zoo ships (`weights/`) loads by name through its model's `eval` and gives the test
 //! accuracy its report recorded.
 
 use std::path::Path;
