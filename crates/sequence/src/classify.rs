@@ -299,20 +299,18 @@ impl<C: Cell> Training for Minibatches<'_, C> {
             .batches(settings.batch_size, Some(&mut rng));
         let train = &self.prepared.train;
         for (step, group) in batches.chunks(self.workers.batches_per_step()).enumerate() {
-            let (grads, outputs) = self.workers.step(
-                &self.weights.model,
-                group.to_vec(),
-                |model, indices, device| {
-                    let (steps, mask, labels) = train.batch(&indices, device);
-                    let logits = model.forward_classify::<C>(steps, mask.as_deref()); // [batch, classes]
-                    let loss = CrossEntropyLossConfig::new()
-                        .init(device)
-                        .forward(logits.clone(), labels.clone());
-                    let right = trainer::evaluate::correct(logits, labels);
-                    let value = loss.clone().into_scalar::<f64>();
-                    Ok((loss, (value, right, indices.len())))
-                },
-            )?;
+            let (grads, outputs) =
+                self.workers
+                    .step(&self.weights.model, group, |model, indices, device| {
+                        let (steps, mask, labels) = train.batch(indices, device);
+                        let logits = model.forward_classify::<C>(steps, mask.as_deref()); // [batch, classes]
+                        let loss = CrossEntropyLossConfig::new()
+                            .init(device)
+                            .forward(logits.clone(), labels.clone());
+                        let right = trainer::evaluate::correct(logits, labels);
+                        let value = loss.clone().into_scalar::<f64>();
+                        Ok((loss, (value, right, indices.len())))
+                    })?;
             for (loss, right, examples) in outputs {
                 check_finite(run, loss, epoch, Some(step + 1))?;
                 loss_sum += loss * examples as f64;

@@ -153,7 +153,7 @@ impl Workers {
     pub fn step<M, B, O, F>(
         &self,
         model: &M,
-        batches: Vec<B>,
+        batches: impl IntoIterator<Item = B>,
         loss_of: F,
     ) -> anyhow::Result<(GradientsParams, Vec<O>)>
     where
@@ -163,7 +163,7 @@ impl Workers {
         F: Fn(&M, B, &Device) -> anyhow::Result<(Tensor<1>, O)> + Sync,
     {
         let mut sum = GradientsAccumulator::<M>::new();
-        let mut outputs = Vec::with_capacity(batches.len());
+        let mut outputs = Vec::new();
         if self.devices.len() == 1 {
             for batch in batches {
                 let (loss, output) = loss_of(model, batch, &self.devices[0])?;

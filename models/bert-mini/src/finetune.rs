@@ -137,8 +137,8 @@ impl Training for Finetuning<'_> {
         for (i, group) in batches.chunks(self.workers.batches_per_step()).enumerate() {
             let (grads, outputs) =
                 self.workers
-                    .step(&self.model, group.to_vec(), |model, rows, device| {
-                        let (input, labels) = train.batch(&rows, pad, device);
+                    .step(&self.model, group, |model, rows, device| {
+                        let (input, labels) = train.batch(rows, pad, device);
                         let (logits, _) = model.forward(&input);
                         let loss = CrossEntropyLossConfig::new()
                             .init(device)

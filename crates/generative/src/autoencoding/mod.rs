@@ -210,9 +210,9 @@ impl<M: Autoencoding> Training for Minibatches<'_, M> {
             // Each batch's loss and per-image term sums, as host numbers.
             let (grads, outputs) =
                 self.workers
-                    .step(&self.model, group.to_vec(), |model, batch, device| {
+                    .step(&self.model, group, |model, batch, device| {
                         let (loss, terms) =
-                            model.objective(pixel_batch(train, &batch, device), config);
+                            model.objective(pixel_batch(train, batch, device), config);
                         let terms: Vec<(&'static str, f64)> = terms
                             .into_iter()
                             .map(|(name, values)| (name, values.sum().into_scalar::<f64>()))
