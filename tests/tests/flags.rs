@@ -506,3 +506,28 @@ fn several_devices_are_refused_where_steps_cannot_be_shared_out() {
         );
     }
 }
+
+/// Without the `remote` feature, `zoo serve` and a `ws://` device say how to get it.
+#[cfg(not(feature = "remote"))]
+#[test]
+fn remote_devices_without_the_remote_feature_name_the_feature() {
+    let (code, err) = status(&["serve"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--features remote"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let (code, err) = status(&[
+        "mlp",
+        "train",
+        "--device",
+        "ws://127.0.0.1:7878",
+        "--out",
+        path(&out),
+    ]);
+    assert_ne!(code, Some(0), "{err}");
+    assert!(
+        err.contains("--features remote") && !err.contains("panicked"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

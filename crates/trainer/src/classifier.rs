@@ -268,7 +268,9 @@ macro_rules! classification_steps {
                     }
                     None => $crate::classification_output(logits, batch.targets),
                 };
-                $crate::burn::train::TrainOutput::new(self, output.loss.backward(), output)
+                let grads = output.loss.backward();
+                let output = $crate::metrics::for_metrics(output);
+                $crate::burn::train::TrainOutput::new(self, grads, output)
             }
         }
 

@@ -27,8 +27,18 @@ pub fn compiled_devices() -> Vec<&'static str> {
 }
 
 /// The device `--device` names, or the best compiled-in one. An unknown name is an error that
-/// lists the devices this binary was built with.
+/// lists the devices this binary was built with. `ws://HOST:PORT[#i]` connects a device that
+/// `zoo serve` hosts (the `remote` feature).
 pub fn select_device(name: Option<&str>) -> anyhow::Result<(String, Device)> {
+    if let Some(name) = name.filter(|n| n.starts_with("ws://")) {
+        #[cfg(feature = "remote")]
+        return Ok((name.to_string(), crate::remote::connect(name)?));
+        #[cfg(not(feature = "remote"))]
+        anyhow::bail!(
+            "--device {name}: this binary was built without Burn's remote backend; build it with \
+             `--features remote`, e.g. `cargo run -p zoo --release --features remote -- ...`"
+        );
+    }
     let compiled = compiled_devices();
     let name = match name {
         Some(name) => name.to_ascii_lowercase(),
@@ -62,9 +72,14 @@ pub fn select_device(name: Option<&str>) -> anyhow::Result<(String, Device)> {
         #[cfg(feature = "cuda")]
         "cuda" => Device::cuda(index.unwrap_or(0)),
         _ => anyhow::bail!(
-            "unknown device '{name}': this binary was built with {}. Other backends need their \
+            "unknown device '{name}': this binary was built with {}{}. Other backends need their \
              Cargo feature, e.g. `cargo run -p mlp --release --features wgpu -- train --device wgpu`",
-            compiled.join(", ")
+            compiled.join(", "),
+            if cfg!(feature = "remote") {
+                ", ws://HOST:PORT (a `zoo serve` server)"
+            } else {
+                ""
+            }
         ),
     };
     let _ = index;

@@ -23,10 +23,14 @@ pub mod plots;
 pub mod pretrained;
 pub mod prune;
 pub mod quantize;
+#[cfg(feature = "remote")]
+pub mod remote;
 pub mod renderer;
 pub mod report;
 pub mod run_folder;
 pub mod schedule;
+#[cfg(feature = "remote")]
+pub mod serve;
 pub mod settings;
 pub mod supervised;
 #[cfg(feature = "testing")]

@@ -1,16 +1,45 @@
 //! `metrics.csv`: one row per epoch, split and metric; the burn-train logger that fills it for
 //! the Learner (one readable line per epoch, and the divergence check), and reading it back for
-//! resume and plots.
+//! resume and plots. Also the training step's outputs as the Learner's metrics need them
+//! ([`for_metrics`]).
 
-use burn::train::Interrupter;
+use burn::prelude::Device;
 use burn::train::logger::MetricLogger;
 use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
+use burn::train::{ClassificationOutput, Interrupter};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+/// The device the Learner's training metrics add up on while several devices train.
+static METRICS_DEVICE: Mutex<Option<Device>> = Mutex::new(None);
+
+/// A training step's outputs, moved to the first of several `--devices` for the metrics:
+/// burn-train 0.22.1's confusion-matrix metrics (precision, recall, F1) sum every worker's
+/// outputs on the device they come from, which panics across distinct devices (two GPUs, two
+/// remote servers). Without autodiff: the metrics read them only. One device: unchanged.
+pub fn for_metrics(output: ClassificationOutput) -> ClassificationOutput {
+    let main = METRICS_DEVICE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let Some(main) = main.filter(|main| *main != output.loss.device().without_autodiff()) else {
+        return output;
+    };
+    ClassificationOutput {
+        loss: output.loss.without_autodiff().to_device(&main),
+        output: output.output.without_autodiff().to_device(&main),
+        targets: output.targets.without_autodiff().to_device(&main),
+    }
+}
+
+/// Set by [`crate::parallel::strategy`]: the first device while several train with `multi`.
+pub(crate) fn set_metrics_device(device: Option<Device>) {
+    *METRICS_DEVICE.lock().unwrap_or_else(|e| e.into_inner()) = device;
+}
 
 /// One value of `metrics.csv`.
 #[derive(Clone, Debug, PartialEq)]

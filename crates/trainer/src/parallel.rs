@@ -27,6 +27,7 @@ pub struct Parallel {
 /// None for one device; the strategy for several, or a usage error (exit status 2) for an
 /// unknown device or a strategy the devices cannot run.
 pub fn strategy(flags: &RunFlags) -> anyhow::Result<Option<Parallel>> {
+    crate::metrics::set_metrics_device(None);
     if flags.devices.len() < 2 {
         if flags.strategy == Some(Strategy::Ddp) {
             return Err(crate::UsageError(
@@ -37,6 +38,9 @@ pub fn strategy(flags: &RunFlags) -> anyhow::Result<Option<Parallel>> {
         return Ok(None);
     }
     let devices = listed_devices(flags)?;
+    if let Strategy::Multi = flags.strategy.unwrap_or(Strategy::Multi) {
+        crate::metrics::set_metrics_device(Some(devices[0].clone()));
+    }
     let names = flags.devices.join(",");
     match flags.strategy.unwrap_or(Strategy::Multi) {
         Strategy::Multi => Ok(Some(Parallel {

@@ -5,6 +5,7 @@
 //! zoo list                     every model: task, data sets, paper, crate
 //! zoo info <model>             the registry entry and the model's own `info`
 //! zoo weights                  the pretrained weights `--weights pretrained:NAME` can name
+//! zoo serve                    host this machine's devices for `--device ws://HOST:PORT` (feature `remote`)
 //! zoo <model> <command> ...    exactly what `cargo run -p <model> -- <command> ...` runs
 //! ```
 //!
@@ -66,8 +67,23 @@ pub fn list() -> String {
     text
 }
 
-const USAGE: &str =
-    "usage: zoo list | zoo info <model> | zoo weights | zoo <model> <command> [flags...]";
+const USAGE: &str = "usage: zoo list | zoo info <model> | zoo weights | zoo serve [--listen HOST:PORT] \
+     | zoo <model> <command> [flags...]";
+
+/// `zoo serve`: this machine's devices for `--device ws://HOST:PORT` clients.
+#[cfg(feature = "remote")]
+fn serve(args: Vec<OsString>) -> ExitCode {
+    trainer::entry::run_parsed("zoo serve", args, trainer::serve::serve)
+}
+
+#[cfg(not(feature = "remote"))]
+fn serve(_: Vec<OsString>) -> ExitCode {
+    eprintln!(
+        "error: zoo serve needs Burn's remote backend: build with `--features remote`, e.g. \
+         `cargo run -p zoo --release --features remote -- serve`"
+    );
+    ExitCode::from(2)
+}
 
 /// Runs `zoo` with `args` (`args[0]` is the program name).
 pub fn run(args: Vec<OsString>) -> ExitCode {
@@ -93,6 +109,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
             print!("{}", list());
             ExitCode::SUCCESS
         }
+        Some("serve") => serve(args.into_iter().skip(1).collect()),
         Some("weights") => {
             print!("{}", trainer::pretrained::list());
             ExitCode::SUCCESS
