@@ -17,10 +17,15 @@
 //! **Batch norm.** Training-mode batch normalisation, with the ReLU that usually follows,
 //! fused into two passes forward and three backward ([`norm`]).
 //!
+//! **GELU and softmax.** The exact GELU and a last-dimension softmax in one vectorised pass
+//! each way, with `exp` and the normal CDF written so loops vectorise ([`activation`],
+//! [`vmath`]): BERT's elementwise costs.
+//!
 //! Models call [`conv2d`], [`conv_transpose2d`], [`batch_norm`] and [`max_pool2d`] with Burn's own modules; on other devices,
 //! and for options the kernels do not cover (groups, dilation, `Same` padding, other
 //! precisions), those fall back to the modules' `forward`.
 
+pub mod activation;
 pub mod conv;
 pub mod direct;
 mod host;
@@ -29,7 +34,9 @@ mod layer;
 pub mod norm;
 pub mod op;
 pub mod pool;
+pub mod vmath;
 
+pub use activation::{gelu, softmax};
 pub use isa::Isa;
 pub use layer::{conv_transpose2d, conv2d, supported};
 pub use norm::batch_norm;

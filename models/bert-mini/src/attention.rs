@@ -7,7 +7,7 @@ use crate::config::BertConfig;
 use crate::nn::{dense, layer_norm};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::prelude::*;
-use burn::tensor::activation::softmax;
+use kernels::softmax;
 
 #[derive(Module, Debug)]
 pub struct BertSelfAttention {

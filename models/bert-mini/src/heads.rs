@@ -9,7 +9,7 @@ use crate::nn::{dense, layer_norm};
 use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::prelude::*;
-use burn::tensor::activation::gelu;
+use kernels::gelu;
 
 /// HF's `cls.predictions.transform`: dense → GELU → LayerNorm.
 #[derive(Module, Debug)]

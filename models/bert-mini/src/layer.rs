@@ -6,7 +6,7 @@ use crate::config::BertConfig;
 use crate::nn::{dense, layer_norm};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::prelude::*;
-use burn::tensor::activation::gelu;
+use kernels::gelu;
 
 /// The feed-forward expansion: `[.., hidden]` → `[.., intermediate]`, exact (erf) GELU.
 #[derive(Module, Debug)]

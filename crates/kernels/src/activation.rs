@@ -1,0 +1,421 @@
+//! GELU (the exact, erf form) and softmax over the last dimension as one Burn backend extension
+//! with a hand-written backward: BERT's two elementwise costs on Burn's CPU backends.
+//!
+//! Burn 0.22's CPU GELU calls libm's scalar `erff` per element and its backward is a composite
+//! of about ten whole-tensor passes; its softmax is four passes (max, subtract-exp, sum,
+//! divide) with a scalar `expf`. Here each is one pass forward and one backward, in vector
+//! instructions ([`crate::vmath`]) on both cores:
+//! - GELU: y = x Φ(x); dx = dy (Φ(x) + x φ(x)), recomputed from the input the forward keeps.
+//! - softmax: y = e^(x - max) / Σ e^(x - max) per row; dx = y (dy - Σ dy y), from the output
+//!   the forward keeps.
+
+#![allow(deprecated)] // `NdArray`: deprecated in Burn 0.22 but still one of its CPU backends.
+
+use std::mem::MaybeUninit;
+
+use burn::backend::autodiff::{
+    Autodiff,
+    checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
+    grads::Gradients,
+    ops::{Backward, Ops, OpsKind},
+};
+use burn::backend::{Backend, Dispatch, TensorMetadata, backend_extension, tensor::FloatTensor};
+use burn::prelude::*;
+use burn::tensor::DType;
+
+use crate::host::{device_tensor, par_filled, read};
+use crate::isa::{self, Isa};
+use crate::vmath::{exp, normal_cdf_and_density};
+
+/// Elements per parallel task of the GELU passes.
+const GELU_CHUNK: usize = 16 * 1024;
+/// Elements per parallel task of the softmax passes (whole rows).
+const SOFTMAX_CHUNK: usize = 16 * 1024;
+
+/// GELU and last-dimension softmax as a Burn backend extension.
+#[backend_extension(Autodiff, Flex: cfg(feature = "flex"), NdArray: cfg(feature = "ndarray"))]
+pub trait FastActivationBackend: Backend {
+    fn fast_gelu(x: FloatTensor<Self>) -> FloatTensor<Self>;
+    fn fast_softmax(x: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// `burn::tensor::activation::gelu(x)`, through the vectorised kernel on a supported device.
+pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if !crate::supported(&x.device()) || x.dtype() != DType::F32 {
+        return burn::tensor::activation::gelu(x);
+    }
+    Tensor::from_dispatch(<Dispatch as FastActivationBackend>::fast_gelu(
+        x.into_dispatch(),
+    ))
+}
+
+/// `burn::tensor::activation::softmax(x, dim)`, through the vectorised kernel on a supported
+/// device when `dim` is the last dimension.
+pub fn softmax<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
+    if dim + 1 != D || !crate::supported(&x.device()) || x.dtype() != DType::F32 {
+        return burn::tensor::activation::softmax(x, dim);
+    }
+    Tensor::from_dispatch(<Dispatch as FastActivationBackend>::fast_softmax(
+        x.into_dispatch(),
+    ))
+}
+
+/// Runs `f` compiled for `isa`'s vector width: the closure is inlined into a function with the
+/// target features on, so the loops inside it vectorise for them.
+#[inline(always)]
+fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        // SAFETY: `isa::active` never picks a path the CPU lacks.
+        match isa {
+            Isa::Avx512 => return unsafe { avx512(f) },
+            Isa::Avx2 => return unsafe { avx2(f) },
+            Isa::Portable => {}
+        }
+    }
+    let _ = isa;
+    f()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The kernels on host slices.
+
+fn gelu_forward(x: &[f32]) -> Vec<f32> {
+    let isa = isa::active();
+    par_filled(x.len(), GELU_CHUNK, |i, out| {
+        let x = &x[i * GELU_CHUNK..][..out.len()];
+        with_isa(isa, || gelu_chunk(x, out))
+    })
+}
+
+#[inline(always)]
+fn gelu_chunk(x: &[f32], out: &mut [MaybeUninit<f32>]) {
+    for (o, x) in out.iter_mut().zip(x) {
+        o.write(x * normal_cdf_and_density(*x).0);
+    }
+}
+
+fn gelu_backward(x: &[f32], dy: &[f32]) -> Vec<f32> {
+    let isa = isa::active();
+    par_filled(x.len(), GELU_CHUNK, |i, out| {
+        let at = i * GELU_CHUNK;
+        let (x, dy) = (&x[at..][..out.len()], &dy[at..][..out.len()]);
+        with_isa(isa, || gelu_grad_chunk(x, dy, out))
+    })
+}
+
+#[inline(always)]
+fn gelu_grad_chunk(x: &[f32], dy: &[f32], out: &mut [MaybeUninit<f32>]) {
+    for ((o, x), dy) in out.iter_mut().zip(x).zip(dy) {
+        let (cdf, density) = normal_cdf_and_density(*x);
+        o.write(dy * (cdf + x * density));
+    }
+}
+
+/// Rows of `row` elements per parallel task: whole rows, about [`SOFTMAX_CHUNK`] elements.
+fn softmax_chunk(row: usize) -> usize {
+    (SOFTMAX_CHUNK / row).max(1) * row
+}
+
+fn softmax_forward(x: &[f32], row: usize) -> Vec<f32> {
+    let isa = isa::active();
+    let chunk = softmax_chunk(row);
+    par_filled(x.len(), chunk, |i, out| {
+        let x = &x[i * chunk..][..out.len()];
+        with_isa(isa, || {
+            for (x, out) in x.chunks_exact(row).zip(out.chunks_exact_mut(row)) {
+                softmax_row(x, out);
+            }
+        })
+    })
+}
+
+/// Eight partial maxima and sums, so the reductions vectorise without reordering rules.
+#[inline(always)]
+fn softmax_row(x: &[f32], out: &mut [MaybeUninit<f32>]) {
+    let mut maxima = [f32::NEG_INFINITY; 8];
+    let chunks = x.chunks_exact(8);
+    let mut max = chunks
+        .remainder()
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, v| m.max(*v));
+    for chunk in chunks {
+        for (m, v) in maxima.iter_mut().zip(chunk) {
+            *m = m.max(*v);
+        }
+    }
+    max = maxima.iter().fold(max, |m, v| m.max(*v));
+    let mut sums = [0f32; 8];
+    let mut rest = 0f32;
+    let mut parts = out.chunks_exact_mut(8);
+    for (o, x) in (&mut parts).zip(x.chunks_exact(8)) {
+        for ((o, x), s) in o.iter_mut().zip(x).zip(sums.iter_mut()) {
+            let e = exp(x - max);
+            *s += e;
+            o.write(e);
+        }
+    }
+    let tail = x.len() / 8 * 8;
+    for (o, x) in parts.into_remainder().iter_mut().zip(&x[tail..]) {
+        let e = exp(x - max);
+        rest += e;
+        o.write(e);
+    }
+    let scale = 1.0 / (sums.iter().sum::<f32>() + rest);
+    for o in out.iter_mut() {
+        // SAFETY: every element was written above.
+        let e = unsafe { o.assume_init() };
+        o.write(e * scale);
+    }
+}
+
+fn softmax_backward(y: &[f32], dy: &[f32], row: usize) -> Vec<f32> {
+    let isa = isa::active();
+    let chunk = softmax_chunk(row);
+    par_filled(y.len(), chunk, |i, out| {
+        let at = i * chunk;
+        let (y, dy) = (&y[at..][..out.len()], &dy[at..][..out.len()]);
+        with_isa(isa, || {
+            for ((y, dy), out) in y
+                .chunks_exact(row)
+                .zip(dy.chunks_exact(row))
+                .zip(out.chunks_exact_mut(row))
+            {
+                let mut sums = [0f32; 8];
+                for (y, dy) in y.chunks_exact(8).zip(dy.chunks_exact(8)) {
+                    for ((s, y), dy) in sums.iter_mut().zip(y).zip(dy) {
+                        *s += y * dy;
+                    }
+                }
+                let tail = row / 8 * 8;
+                let dot = sums.iter().sum::<f32>()
+                    + y[tail..]
+                        .iter()
+                        .zip(&dy[tail..])
+                        .map(|(y, dy)| y * dy)
+                        .sum::<f32>();
+                for ((o, y), dy) in out.iter_mut().zip(y).zip(dy) {
+                    o.write(y * (dy - dot));
+                }
+            }
+        })
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The extension on the CPU backends and the autodiff decorator.
+
+/// Applies `kernel` to `x`'s values (row-major) and returns a tensor of its shape.
+fn map<B: Backend>(
+    x: FloatTensor<B>,
+    kernel: impl FnOnce(&[f32], &[usize]) -> Vec<f32>,
+) -> FloatTensor<B> {
+    let device = x.device();
+    let (values, shape) = read::<B, _>(x, |x, shape| (kernel(x, shape), shape.to_vec()));
+    device_tensor::<B>(values, &shape, &device)
+}
+
+fn last(shape: &[usize]) -> usize {
+    shape.last().copied().unwrap_or(1).max(1)
+}
+
+macro_rules! cpu_backend {
+    ($backend:ty) => {
+        impl FastActivationBackend for $backend {
+            fn fast_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+                map::<Self>(x, |x, _| gelu_forward(x))
+            }
+            fn fast_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
+                map::<Self>(x, |x, shape| softmax_forward(x, last(shape)))
+            }
+        }
+    };
+}
+
+#[cfg(feature = "flex")]
+cpu_backend!(burn::backend::Flex);
+#[cfg(feature = "ndarray")]
+cpu_backend!(burn::backend::NdArray);
+
+impl<B: Backend, C: CheckpointStrategy> FastActivationBackend for Autodiff<B, C> {
+    fn fast_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        let prep = GeluBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful();
+        let x = x.into_primitive();
+        let y = map::<B>(x.clone(), |x, _| gelu_forward(x));
+        match prep {
+            OpsKind::Tracked(prep) => prep.finish(x, y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        }
+    }
+
+    fn fast_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        let prep = SoftmaxBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful();
+        let y = map::<B>(x.into_primitive(), |x, shape| {
+            softmax_forward(x, last(shape))
+        });
+        match prep {
+            OpsKind::Tracked(prep) => prep.finish(y.clone(), y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        }
+    }
+}
+
+/// Keeps GELU's input.
+#[derive(Debug)]
+struct GeluBackward;
+
+impl<B: Backend> Backward<B, 1> for GeluBackward {
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [Some(node)] = ops.parents else { return };
+        let dy = grads.consume::<B>(&ops.node);
+        let dx = read::<B, _>(ops.state, |x, _| map::<B>(dy, |dy, _| gelu_backward(x, dy)));
+        grads.register::<B>(node.id, dx);
+    }
+}
+
+/// Keeps softmax's output.
+#[derive(Debug)]
+struct SoftmaxBackward;
+
+impl<B: Backend> Backward<B, 1> for SoftmaxBackward {
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [Some(node)] = ops.parents else { return };
+        let dy = grads.consume::<B>(&ops.node);
+        let dx = read::<B, _>(ops.state, |y, shape| {
+            let row = last(shape);
+            map::<B>(dy, |dy, _| softmax_backward(y, dy, row))
+        });
+        grads.register::<B>(node.id, dx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Distribution;
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().to_vec::<f32>().unwrap()
+    }
+
+    fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max)
+    }
+
+    /// The kernel and Burn's op on the same input: outputs and input gradients for a random
+    /// upstream gradient, on every path this CPU has.
+    fn compare<const D: usize>(
+        shape: [usize; D],
+        scale: f32,
+        fast: impl Fn(Tensor<D>) -> Tensor<D>,
+        burn_op: impl Fn(Tensor<D>) -> Tensor<D>,
+        tolerance: f32,
+    ) {
+        let device = Device::flex().autodiff();
+        let x0 =
+            Tensor::<D>::random(shape, Distribution::Normal(0.0, 1.0), &device).mul_scalar(scale);
+        let upstream = Tensor::<D>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+        let run = |op: &dyn Fn(Tensor<D>) -> Tensor<D>| {
+            let x = x0.clone().detach().require_grad();
+            let y = op(x.clone());
+            let grads = (y.clone() * upstream.clone()).sum().backward();
+            (values(y), values(x.grad(&grads).unwrap()))
+        };
+        let (want_y, want_dx) = run(&burn_op);
+        for isa in Isa::ALL.into_iter().filter(|isa| *isa <= isa::detected()) {
+            isa::force(Some(isa));
+            let (y, dx) = run(&fast);
+            isa::force(None);
+            let (ey, edx) = (max_diff(&y, &want_y), max_diff(&dx, &want_dx));
+            assert!(
+                ey <= tolerance && edx <= tolerance,
+                "{} {shape:?}: y {ey}, dx {edx}",
+                isa.name()
+            );
+        }
+    }
+
+    #[test]
+    fn gelu_matches_burn_forward_and_backward() {
+        for (shape, scale) in [([3, 5, 7], 1.0), ([2, 64, 1031], 3.0), ([1, 1, 1], 1.0)] {
+            compare(shape, scale, gelu, burn::tensor::activation::gelu, 1e-5);
+        }
+        // Far tails, zero, infinities and NaN as Burn gives them.
+        let device = Device::flex();
+        let special = [-30.0, -8.0, -0.0, 0.0, 8.0, 30.0, f32::INFINITY];
+        let x = Tensor::<1>::from_floats(special, &device);
+        let got = values(gelu(x.clone()));
+        let want = values(burn::tensor::activation::gelu(x));
+        assert!(max_diff(&got, &want) <= 1e-6, "{got:?} vs {want:?}");
+        assert!(values(gelu(Tensor::<1>::from_floats([f32::NAN], &device)))[0].is_nan());
+    }
+
+    #[test]
+    fn softmax_matches_burn_forward_and_backward() {
+        for shape in [[2, 4, 128, 128], [3, 5, 1, 13], [1, 2, 3, 1]] {
+            compare(
+                shape,
+                4.0,
+                |x| softmax(x, 3),
+                |x| burn::tensor::activation::softmax(x, 3),
+                1e-5,
+            );
+        }
+        // Large logits do not overflow; other dimensions go to Burn's op.
+        let device = Device::flex();
+        let x = Tensor::<2>::from_floats([[1000.0, 0.0, -1000.0], [88.0, 89.0, 90.0]], &device);
+        let got = values(softmax(x.clone(), 1));
+        assert_eq!(got[2], 0.0, "a masked entry is exactly 0, as in Burn");
+        assert!(
+            max_diff(
+                &got,
+                &values(burn::tensor::activation::softmax(x.clone(), 1))
+            ) <= 1e-6
+        );
+        assert_eq!(
+            values(softmax(x.clone(), 0)),
+            values(burn::tensor::activation::softmax(x, 0))
+        );
+    }
+
+    #[test]
+    fn untracked_and_non_contiguous_inputs() {
+        let device = Device::flex().autodiff();
+        let x = Tensor::<3>::random([4, 6, 10], Distribution::Normal(0.0, 2.0), &device);
+        let swapped = x.clone().swap_dims(1, 2); // [4, 10, 6], not contiguous
+        let want = values(burn::tensor::activation::softmax(swapped.clone(), 2));
+        assert!(max_diff(&values(softmax(swapped.clone(), 2)), &want) <= 1e-6);
+        let want = values(burn::tensor::activation::gelu(swapped.clone()));
+        assert!(max_diff(&values(gelu(swapped)), &want) <= 1e-5);
+        // No gradient tracked: the forward alone.
+        let plain = x.detach();
+        assert!(
+            max_diff(
+                &values(gelu(plain.clone())),
+                &values(burn::tensor::activation::gelu(plain))
+            ) <= 1e-5
+        );
+    }
+}
