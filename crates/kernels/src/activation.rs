@@ -63,7 +63,7 @@ pub fn softmax<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
 /// Runs `f` compiled for `isa`'s vector width: the closure is inlined into a function with the
 /// target features on, so the loops inside it vectorise for them.
 #[inline(always)]
-fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
+pub(crate) fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f,avx2,fma")]

@@ -21,6 +21,9 @@
 //! each way, with `exp` and the normal CDF written so loops vectorise ([`activation`],
 //! [`vmath`]): BERT's elementwise costs.
 //!
+//! **Dropout.** The mask from a counter-based hash of (seed, element), applied in one pass and
+//! hashed again in the backward instead of stored ([`dropout`]).
+//!
 //! Models call [`conv2d`], [`conv_transpose2d`], [`batch_norm`] and [`max_pool2d`] with Burn's own modules; on other devices,
 //! and for options the kernels do not cover (groups, dilation, `Same` padding, other
 //! precisions), those fall back to the modules' `forward`.
@@ -28,6 +31,7 @@
 pub mod activation;
 pub mod conv;
 pub mod direct;
+pub mod dropout;
 mod host;
 pub mod isa;
 mod layer;
@@ -37,6 +41,7 @@ pub mod pool;
 pub mod vmath;
 
 pub use activation::{gelu, softmax};
+pub use dropout::dropout;
 pub use isa::Isa;
 pub use layer::{conv_transpose2d, conv2d, supported};
 pub use norm::batch_norm;

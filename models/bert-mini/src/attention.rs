@@ -45,7 +45,7 @@ impl BertSelfAttention {
         let v = split_heads(self.value.forward(x));
         let scores = q.matmul(k.swap_dims(2, 3)) / (head_dim as f64).sqrt() + mask_bias; // [batch, heads, seq, seq]
         let probs = softmax(scores, 3);
-        let context = self.dropout.forward(probs.clone()).matmul(v); // [batch, heads, seq, head_dim]
+        let context = kernels::dropout(&self.dropout, probs.clone()).matmul(v); // [batch, heads, seq, head_dim]
         (context.swap_dims(1, 2).reshape([batch, seq, hidden]), probs)
     }
 }
@@ -70,7 +70,7 @@ impl BertSelfOutput {
 
     pub fn forward(&self, hidden: Tensor<3>, residual: Tensor<3>) -> Tensor<3> {
         self.layer_norm
-            .forward(self.dropout.forward(self.dense.forward(hidden)) + residual)
+            .forward(kernels::dropout(&self.dropout, self.dense.forward(hidden)) + residual)
     }
 }
 

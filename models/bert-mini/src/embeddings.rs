@@ -40,6 +40,6 @@ impl BertEmbeddings {
         let x = self.word_embeddings.forward(input_ids)
             + self.position_embeddings.forward(positions) // [1, seq, hidden], broadcast
             + self.token_type_embeddings.forward(token_type_ids);
-        self.dropout.forward(self.layer_norm.forward(x))
+        kernels::dropout(&self.dropout, self.layer_norm.forward(x))
     }
 }

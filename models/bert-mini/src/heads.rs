@@ -149,7 +149,8 @@ impl BertForSequenceClassification {
             .clone()
             .expect("from_encoder always adds a pooler");
         (
-            self.classifier.forward(self.dropout.forward(pooled)),
+            self.classifier
+                .forward(kernels::dropout(&self.dropout, pooled)),
             outputs,
         )
     }

@@ -49,10 +49,7 @@ impl BertLayer {
     pub fn forward(&self, x: Tensor<3>, mask_bias: Tensor<4>) -> (Tensor<3>, Tensor<4>) {
         let (attended, probs) = self.attention.forward(x, mask_bias);
         let expanded = gelu(self.intermediate.dense.forward(attended.clone()));
-        let out = self
-            .output
-            .dropout
-            .forward(self.output.dense.forward(expanded));
+        let out = kernels::dropout(&self.output.dropout, self.output.dense.forward(expanded));
         (self.output.layer_norm.forward(out + attended), probs)
     }
 }

@@ -112,7 +112,8 @@ impl LeNet {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        self.fc3.forward(self.dropout.forward(self.features(x))) // [b, classes]
+        self.fc3
+            .forward(kernels::dropout(&self.dropout, self.features(x))) // [b, classes]
     }
 
     /// The penultimate layer's activations (before dropout): `[b, 84]`.

@@ -58,7 +58,7 @@ impl Mlp {
                     Activation::Tanh => tanh(x),
                     Activation::Sigmoid => sigmoid(x),
                 };
-                x = self.dropout.forward(x);
+                x = kernels::dropout(&self.dropout, x);
             }
         }
         x // [batch, classes]
