@@ -84,19 +84,19 @@ fn run<M: ImageClassifier>(
     let inference = time(&mut infer, repeats);
     print(
         name,
-        &conv_label(device_name, device),
+        &kernels_label(device_name, device),
         w.batch,
         repeats,
         [("train_step", train), ("inference", inference)],
     );
 }
 
-/// `ZOO_KERNELS=0` (or a GPU backend) runs Burn's own convolutions and batch norm instead of
-/// the `kernels` crate's.
-fn conv_label(device_name: &str, device: &Device) -> String {
+/// `ZOO_KERNELS=0` (or a GPU backend) runs Burn's own ops (convolution, batch norm, max pool,
+/// dropout, GELU, softmax) instead of the `kernels` crate's.
+fn kernels_label(device_name: &str, device: &Device) -> String {
     match kernels::supported(device) {
         true => device_name.to_string(),
-        false => format!("{device_name}, Burn's conv"),
+        false => format!("{device_name}, Burn's ops"),
     }
 }
 
@@ -332,7 +332,7 @@ fn run_generative(
     };
     print(
         name,
-        &conv_label(device_name, device),
+        &kernels_label(device_name, device),
         batch,
         repeats,
         [("train_step", train), ("inference", inference)],
@@ -392,7 +392,7 @@ fn run_bert(device_name: &str, device: &Device, repeats: usize) -> anyhow::Resul
     let inference = time(&mut infer, repeats);
     print(
         "bert",
-        device_name,
+        &kernels_label(device_name, device),
         batch,
         repeats,
         [("train_step", train), ("inference", inference)],

@@ -101,11 +101,11 @@ def measured(lines, meta):
         out.append("\"samples/s\" counts sequences of 128 characters. PyTorch runs its fused `nn.LSTM`/`nn.GRU` kernels; burn-zoo")
         out.append("runs each layer as one node with a hand-written backward through time (`sequence::fused`); the")
         out.append("\"step loop\" rows are the same model with `ZOO_FUSED_RNN=0`, autodiff through the step-by-step loop.")
-    if any(k[3].endswith("Burn's conv") for k in runs):
+    if any(k[3].endswith("Burn's ops") for k in runs):
         out.append("")
-        out.append("Convolutional rows: `flex` runs the convolutions, transposed convolutions and training-mode batch norm")
-        out.append("through the `kernels` crate (direct channels-last kernels, run-time AVX-512 / AVX2 / portable dispatch);")
-        out.append("the \"Burn's conv\" rows are the same model with `ZOO_KERNELS=0`, Burn 0.22's own CPU ops.")
+        out.append("`flex` runs the convolutions, transposed convolutions, training-mode batch norm, max pool, dropout, GELU")
+        out.append("and softmax through the `kernels` crate (run-time AVX-512 / AVX2 / portable dispatch);")
+        out.append("the \"Burn's ops\" rows are the same model with `ZOO_KERNELS=0`, Burn 0.22's own CPU ops.")
     return "\n".join(out)
 
 

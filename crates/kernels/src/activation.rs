@@ -138,7 +138,9 @@ fn softmax_forward(x: &[f32], row: usize) -> Vec<f32> {
     })
 }
 
-/// Eight partial maxima and sums, so the reductions vectorise without reordering rules.
+/// One row: its maximum, then e^(x - max) in a plain loop over the row (which the loop
+/// vectoriser takes; an unrolled 8-wide body holding `exp` it did not), then the sum in eight
+/// partial sums and the scaling, all on a row that stays in L1.
 #[inline(always)]
 fn softmax_row(x: &[f32], out: &mut [MaybeUninit<f32>]) {
     let mut maxima = [f32::NEG_INFINITY; 8];
@@ -153,27 +155,22 @@ fn softmax_row(x: &[f32], out: &mut [MaybeUninit<f32>]) {
         }
     }
     max = maxima.iter().fold(max, |m, v| m.max(*v));
+    for (o, x) in out.iter_mut().zip(x) {
+        o.write(exp(x - max));
+    }
+    // SAFETY: every element was written just above.
+    let out = unsafe { &mut *(out as *mut [MaybeUninit<f32>] as *mut [f32]) };
     let mut sums = [0f32; 8];
-    let mut rest = 0f32;
-    let mut parts = out.chunks_exact_mut(8);
-    for (o, x) in (&mut parts).zip(x.chunks_exact(8)) {
-        for ((o, x), s) in o.iter_mut().zip(x).zip(sums.iter_mut()) {
-            let e = exp(x - max);
+    let chunks = out.chunks_exact(8);
+    let rest: f32 = chunks.remainder().iter().sum();
+    for chunk in chunks {
+        for (s, e) in sums.iter_mut().zip(chunk) {
             *s += e;
-            o.write(e);
         }
     }
-    let tail = x.len() / 8 * 8;
-    for (o, x) in parts.into_remainder().iter_mut().zip(&x[tail..]) {
-        let e = exp(x - max);
-        rest += e;
-        o.write(e);
-    }
     let scale = 1.0 / (sums.iter().sum::<f32>() + rest);
-    for o in out.iter_mut() {
-        // SAFETY: every element was written above.
-        let e = unsafe { o.assume_init() };
-        o.write(e * scale);
+    for e in out.iter_mut() {
+        *e *= scale;
     }
 }
 

@@ -4,10 +4,11 @@
 //!
 //!     cargo run --release -p bench --bin transformer_ops
 //!
-//! `perf` on `bert-mini pretrain` puts ~9% of the step in dropout-mask generation (a ChaCha
+//! `perf` on `bert-mini pretrain` put ~9% of the step in dropout-mask generation (a ChaCha
 //! random draw per element on the host: `ElementRandom::random`, `Distribution::sampler`,
 //! `chacha20`), ~3% in scalar `erff` for GELU and ~3% in `expf` for the softmax; the matmuls
-//! are ~48%.
+//! are ~48%. Each elementwise op is timed twice: Burn's own, and the `kernels` crate's that
+//! bert-mini uses (forward, and forward + backward).
 
 use burn::nn::DropoutConfig;
 use burn::prelude::*;
@@ -24,37 +25,55 @@ fn main() {
     let normal = Distribution::Normal(0.0, 1.0);
     let probs = Tensor::<4>::random([32, 4, 128, 128], normal, &ad);
     let hidden = Tensor::<3>::random([32, 128, 256], normal, &ad);
-    let wide = Tensor::<3>::random([32, 128, 1024], normal, &device);
+    let wide = Tensor::<3>::random([32, 128, 1024], normal, &ad);
     let dropout = DropoutConfig::new(0.1).init();
-    println!("transformer ops at BERT-Mini's training shapes (Burn flex):");
-    let t = seconds(10, || {
-        let _ = dropout.forward(probs.clone()).into_data();
-    });
     println!(
-        "  dropout [32,4,128,128] (attention probs)  {:8.2} ms",
-        t * 1e3
+        "transformer ops at BERT-Mini's training shapes (Burn flex; forward, then forward + backward):"
     );
-    let t = seconds(10, || {
-        let _ = dropout.forward(hidden.clone()).into_data();
-    });
-    println!(
-        "  dropout [32,128,256] (hidden)             {:8.2} ms",
-        t * 1e3
+    // Burn's op and the kernel's on `input`: forward alone, then with the backward of a sum.
+    let compare = |name: &str,
+                   input: Tensor<4>,
+                   burn_op: &dyn Fn(Tensor<4>) -> Tensor<4>,
+                   kernel: &dyn Fn(Tensor<4>) -> Tensor<4>| {
+        for (who, op) in [("Burn", burn_op), ("kernels", kernel)] {
+            let forward = seconds(10, || {
+                let _ = op(input.clone()).into_data();
+            });
+            let both = seconds(10, || {
+                let x = input.clone().require_grad();
+                let grads = op(x.clone()).sum().backward();
+                let _ = x.grad(&grads).unwrap().into_data();
+            });
+            println!(
+                "  {name:<38} {who:<8} {:8.2} ms {:8.2} ms",
+                forward * 1e3,
+                both * 1e3
+            );
+        }
+    };
+    compare(
+        "dropout [32,4,128,128] (attention)",
+        probs.clone(),
+        &|x| dropout.forward(x),
+        &|x| kernels::dropout(&dropout, x),
     );
-    let t = seconds(10, || {
-        let _ = gelu(wide.clone()).into_data();
-    });
-    println!(
-        "  gelu (erf) [32,128,1024]                  {:8.2} ms",
-        t * 1e3
+    compare(
+        "dropout [32,128,256] (hidden)",
+        hidden.clone().unsqueeze(),
+        &|x| dropout.forward(x),
+        &|x| kernels::dropout(&dropout, x),
     );
-    let scores = probs.clone().inner();
-    let t = seconds(10, || {
-        let _ = softmax(scores.clone(), 3).into_data();
-    });
-    println!(
-        "  softmax [32,4,128,128]                    {:8.2} ms",
-        t * 1e3
+    compare(
+        "gelu (erf) [32,128,1024]",
+        wide.clone().unsqueeze(),
+        &|x| gelu(x),
+        &|x| kernels::gelu(x),
+    );
+    compare(
+        "softmax [32,4,128,128]",
+        probs.clone(),
+        &|x| softmax(x, 3),
+        &|x| kernels::softmax(x, 3),
     );
     let x = Tensor::<2>::random([4096, 256], normal, &device);
     let w = Tensor::<2>::random([256, 1024], normal, &device);
