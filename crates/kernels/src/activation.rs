@@ -24,7 +24,7 @@ use burn::prelude::*;
 use burn::tensor::DType;
 
 use crate::host::{device_tensor, par_filled, read};
-use crate::isa::{self, Isa};
+use crate::isa::{self, with_isa};
 use crate::vmath::{exp, normal_cdf_and_density};
 
 /// Elements per parallel task of the GELU passes.
@@ -58,31 +58,6 @@ pub fn softmax<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
     Tensor::from_dispatch(<Dispatch as FastActivationBackend>::fast_softmax(
         x.into_dispatch(),
     ))
-}
-
-/// Runs `f` compiled for `isa`'s vector width: the closure is inlined into a function with the
-/// target features on, so the loops inside it vectorise for them.
-#[inline(always)]
-pub(crate) fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx2,fma")]
-        unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
-            f()
-        }
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
-            f()
-        }
-        // SAFETY: `isa::active` never picks a path the CPU lacks.
-        match isa {
-            Isa::Avx512 => return unsafe { avx512(f) },
-            Isa::Avx2 => return unsafe { avx2(f) },
-            Isa::Portable => {}
-        }
-    }
-    let _ = isa;
-    f()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -307,6 +282,7 @@ impl<B: Backend> Backward<B, 1> for SoftmaxBackward {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Isa;
     use burn::tensor::Distribution;
 
     fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {

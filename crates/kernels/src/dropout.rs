@@ -23,9 +23,8 @@ use burn::nn::Dropout;
 use burn::prelude::*;
 use burn::tensor::{DType, Distribution};
 
-use crate::activation::with_isa;
 use crate::host::{device_tensor, par_filled, read};
-use crate::isa;
+use crate::isa::{self, with_isa};
 
 /// Elements per parallel task.
 const CHUNK: usize = 16 * 1024;

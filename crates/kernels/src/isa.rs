@@ -90,3 +90,28 @@ pub fn active() -> Isa {
         None => detected(),
     }
 }
+
+/// Runs `f` compiled for `isa`'s vector width: the closure is inlined into a function with the
+/// target features on, so the loops inside it vectorise for them.
+#[inline(always)]
+pub(crate) fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        // SAFETY: `isa::active` never picks a path the CPU lacks.
+        match isa {
+            Isa::Avx512 => return unsafe { avx512(f) },
+            Isa::Avx2 => return unsafe { avx2(f) },
+            Isa::Portable => {}
+        }
+    }
+    let _ = isa;
+    f()
+}

@@ -26,11 +26,16 @@ pub fn compiled_devices() -> Vec<&'static str> {
     devices
 }
 
+/// Whether a `--device` name is a device of a `zoo serve` server: `ws://HOST:PORT[#i]`.
+pub fn is_remote(name: &str) -> bool {
+    name.starts_with("ws://")
+}
+
 /// The device `--device` names, or the best compiled-in one. An unknown name is an error that
 /// lists the devices this binary was built with. `ws://HOST:PORT[#i]` connects a device that
 /// `zoo serve` hosts (the `remote` feature).
 pub fn select_device(name: Option<&str>) -> anyhow::Result<(String, Device)> {
-    if let Some(name) = name.filter(|n| n.starts_with("ws://")) {
+    if let Some(name) = name.filter(|n| is_remote(n)) {
         #[cfg(feature = "remote")]
         return Ok((name.to_string(), crate::remote::connect(name)?));
         #[cfg(not(feature = "remote"))]

@@ -40,11 +40,6 @@ pub struct RemoteAddress {
 }
 
 impl RemoteAddress {
-    /// Whether `--device` names a remote device.
-    pub fn is_remote(name: &str) -> bool {
-        name.starts_with("ws://")
-    }
-
     pub fn parse(name: &str) -> anyhow::Result<Self> {
         let Some(rest) = name.strip_prefix("ws://") else {
             bail!("--device {name}: a remote device is ws://HOST:PORT[#INDEX]");
@@ -206,6 +201,6 @@ fn install_panic_hook() {
         if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
             eprintln!("{backtrace}");
         }
-        lost(&format!("a remote operation failed: {message}{location}"));
+        lost(&format!("a thread panicked: {message}{location}"));
     }));
 }

@@ -1,7 +1,7 @@
 //! `zoo serve`: this machine's devices for other zoo commands, over WebSocket through Burn's
 //! remote backend (the client side is [`crate::remote`]).
 
-use crate::remote::RemoteAddress;
+use crate::device::{is_remote, select_device};
 use anyhow::Context;
 use burn::server::{RemoteServer, WebSocketTransport};
 use clap::Parser;
@@ -45,13 +45,13 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let mut devices = Vec::new();
     for name in &args.devices {
-        if RemoteAddress::is_remote(name) {
+        if is_remote(name) {
             return Err(crate::UsageError(format!(
                 "--devices {name}: a server hosts local devices, not remote ones"
             ))
             .into());
         }
-        devices.push(crate::device::select_device(Some(name))?.1);
+        devices.push(select_device(Some(name))?.1);
     }
     let listener = TcpListener::bind(address)
         .with_context(|| format!("--listen {}: cannot bind", args.listen))?;
