@@ -178,7 +178,7 @@ mod tests {
 
     #[test]
     fn keeps_the_expected_share_scales_it_and_routes_gradients_through_the_same_mask() {
-        let device = Device::flex().autodiff();
+        let device = Device::default().autodiff();
         device.seed(7);
         let layer = DropoutConfig::new(0.1).init();
         let n = 1 << 20;
@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn seeded_masks_repeat_and_successive_calls_differ() {
-        let device = Device::flex().autodiff();
+        let device = Device::default().autodiff();
         let layer = DropoutConfig::new(0.5).init();
         let x = Tensor::<1>::ones([4096], &device);
         device.seed(3);
@@ -233,9 +233,9 @@ mod tests {
     #[test]
     fn identity_outside_training_and_without_autodiff() {
         let layer = DropoutConfig::new(0.5).init();
-        let plain = Tensor::<1>::ones([64], &Device::flex());
+        let plain = Tensor::<1>::ones([64], &Device::default());
         assert_eq!(values(dropout(&layer, plain.clone())), values(plain));
-        let tracked = Tensor::<1>::ones([64], &Device::flex().autodiff());
+        let tracked = Tensor::<1>::ones([64], &Device::default().autodiff());
         let validating = burn::module::Module::valid(&layer);
         assert_eq!(
             values(dropout(&validating, tracked.clone())),

@@ -60,12 +60,12 @@ pub fn normal_cdf_and_density(x: f32) -> (f32, f32) {
     (cdf, gauss * FRAC_1_SQRT_2PI)
 }
 
+/// f64 references for the tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod reference {
 
     /// erf in f64 by its Maclaurin series (|x| ≤ 3) or its continued fraction for erfc.
-    fn erf64(x: f64) -> f64 {
+    pub(crate) fn erf64(x: f64) -> f64 {
         if x.abs() <= 3.0 {
             let (mut term, mut sum, mut n) = (x, x, 0.0);
             while term.abs() > 1e-17 * sum.abs().max(1e-300) {
@@ -86,7 +86,7 @@ mod tests {
         }
     }
 
-    fn normal_cdf64(x: f64) -> f64 {
+    pub(crate) fn normal_cdf64(x: f64) -> f64 {
         if x < -3.0 * std::f64::consts::SQRT_2 {
             // The tail straight from the continued fraction, without 1 - (1 - tail).
             let a = -x / std::f64::consts::SQRT_2;
@@ -99,6 +99,12 @@ mod tests {
             0.5 * (1.0 + erf64(x / std::f64::consts::SQRT_2))
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reference::normal_cdf64;
+    use super::*;
 
     fn grid() -> impl Iterator<Item = f32> {
         (-200_000..=200_000).map(|i| i as f32 * 1e-4)
