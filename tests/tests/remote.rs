@@ -169,6 +169,18 @@ fn mlp_args<'a>(out: &'a Path, epochs: &'a str, device: &[&'a str]) -> Vec<&'a s
     args
 }
 
+/// Waits (at most [`DEADLINE`]) until the run in `out` has written its first checkpoint.
+fn wait_for_first_checkpoint(out: &Path) {
+    let started = Instant::now();
+    while !out.join("checkpoint/model-1.bpk").is_file() {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "no checkpoint after {DEADLINE:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn parameters(run: &Path) -> Vec<(String, Vec<f32>)> {
     let model = Mlp::new(&MlpConfig::default(), 784, 10, &Device::flex())
         .try_load_file(run.join("model.bpk"))
@@ -259,14 +271,7 @@ fn a_server_killed_mid_run_ends_the_client_clearly_and_the_run_resumes() {
         &[("ZOO_REMOTE_TIMEOUT", "5")],
     );
     // Kill the server once the first epoch's checkpoint is on disk.
-    let started = Instant::now();
-    while !out.join("checkpoint/model-1.bpk").is_file() {
-        assert!(
-            started.elapsed() < DEADLINE,
-            "no checkpoint after {DEADLINE:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_first_checkpoint(&out);
     std::thread::sleep(Duration::from_millis(300));
     server.kill();
     let killed = Instant::now();
@@ -318,14 +323,7 @@ fn a_server_that_stops_answering_mid_run_ends_the_client_within_the_timeout() {
         &mlp_args(&out, "30", &["--device", &server.url]),
         &[("ZOO_REMOTE_TIMEOUT", "3")],
     );
-    let started = Instant::now();
-    while !out.join("checkpoint/model-1.bpk").is_file() {
-        assert!(
-            started.elapsed() < DEADLINE,
-            "no checkpoint after {DEADLINE:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_first_checkpoint(&out);
     // Frozen, not dead: its socket stays open and accepts, nothing answers.
     let pid = server.child.as_ref().unwrap().id().to_string();
     assert!(

@@ -19,11 +19,11 @@ use burn::backend::autodiff::{
     grads::Gradients,
     ops::{Backward, Ops, OpsKind},
 };
-use burn::backend::{Backend, Dispatch, TensorMetadata, backend_extension, tensor::FloatTensor};
+use burn::backend::{Backend, Dispatch, backend_extension, tensor::FloatTensor};
 use burn::prelude::*;
 use burn::tensor::DType;
 
-use crate::host::{device_tensor, par_filled, read};
+use crate::host::{map, par_filled, read};
 use crate::isa::{self, with_isa};
 use crate::vmath::{exp, normal_cdf_and_density};
 
@@ -184,16 +184,6 @@ fn softmax_backward(y: &[f32], dy: &[f32], row: usize) -> Vec<f32> {
 
 // ---------------------------------------------------------------------------------------------
 // The extension on the CPU backends and the autodiff decorator.
-
-/// Applies `kernel` to `x`'s values (row-major) and returns a tensor of its shape.
-fn map<B: Backend>(
-    x: FloatTensor<B>,
-    kernel: impl FnOnce(&[f32], &[usize]) -> Vec<f32>,
-) -> FloatTensor<B> {
-    let device = x.device();
-    let (values, shape) = read::<B, _>(x, |x, shape| (kernel(x, shape), shape.to_vec()));
-    device_tensor::<B>(values, &shape, &device)
-}
 
 fn last(shape: &[usize]) -> usize {
     shape.last().copied().unwrap_or(1).max(1)

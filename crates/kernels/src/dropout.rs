@@ -18,12 +18,12 @@ use burn::backend::autodiff::{
     grads::Gradients,
     ops::{Backward, Ops, OpsKind},
 };
-use burn::backend::{Backend, Dispatch, TensorMetadata, backend_extension, tensor::FloatTensor};
+use burn::backend::{Backend, Dispatch, backend_extension, tensor::FloatTensor};
 use burn::nn::Dropout;
 use burn::prelude::*;
 use burn::tensor::{DType, Distribution};
 
-use crate::host::{device_tensor, par_filled, read};
+use crate::host::{map, par_filled};
 use crate::isa::{self, with_isa};
 
 /// Elements per parallel task.
@@ -117,17 +117,11 @@ fn apply(values: &[f32], spec: DropoutSpec) -> Vec<f32> {
     })
 }
 
-fn apply_to<B: Backend>(x: FloatTensor<B>, spec: DropoutSpec) -> FloatTensor<B> {
-    let device = x.device();
-    let (values, shape) = read::<B, _>(x, |x, shape| (apply(x, spec), shape.to_vec()));
-    device_tensor::<B>(values, &shape, &device)
-}
-
 macro_rules! cpu_backend {
     ($backend:ty) => {
         impl FastDropoutBackend for $backend {
             fn fast_dropout(x: FloatTensor<Self>, spec: DropoutSpec) -> FloatTensor<Self> {
-                apply_to::<Self>(x, spec)
+                map::<Self>(x, |x, _| apply(x, spec))
             }
         }
     };
@@ -144,7 +138,7 @@ impl<B: Backend, C: CheckpointStrategy> FastDropoutBackend for Autodiff<B, C> {
             .prepare::<C>([x.node()])
             .compute_bound()
             .stateful();
-        let y = apply_to::<B>(x.into_primitive(), spec);
+        let y = map::<B>(x.into_primitive(), |x, _| apply(x, spec));
         match prep {
             OpsKind::Tracked(prep) => prep.finish(spec, y),
             OpsKind::UnTracked(prep) => prep.finish(y),
@@ -162,7 +156,8 @@ impl<B: Backend> Backward<B, 1> for DropoutBackward {
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [Some(node)] = ops.parents else { return };
         let dy = grads.consume::<B>(&ops.node);
-        grads.register::<B>(node.id, apply_to::<B>(dy, ops.state));
+        let spec = ops.state;
+        grads.register::<B>(node.id, map::<B>(dy, |dy, _| apply(dy, spec)));
     }
 }
 

@@ -59,6 +59,16 @@ pub(crate) fn device_tensor<B: Backend>(
     B::float_from_data(TensorData::new(values, shape.to_vec()), device)
 }
 
+/// A tensor of `x`'s shape holding `kernel`'s output for `x`'s values (row-major) and shape.
+pub(crate) fn map<B: Backend>(
+    x: FloatTensor<B>,
+    kernel: impl FnOnce(&[f32], &[usize]) -> Vec<f32>,
+) -> FloatTensor<B> {
+    let device = x.device();
+    let (values, shape) = read::<B, _>(x, |x, shape| (kernel(x, shape), shape.to_vec()));
+    device_tensor::<B>(values, &shape, &device)
+}
+
 /// A vector of `len` values, written chunk by chunk (`chunk` elements, in parallel) by
 /// `fill(chunk index, chunk)`, which must write every element: no zeroing pass first.
 pub(crate) fn par_filled(
