@@ -18,6 +18,7 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use crate::direct::{GradJob, LANES, MAX_TILE, RowJob};
+use crate::interleave::interleave_row;
 use crate::isa::Isa;
 
 /// A zero-padded channels-last batch, `[batch][rows][cols][channels]`, with [`LANES`] spare
@@ -50,6 +51,7 @@ impl ChannelsLast {
         let spare = &mut data.spare_capacity_mut()[..len + LANES];
         spare[len..].fill(MaybeUninit::new(0.0));
         let plane = height * width;
+        let isa = crate::isa::active();
         spare[..len]
             .par_chunks_mut(row_len)
             .enumerate()
@@ -64,13 +66,7 @@ impl ChannelsLast {
                 before.fill(MaybeUninit::new(0.0));
                 after.fill(MaybeUninit::new(0.0));
                 let src = &src[image * channels * plane + h * width..];
-                let src = &src[..(channels - 1) * plane + width];
-                for (w, pixel) in real.chunks_exact_mut(channels).enumerate() {
-                    for (c, value) in pixel.iter_mut().enumerate() {
-                        // SAFETY: c < channels and w < width, inside the slice bounded above.
-                        value.write(unsafe { *src.get_unchecked(c * plane + w) });
-                    }
-                }
+                interleave_row(isa, src, plane, channels, width, real);
             });
         // SAFETY: all `len + LANES` elements were written.
         unsafe { data.set_len(len + LANES) };

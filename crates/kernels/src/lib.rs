@@ -33,6 +33,7 @@ pub mod conv;
 pub mod direct;
 pub mod dropout;
 mod host;
+mod interleave;
 pub mod isa;
 mod layer;
 pub mod norm;

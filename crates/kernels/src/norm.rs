@@ -30,6 +30,7 @@ use burn::tensor::DType;
 use rayon::prelude::*;
 
 use crate::host::{device_tensor, par_filled, read};
+use crate::isa::{self, with_isa};
 
 /// The batch mean and (biased) variance per channel of the last forward, for the running
 /// statistics; filled by the kernel.
@@ -131,16 +132,19 @@ fn statistics(x: &[f32], dims: [usize; 4]) -> Moments {
     let [batch, channels, h, w] = dims;
     let plane = h * w;
     let count = (batch * plane) as f64;
+    let isa = isa::active();
     let planes = |c: usize| (0..batch).map(move |n| &x[(n * channels + c) * plane..][..plane]);
     (0..channels)
         .into_par_iter()
         .map(|c| {
-            let mean = planes(c).map(|p| sum(p, |v| v as f64)).sum::<f64>() / count;
-            let variance = planes(c)
-                .map(|p| sum(p, |v| (v as f64 - mean) * (v as f64 - mean)))
-                .sum::<f64>()
-                / count;
-            (mean as f32, variance as f32)
+            with_isa(isa, || {
+                let mean = planes(c).map(|p| sum(p, |v| v as f64)).sum::<f64>() / count;
+                let variance = planes(c)
+                    .map(|p| sum(p, |v| (v as f64 - mean) * (v as f64 - mean)))
+                    .sum::<f64>()
+                    / count;
+                (mean as f32, variance as f32)
+            })
         })
         .unzip()
 }
@@ -180,13 +184,16 @@ fn affine(
 fn normalise(x: &[f32], dims: [usize; 4], maps: &[(f32, f32)], relu: bool) -> Vec<f32> {
     let [_, channels, h, w] = dims;
     let plane = h * w;
+    let isa = isa::active();
     par_filled(x.len(), plane, |i, out| {
         let (scale, shift) = maps[i % channels];
         let floor = if relu { 0.0 } else { f32::NEG_INFINITY };
         let x = &x[i * plane..(i + 1) * plane];
-        for (o, v) in out.iter_mut().zip(x) {
-            o.write((v * scale + shift).max(floor));
-        }
+        with_isa(isa, || {
+            for (o, v) in out.iter_mut().zip(x) {
+                o.write((v * scale + shift).max(floor));
+            }
+        })
     })
 }
 
@@ -320,6 +327,7 @@ fn norm_grads<B: Backend>(
         tape.spec.epsilon,
     );
     // Per channel: Σ g and Σ g·x̂, where g is dy masked by the ReLU (pre-activation > 0).
+    let isa = isa::active();
     let sums: Vec<(f64, f64)> = (0..channels)
         .into_par_iter()
         .map(|c| {
@@ -327,23 +335,16 @@ fn norm_grads<B: Backend>(
             let (mut sum_g, mut sum_gx) = (0.0f64, 0.0f64);
             for n in 0..batch {
                 let at = (n * channels + c) * plane;
-                let (mut g_acc, mut gx_acc) = ([0.0f32; 8], [0.0f32; 8]);
-                for (i, (x, dy)) in x[at..at + plane]
-                    .iter()
-                    .zip(&dy[at..at + plane])
-                    .enumerate()
-                {
-                    let x_hat = (x - mean) * inv;
-                    let g = if relu && x * scale + shift <= 0.0 {
-                        0.0
-                    } else {
-                        *dy
-                    };
-                    g_acc[i % 8] += g;
-                    gx_acc[i % 8] += g * x_hat;
-                }
-                sum_g += g_acc.iter().map(|v| *v as f64).sum::<f64>();
-                sum_gx += gx_acc.iter().map(|v| *v as f64).sum::<f64>();
+                let (g, gx) = with_isa(isa, || {
+                    plane_grad_sums(
+                        &x[at..at + plane],
+                        &dy[at..at + plane],
+                        [mean, inv, scale, shift],
+                        relu,
+                    )
+                });
+                sum_g += g;
+                sum_gx += gx;
             }
             (sum_g, sum_gx)
         })
@@ -360,20 +361,57 @@ fn norm_grads<B: Backend>(
                 None => ((sums[c].0 / count) as f32, (sums[c].1 / count) as f32),
                 Some(_) => (0.0, 0.0),
             };
-            for ((o, x), dy) in out
-                .iter_mut()
-                .zip(&x[at..at + plane])
-                .zip(&dy[at..at + plane])
-            {
-                let x_hat = (x - mean) * inv;
-                let g = if relu && x * scale + shift <= 0.0 {
-                    0.0
-                } else {
-                    *dy
-                };
-                o.write(scale * (g - mean_g - x_hat * mean_gx));
-            }
+            with_isa(isa, || {
+                for ((o, x), dy) in out
+                    .iter_mut()
+                    .zip(&x[at..at + plane])
+                    .zip(&dy[at..at + plane])
+                {
+                    let x_hat = (x - mean) * inv;
+                    let g = relu_masked(*dy, x * scale + shift, relu);
+                    o.write(scale * (g - mean_g - x_hat * mean_gx));
+                }
+            })
         })
     });
     (dx, d_gamma, d_beta)
+}
+
+/// `dy` where the pre-activation passed the ReLU (or always, without one), else 0: a select,
+/// so that the loops around it vectorise.
+#[inline(always)]
+fn relu_masked(dy: f32, pre_activation: f32, relu: bool) -> f32 {
+    if relu && pre_activation <= 0.0 {
+        0.0
+    } else {
+        dy
+    }
+}
+
+/// Σ g and Σ g·x̂ over one plane of a channel (`[mean, inv_std, scale, shift]`), in eight f32
+/// lanes of partial sums, added up in f64.
+#[inline(always)]
+fn plane_grad_sums(
+    x: &[f32],
+    dy: &[f32],
+    [mean, inv, scale, shift]: [f32; 4],
+    relu: bool,
+) -> (f64, f64) {
+    let (mut g_acc, mut gx_acc) = ([0.0f32; 8], [0.0f32; 8]);
+    let mut add = |lane: usize, x: f32, dy: f32| {
+        let g = relu_masked(dy, x * scale + shift, relu);
+        g_acc[lane] += g;
+        gx_acc[lane] += g * ((x - mean) * inv);
+    };
+    let (xs, dys) = (x.chunks_exact(8), dy.chunks_exact(8));
+    for (lane, (x, dy)) in xs.remainder().iter().zip(dys.remainder()).enumerate() {
+        add(lane, *x, *dy);
+    }
+    for (x, dy) in xs.zip(dys) {
+        for lane in 0..8 {
+            add(lane, x[lane], dy[lane]);
+        }
+    }
+    let total = |acc: [f32; 8]| acc.iter().map(|v| *v as f64).sum::<f64>();
+    (total(g_acc), total(gx_acc))
 }

@@ -5,6 +5,7 @@
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
+use kernels::Isa;
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().convert::<f32>().try_into_vec().unwrap()
@@ -85,10 +86,19 @@ fn training_batch_norm_matches_burn() {
     ] {
         let x = Tensor::<4>::random(dims, Distribution::Normal(0.5, 2.0), &device);
         let weigh = Tensor::<4>::random(dims, Distribution::Normal(0.0, 1.0), &device);
-        let fast = run(&layer(dims[1], &device), &x, &weigh, relu, true);
         let reference = run(&layer(dims[1], &device), &x, &weigh, relu, false);
-        for ((name, a), (_, b)) in fast.iter().zip(&reference) {
-            assert_close(&format!("{name} {dims:?} relu {relu}"), a, b, 1e-4);
+        // Every instruction-set path this CPU has, forced in turn.
+        for isa in Isa::ALL
+            .into_iter()
+            .filter(|isa| *isa <= kernels::isa::detected())
+        {
+            kernels::isa::force(Some(isa));
+            let fast = run(&layer(dims[1], &device), &x, &weigh, relu, true);
+            kernels::isa::force(None);
+            for ((name, a), (_, b)) in fast.iter().zip(&reference) {
+                let what = format!("{name} {dims:?} relu {relu} {}", isa.name());
+                assert_close(&what, a, b, 1e-4);
+            }
         }
     }
 }
