@@ -1,5 +1,6 @@
-//! GELU (the exact, erf form) and softmax over the last dimension as one Burn backend extension
-//! with a hand-written backward: BERT's two elementwise costs on Burn's CPU backends.
+//! GELU (the exact, erf form), softmax over the last dimension and leaky ReLU as one Burn
+//! backend extension with hand-written backwards: BERT's two elementwise costs and the DCGAN
+//! discriminator's on Burn's CPU backends.
 //!
 //! Burn 0.22's CPU GELU calls libm's scalar `erff` per element and its backward is a composite
 //! of about ten whole-tensor passes; its softmax is four passes (max, subtract-exp, sum,
@@ -8,6 +9,8 @@
 //! - GELU: y = x Φ(x); dx = dy (Φ(x) + x φ(x)), recomputed from the input the forward keeps.
 //! - softmax: y = e^(x - max) / Σ e^(x - max) per row; dx = y (dy - Σ dy y), from the output
 //!   the forward keeps.
+//! - leaky ReLU: Burn's is a comparison, a multiply and a `mask_where` forward (three tensors)
+//!   and as many again backward; here y = x or slope·x and dx = dy or slope·dy in one pass each.
 
 #![allow(deprecated)] // `NdArray`: deprecated in Burn 0.22 but still one of its CPU backends.
 
@@ -37,6 +40,7 @@ const SOFTMAX_CHUNK: usize = 16 * 1024;
 pub trait FastActivationBackend: Backend {
     fn fast_gelu(x: FloatTensor<Self>) -> FloatTensor<Self>;
     fn fast_softmax(x: FloatTensor<Self>) -> FloatTensor<Self>;
+    fn fast_leaky_relu(x: FloatTensor<Self>, negative_slope: f32) -> FloatTensor<Self>;
 }
 
 /// `burn::tensor::activation::gelu(x)`, through the vectorised kernel on a supported device.
@@ -60,8 +64,48 @@ pub fn softmax<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
     ))
 }
 
+/// `burn::tensor::activation::leaky_relu(x, negative_slope)`, through the one-pass kernel on a
+/// supported device.
+pub fn leaky_relu<const D: usize>(x: Tensor<D>, negative_slope: f64) -> Tensor<D> {
+    if !crate::supported(&x.device()) || x.dtype() != DType::F32 {
+        return burn::tensor::activation::leaky_relu(x, negative_slope);
+    }
+    Tensor::from_dispatch(<Dispatch as FastActivationBackend>::fast_leaky_relu(
+        x.into_dispatch(),
+        negative_slope as f32,
+    ))
+}
+
 // ---------------------------------------------------------------------------------------------
 // The kernels on host slices.
+
+/// `value` below 0 times `slope`, else itself: Burn's `x < 0` mask, for the output (`value` =
+/// x) and the gradient (`value` = dy, `x` decides).
+#[inline(always)]
+fn leaky(x: f32, value: f32, slope: f32) -> f32 {
+    if x < 0.0 { value * slope } else { value }
+}
+
+/// Leaky ReLU of `x` (`dy` = `None`) or its input gradient.
+fn leaky_relu_pass(x: &[f32], dy: Option<&[f32]>, slope: f32) -> Vec<f32> {
+    let isa = isa::active();
+    par_filled(x.len(), GELU_CHUNK, |i, out| {
+        let x = &x[i * GELU_CHUNK..][..out.len()];
+        with_isa(isa, || match dy {
+            None => {
+                for (o, x) in out.iter_mut().zip(x) {
+                    o.write(leaky(*x, *x, slope));
+                }
+            }
+            Some(dy) => {
+                let dy = &dy[i * GELU_CHUNK..][..out.len()];
+                for ((o, x), dy) in out.iter_mut().zip(x).zip(dy) {
+                    o.write(leaky(*x, *dy, slope));
+                }
+            }
+        })
+    })
+}
 
 fn gelu_forward(x: &[f32]) -> Vec<f32> {
     let isa = isa::active();
@@ -198,6 +242,9 @@ macro_rules! cpu_backend {
             fn fast_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
                 map::<Self>(x, |x, shape| softmax_forward(x, last(shape)))
             }
+            fn fast_leaky_relu(x: FloatTensor<Self>, negative_slope: f32) -> FloatTensor<Self> {
+                map::<Self>(x, |x, _| leaky_relu_pass(x, None, negative_slope))
+            }
         }
     };
 }
@@ -233,6 +280,37 @@ impl<B: Backend, C: CheckpointStrategy> FastActivationBackend for Autodiff<B, C>
             OpsKind::Tracked(prep) => prep.finish(y.clone(), y),
             OpsKind::UnTracked(prep) => prep.finish(y),
         }
+    }
+
+    fn fast_leaky_relu(x: FloatTensor<Self>, negative_slope: f32) -> FloatTensor<Self> {
+        let prep = LeakyReluBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful();
+        let x = x.into_primitive();
+        let y = map::<B>(x.clone(), |x, _| leaky_relu_pass(x, None, negative_slope));
+        match prep {
+            OpsKind::Tracked(prep) => prep.finish((x, negative_slope), y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        }
+    }
+}
+
+/// Keeps leaky ReLU's input and slope.
+#[derive(Debug)]
+struct LeakyReluBackward;
+
+impl<B: Backend> Backward<B, 1> for LeakyReluBackward {
+    type State = (FloatTensor<B>, f32);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [Some(node)] = ops.parents else { return };
+        let dy = grads.consume::<B>(&ops.node);
+        let (x, slope) = ops.state;
+        let dx = read::<B, _>(x, |x, _| {
+            map::<B>(dy, |dy, _| leaky_relu_pass(x, Some(dy), slope))
+        });
+        grads.register::<B>(node.id, dx);
     }
 }
 
@@ -385,6 +463,24 @@ mod tests {
             values(softmax(x.clone(), 0)),
             values(burn::tensor::activation::softmax(x, 0))
         );
+    }
+
+    #[test]
+    fn leaky_relu_matches_burn_forward_and_backward() {
+        for (shape, slope) in [([3, 5, 7], 0.2), ([2, 64, 1031], 0.01), ([1, 1, 1], 1.5)] {
+            compare(
+                shape,
+                2.0,
+                |x| leaky_relu(x, slope),
+                |x| burn::tensor::activation::leaky_relu(x, slope),
+                None,
+                1e-6,
+            );
+        }
+        let device = Device::default();
+        let x = Tensor::<1>::from_floats([-0.0, 0.0, f32::NEG_INFINITY, f32::INFINITY], &device);
+        let got = values(leaky_relu(x.clone(), 0.2));
+        assert_eq!(got, values(burn::tensor::activation::leaky_relu(x, 0.2)));
     }
 
     #[test]

@@ -41,9 +41,9 @@ pub mod op;
 pub mod pool;
 pub mod vmath;
 
-pub use activation::{gelu, softmax};
+pub use activation::{gelu, leaky_relu, softmax};
 pub use dropout::dropout;
 pub use isa::Isa;
 pub use layer::{conv_transpose2d, conv2d, supported};
-pub use norm::batch_norm;
+pub use norm::{batch_norm, batch_norm_leaky_relu};
 pub use pool::max_pool2d;

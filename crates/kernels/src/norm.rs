@@ -1,14 +1,15 @@
-//! Batch normalisation with batch statistics (training), optionally followed by ReLU, as one
-//! Burn backend extension with a hand-written backward.
+//! Batch normalisation with batch statistics (training), optionally followed by ReLU or leaky
+//! ReLU, as one Burn backend extension with a hand-written backward.
 //!
 //! Burn 0.22's CPU `batch_norm_train` is a composite of about eight whole-tensor passes forward
 //! (two of them `swap_dims` copies to reduce over channels) and twelve backward. Here a
 //! channel's values are `batch` contiguous planes of an NCHW tensor, so each pass runs per
 //! channel over those planes, in parallel over channels: forward reads the input twice (mean,
-//! then centred variance) and writes the output once with the scale, shift and ReLU applied;
-//! backward recomputes the normalised input and the ReLU mask from the input (nothing else is
-//! kept), sums `dy` and `dy · x̂` per channel, and writes `dx` in one more pass. The equations
-//! and the biased batch variance are Burn's (`ModuleOps::batch_norm_train` and its backward),
+//! then centred variance) and writes the output once with the scale, shift and activation
+//! applied; backward recomputes the normalised input and the activation's slope from the input
+//! (nothing else is kept), sums `dy` and `dy · x̂` per channel, and writes `dx` in one more
+//! pass. The equations and the biased batch variance are Burn's (`ModuleOps::batch_norm_train`
+//! and its backward),
 //! so running statistics and parity with PyTorch are unchanged.
 
 #![allow(deprecated)] // `NdArray`: deprecated in Burn 0.22 but still one of its CPU backends.
@@ -44,8 +45,9 @@ pub type Moments = (Vec<f32>, Vec<f32>);
 #[derive(Clone, Debug)]
 pub struct NormSpec {
     pub epsilon: f64,
-    /// ReLU after the normalisation.
-    pub relu: bool,
+    /// The activation after the normalisation: none, ReLU (`Some(0.0)`) or leaky ReLU with
+    /// this slope for negative inputs.
+    pub negative_slope: Option<f32>,
     /// Fixed per-channel mean and variance (the running statistics: evaluation, or a frozen
     /// layer), or `None` for the batch's own (training), reported through `stats`.
     pub fixed: Option<Moments>,
@@ -74,15 +76,24 @@ pub trait FastNormBackend: Backend {
 /// training mode on an autodiff device uses the batch's statistics and updates the running
 /// ones; otherwise it normalises with the running statistics.
 pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>, relu: bool) -> Tensor<4> {
+    batch_norm_activated(bn, x, relu.then_some(0.0))
+}
+
+/// `leaky_relu(bn.forward(x), negative_slope)` in one fused pass, as [`batch_norm`].
+pub fn batch_norm_leaky_relu(bn: &BatchNorm, x: Tensor<4>, negative_slope: f64) -> Tensor<4> {
+    batch_norm_activated(bn, x, Some(negative_slope as f32))
+}
+
+fn batch_norm_activated(bn: &BatchNorm, x: Tensor<4>, negative_slope: Option<f32>) -> Tensor<4> {
     let device = x.device();
     let training = device.is_autodiff() && bn.training.is_enabled();
     let gamma = bn.gamma.val();
     if !crate::supported(&device) || x.dtype() != DType::F32 || gamma.dtype() != DType::F32 {
         let y = bn.forward(x);
-        return if relu {
-            burn::tensor::activation::relu(y)
-        } else {
-            y
+        return match negative_slope {
+            None => y,
+            Some(0.0) => burn::tensor::activation::relu(y),
+            Some(slope) => burn::tensor::activation::leaky_relu(y, slope as f64),
         };
     }
     let running = |state: &burn::module::RunningState<Tensor<1>>| {
@@ -96,7 +107,7 @@ pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>, relu: bool) -> Tensor<4> {
     let stats = BatchStats::default();
     let spec = NormSpec {
         epsilon: bn.epsilon,
-        relu,
+        negative_slope,
         fixed: (!training).then(|| (running(&bn.running_mean), running(&bn.running_var))),
         stats: stats.clone(),
     };
@@ -180,21 +191,35 @@ fn affine(
         .collect()
 }
 
-/// Applies `affine` (and ReLU) to every plane of NCHW `x`.
-fn normalise(x: &[f32], dims: [usize; 4], maps: &[(f32, f32)], relu: bool) -> Vec<f32> {
+/// Applies `affine` (and the activation) to every plane of NCHW `x`.
+fn normalise(
+    x: &[f32],
+    dims: [usize; 4],
+    maps: &[(f32, f32)],
+    negative_slope: Option<f32>,
+) -> Vec<f32> {
     let [_, channels, h, w] = dims;
     let plane = h * w;
     let isa = isa::active();
     par_filled(x.len(), plane, |i, out| {
         let (scale, shift) = maps[i % channels];
-        let floor = if relu { 0.0 } else { f32::NEG_INFINITY };
         let x = &x[i * plane..(i + 1) * plane];
         with_isa(isa, || {
             for (o, v) in out.iter_mut().zip(x) {
-                o.write((v * scale + shift).max(floor));
+                o.write(activate(v * scale + shift, negative_slope));
             }
         })
     })
+}
+
+/// The activation of a pre-activation value: itself without one; below 0, times the slope
+/// (0 for ReLU).
+#[inline(always)]
+fn activate(pre_activation: f32, negative_slope: Option<f32>) -> f32 {
+    match negative_slope {
+        Some(slope) if pre_activation < 0.0 => pre_activation * slope,
+        _ => pre_activation,
+    }
 }
 
 /// What the backward needs: the input (still on the device) and the statistics.
@@ -221,7 +246,7 @@ fn norm_forward<B: Backend>(
         let (mean, variance) = spec.fixed.clone().unwrap_or_else(|| statistics(x, dims));
         let maps = affine(&mean, &variance, &gamma, &beta, spec.epsilon);
         (
-            normalise(x, dims, &maps, spec.relu),
+            normalise(x, dims, &maps, spec.negative_slope),
             shape.to_vec(),
             mean,
             variance,
@@ -317,7 +342,7 @@ fn norm_grads<B: Backend>(
         .iter()
         .map(|v| (1.0 / (*v as f64 + tape.spec.epsilon).sqrt()) as f32)
         .collect();
-    let relu = tape.spec.relu;
+    let slope = tape.spec.negative_slope;
     // The forward's own affine maps, so that the ReLU mask is exactly the forward's.
     let maps = affine(
         &tape.mean,
@@ -340,7 +365,7 @@ fn norm_grads<B: Backend>(
                         &x[at..at + plane],
                         &dy[at..at + plane],
                         [mean, inv, scale, shift],
-                        relu,
+                        slope,
                     )
                 });
                 sum_g += g;
@@ -368,7 +393,7 @@ fn norm_grads<B: Backend>(
                     .zip(&dy[at..at + plane])
                 {
                     let x_hat = (x - mean) * inv;
-                    let g = relu_masked(*dy, x * scale + shift, relu);
+                    let g = activation_grad(*dy, x * scale + shift, slope);
                     o.write(scale * (g - mean_g - x_hat * mean_gx));
                 }
             })
@@ -377,14 +402,13 @@ fn norm_grads<B: Backend>(
     (dx, d_gamma, d_beta)
 }
 
-/// `dy` where the pre-activation passed the ReLU (or always, without one), else 0: a select,
-/// so that the loops around it vectorise.
+/// `dy` times the activation's derivative at the pre-activation: 1 without an activation or
+/// above 0, the slope (0 for ReLU) at or below it. A select, so the loops around it vectorise.
 #[inline(always)]
-fn relu_masked(dy: f32, pre_activation: f32, relu: bool) -> f32 {
-    if relu && pre_activation <= 0.0 {
-        0.0
-    } else {
-        dy
+fn activation_grad(dy: f32, pre_activation: f32, negative_slope: Option<f32>) -> f32 {
+    match negative_slope {
+        Some(slope) if pre_activation <= 0.0 => dy * slope,
+        _ => dy,
     }
 }
 
@@ -395,11 +419,11 @@ fn plane_grad_sums(
     x: &[f32],
     dy: &[f32],
     [mean, inv, scale, shift]: [f32; 4],
-    relu: bool,
+    negative_slope: Option<f32>,
 ) -> (f64, f64) {
     let (mut g_acc, mut gx_acc) = ([0.0f32; 8], [0.0f32; 8]);
     let mut add = |lane: usize, x: f32, dy: f32| {
-        let g = relu_masked(dy, x * scale + shift, relu);
+        let g = activation_grad(dy, x * scale + shift, negative_slope);
         g_acc[lane] += g;
         gx_acc[lane] += g * ((x - mean) * inv);
     };

@@ -46,22 +46,32 @@ fn layer(channels: usize, device: &Device) -> BatchNorm {
     bn
 }
 
+/// What follows the normalisation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Activation {
+    None,
+    Relu,
+    Leaky(f64),
+}
+
 fn run(
     bn: &BatchNorm,
     x: &Tensor<4>,
     weigh: &Tensor<4>,
-    relu: bool,
+    activation: Activation,
     fast: bool,
 ) -> Vec<(&'static str, Vec<f32>)> {
     let x = x.clone().require_grad();
-    let y = if fast {
-        kernels::batch_norm(bn, x.clone(), relu)
-    } else {
-        let y = bn.forward(x.clone());
-        if relu {
-            burn::tensor::activation::relu(y)
-        } else {
-            y
+    let y = match (fast, activation) {
+        (true, Activation::Leaky(slope)) => kernels::batch_norm_leaky_relu(bn, x.clone(), slope),
+        (true, _) => kernels::batch_norm(bn, x.clone(), activation == Activation::Relu),
+        (false, _) => {
+            let y = bn.forward(x.clone());
+            match activation {
+                Activation::None => y,
+                Activation::Relu => burn::tensor::activation::relu(y),
+                Activation::Leaky(slope) => burn::tensor::activation::leaky_relu(y, slope),
+            }
         }
     };
     let grads = (y.clone() * weigh.clone()).sum().backward();
@@ -78,25 +88,26 @@ fn run(
 #[test]
 fn training_batch_norm_matches_burn() {
     let device = Device::default().autodiff();
-    for (dims, relu) in [
-        ([4, 16, 8, 8], true),
-        ([3, 5, 7, 9], false),
-        ([1, 17, 5, 5], true),
-        ([8, 32, 4, 4], false),
+    for (dims, activation) in [
+        ([4, 16, 8, 8], Activation::Relu),
+        ([3, 5, 7, 9], Activation::None),
+        ([1, 17, 5, 5], Activation::Relu),
+        ([8, 32, 4, 4], Activation::None),
+        ([4, 16, 7, 7], Activation::Leaky(0.2)),
     ] {
         let x = Tensor::<4>::random(dims, Distribution::Normal(0.5, 2.0), &device);
         let weigh = Tensor::<4>::random(dims, Distribution::Normal(0.0, 1.0), &device);
-        let reference = run(&layer(dims[1], &device), &x, &weigh, relu, false);
+        let reference = run(&layer(dims[1], &device), &x, &weigh, activation, false);
         // Every instruction-set path this CPU has, forced in turn.
         for isa in Isa::ALL
             .into_iter()
             .filter(|isa| *isa <= kernels::isa::detected())
         {
             kernels::isa::force(Some(isa));
-            let fast = run(&layer(dims[1], &device), &x, &weigh, relu, true);
+            let fast = run(&layer(dims[1], &device), &x, &weigh, activation, true);
             kernels::isa::force(None);
             for ((name, a), (_, b)) in fast.iter().zip(&reference) {
-                let what = format!("{name} {dims:?} relu {relu} {}", isa.name());
+                let what = format!("{name} {dims:?} {activation:?} {}", isa.name());
                 assert_close(&what, a, b, 1e-4);
             }
         }
@@ -142,8 +153,20 @@ fn frozen_layer_matches_burn() {
         bn.training = bn.training.map(|flag| flag.with(false));
         bn
     };
-    let fast = run(&frozen(trained(8, &device)), &x, &weigh, true, true);
-    let reference = run(&frozen(trained(8, &device)), &x, &weigh, true, false);
+    let fast = run(
+        &frozen(trained(8, &device)),
+        &x,
+        &weigh,
+        Activation::Relu,
+        true,
+    );
+    let reference = run(
+        &frozen(trained(8, &device)),
+        &x,
+        &weigh,
+        Activation::Relu,
+        false,
+    );
     for ((name, a), (_, b)) in fast.iter().zip(&reference) {
         assert_close(&format!("frozen {name}"), a, b, 1e-4);
     }

@@ -21,10 +21,10 @@ use crate::config::{GanArch, GanConfig};
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::{leaky_relu, relu, tanh};
+use burn::tensor::activation::{relu, tanh};
 use generative::ImageShape;
 use generative::blocks::linear_stack;
-use kernels::{batch_norm, conv_transpose2d, conv2d};
+use kernels::{batch_norm, batch_norm_leaky_relu, conv_transpose2d, conv2d, leaky_relu};
 use zoo_core::rng::SplitMix64;
 
 /// DCGAN's initial weights: N(0, 0.02) (section 4 of the paper).
@@ -268,7 +268,7 @@ impl Discriminator {
                     None => images,
                 };
                 let x = leaky_relu(conv2d(&d.conv1, images), LEAK); // [b, w, 14, 14]
-                let x = leaky_relu(batch_norm(&d.bn2, conv2d(&d.conv2, x), false), LEAK); // [b, 2w, 7, 7]
+                let x = batch_norm_leaky_relu(&d.bn2, conv2d(&d.conv2, x), LEAK); // [b, 2w, 7, 7]
                 d.fc.forward(x.flatten(1, 3)) // [b, 1]
             }
             Discriminator::Mlp(d) => {
