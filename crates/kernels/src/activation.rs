@@ -91,27 +91,41 @@ fn leaky_relu_pass(x: &[f32], dy: Option<&[f32]>, slope: f32) -> Vec<f32> {
     let isa = isa::active();
     par_filled(x.len(), GELU_CHUNK, |i, out| {
         let x = &x[i * GELU_CHUNK..][..out.len()];
-        with_isa(isa, || match dy {
-            None => {
-                for (o, x) in out.iter_mut().zip(x) {
-                    o.write(leaky(*x, *x, slope));
-                }
-            }
-            Some(dy) => {
-                let dy = &dy[i * GELU_CHUNK..][..out.len()];
-                for ((o, x), dy) in out.iter_mut().zip(x).zip(dy) {
-                    o.write(leaky(*x, *dy, slope));
-                }
-            }
-        })
+        let dy = dy.map(|dy| &dy[i * GELU_CHUNK..][..out.len()]);
+        with_isa(
+            isa,
+            #[inline(always)]
+            || leaky_chunk(x, dy, slope, out),
+        )
     })
+}
+
+/// One chunk of [`leaky_relu_pass`], its scalars by value so that the loops vectorise.
+#[inline(always)]
+fn leaky_chunk(x: &[f32], dy: Option<&[f32]>, slope: f32, out: &mut [MaybeUninit<f32>]) {
+    match dy {
+        None => {
+            for (o, x) in out.iter_mut().zip(x) {
+                o.write(leaky(*x, *x, slope));
+            }
+        }
+        Some(dy) => {
+            for ((o, x), dy) in out.iter_mut().zip(x).zip(dy) {
+                o.write(leaky(*x, *dy, slope));
+            }
+        }
+    }
 }
 
 fn gelu_forward(x: &[f32]) -> Vec<f32> {
     let isa = isa::active();
     par_filled(x.len(), GELU_CHUNK, |i, out| {
         let x = &x[i * GELU_CHUNK..][..out.len()];
-        with_isa(isa, || gelu_chunk(x, out))
+        with_isa(
+            isa,
+            #[inline(always)]
+            || gelu_chunk(x, out),
+        )
     })
 }
 
@@ -127,7 +141,11 @@ fn gelu_backward(x: &[f32], dy: &[f32]) -> Vec<f32> {
     par_filled(x.len(), GELU_CHUNK, |i, out| {
         let at = i * GELU_CHUNK;
         let (x, dy) = (&x[at..][..out.len()], &dy[at..][..out.len()]);
-        with_isa(isa, || gelu_grad_chunk(x, dy, out))
+        with_isa(
+            isa,
+            #[inline(always)]
+            || gelu_grad_chunk(x, dy, out),
+        )
     })
 }
 
@@ -149,11 +167,15 @@ fn softmax_forward(x: &[f32], row: usize) -> Vec<f32> {
     let chunk = softmax_chunk(row);
     par_filled(x.len(), chunk, |i, out| {
         let x = &x[i * chunk..][..out.len()];
-        with_isa(isa, || {
-            for (x, out) in x.chunks_exact(row).zip(out.chunks_exact_mut(row)) {
-                softmax_row(x, out);
-            }
-        })
+        with_isa(
+            isa,
+            #[inline(always)]
+            || {
+                for (x, out) in x.chunks_exact(row).zip(out.chunks_exact_mut(row)) {
+                    softmax_row(x, out);
+                }
+            },
+        )
     })
 }
 
@@ -199,30 +221,34 @@ fn softmax_backward(y: &[f32], dy: &[f32], row: usize) -> Vec<f32> {
     par_filled(y.len(), chunk, |i, out| {
         let at = i * chunk;
         let (y, dy) = (&y[at..][..out.len()], &dy[at..][..out.len()]);
-        with_isa(isa, || {
-            for ((y, dy), out) in y
-                .chunks_exact(row)
-                .zip(dy.chunks_exact(row))
-                .zip(out.chunks_exact_mut(row))
-            {
-                let mut sums = [0f32; 8];
-                for (y, dy) in y.chunks_exact(8).zip(dy.chunks_exact(8)) {
-                    for ((s, y), dy) in sums.iter_mut().zip(y).zip(dy) {
-                        *s += y * dy;
+        with_isa(
+            isa,
+            #[inline(always)]
+            || {
+                for ((y, dy), out) in y
+                    .chunks_exact(row)
+                    .zip(dy.chunks_exact(row))
+                    .zip(out.chunks_exact_mut(row))
+                {
+                    let mut sums = [0f32; 8];
+                    for (y, dy) in y.chunks_exact(8).zip(dy.chunks_exact(8)) {
+                        for ((s, y), dy) in sums.iter_mut().zip(y).zip(dy) {
+                            *s += y * dy;
+                        }
+                    }
+                    let tail = row / 8 * 8;
+                    let dot = sums.iter().sum::<f32>()
+                        + y[tail..]
+                            .iter()
+                            .zip(&dy[tail..])
+                            .map(|(y, dy)| y * dy)
+                            .sum::<f32>();
+                    for ((o, y), dy) in out.iter_mut().zip(y).zip(dy) {
+                        o.write(y * (dy - dot));
                     }
                 }
-                let tail = row / 8 * 8;
-                let dot = sums.iter().sum::<f32>()
-                    + y[tail..]
-                        .iter()
-                        .zip(&dy[tail..])
-                        .map(|(y, dy)| y * dy)
-                        .sum::<f32>();
-                for ((o, y), dy) in out.iter_mut().zip(y).zip(dy) {
-                    o.write(y * (dy - dot));
-                }
-            }
-        })
+            },
+        )
     })
 }
 

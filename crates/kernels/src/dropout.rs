@@ -113,7 +113,11 @@ fn apply(values: &[f32], spec: DropoutSpec) -> Vec<f32> {
     par_filled(values.len(), CHUNK, |i, out| {
         let at = i * CHUNK;
         let values = &values[at..][..out.len()];
-        with_isa(isa, || masked(values, at, spec, out))
+        with_isa(
+            isa,
+            #[inline(always)]
+            || masked(values, at, spec, out),
+        )
     })
 }
 

@@ -14,6 +14,7 @@
 
 #![allow(deprecated)] // `NdArray`: deprecated in Burn 0.22 but still one of its CPU backends.
 
+use std::mem::MaybeUninit;
 use std::sync::{Arc, Mutex};
 
 use burn::backend::autodiff::{
@@ -148,14 +149,18 @@ fn statistics(x: &[f32], dims: [usize; 4]) -> Moments {
     (0..channels)
         .into_par_iter()
         .map(|c| {
-            with_isa(isa, || {
-                let mean = planes(c).map(|p| sum(p, |v| v as f64)).sum::<f64>() / count;
-                let variance = planes(c)
-                    .map(|p| sum(p, |v| (v as f64 - mean) * (v as f64 - mean)))
-                    .sum::<f64>()
-                    / count;
-                (mean as f32, variance as f32)
-            })
+            with_isa(
+                isa,
+                #[inline(always)]
+                || {
+                    let mean = planes(c).map(|p| sum(p, |v| v as f64)).sum::<f64>() / count;
+                    let variance = planes(c)
+                        .map(|p| sum(p, |v| (v as f64 - mean) * (v as f64 - mean)))
+                        .sum::<f64>()
+                        / count;
+                    (mean as f32, variance as f32)
+                },
+            )
         })
         .unzip()
 }
@@ -201,24 +206,31 @@ fn normalise(
     let [_, channels, h, w] = dims;
     let plane = h * w;
     let isa = isa::active();
+    let slope = slope_of(negative_slope);
     par_filled(x.len(), plane, |i, out| {
         let (scale, shift) = maps[i % channels];
         let x = &x[i * plane..(i + 1) * plane];
-        with_isa(isa, || {
-            for (o, v) in out.iter_mut().zip(x) {
-                o.write(activate(v * scale + shift, negative_slope));
-            }
-        })
+        with_isa(
+            isa,
+            #[inline(always)]
+            || normalise_plane(x, [scale, shift, slope], out),
+        )
     })
 }
 
-/// The activation of a pre-activation value: itself without one; below 0, times the slope
-/// (0 for ReLU).
+/// The slope below 0 of the activation: 0 for ReLU, 1 for none (the identity), so that every
+/// case is the same branch-free select in the loops.
+fn slope_of(negative_slope: Option<f32>) -> f32 {
+    negative_slope.unwrap_or(1.0)
+}
+
+/// The activation of a pre-activation value: below 0, times the slope ([`slope_of`]).
 #[inline(always)]
-fn activate(pre_activation: f32, negative_slope: Option<f32>) -> f32 {
-    match negative_slope {
-        Some(slope) if pre_activation < 0.0 => pre_activation * slope,
-        _ => pre_activation,
+fn activate(pre_activation: f32, slope: f32) -> f32 {
+    if pre_activation < 0.0 {
+        pre_activation * slope
+    } else {
+        pre_activation
     }
 }
 
@@ -342,7 +354,7 @@ fn norm_grads<B: Backend>(
         .iter()
         .map(|v| (1.0 / (*v as f64 + tape.spec.epsilon).sqrt()) as f32)
         .collect();
-    let slope = tape.spec.negative_slope;
+    let slope = slope_of(tape.spec.negative_slope);
     // The forward's own affine maps, so that the ReLU mask is exactly the forward's.
     let maps = affine(
         &tape.mean,
@@ -360,14 +372,18 @@ fn norm_grads<B: Backend>(
             let (mut sum_g, mut sum_gx) = (0.0f64, 0.0f64);
             for n in 0..batch {
                 let at = (n * channels + c) * plane;
-                let (g, gx) = with_isa(isa, || {
-                    plane_grad_sums(
-                        &x[at..at + plane],
-                        &dy[at..at + plane],
-                        [mean, inv, scale, shift],
-                        slope,
-                    )
-                });
+                let (g, gx) = with_isa(
+                    isa,
+                    #[inline(always)]
+                    || {
+                        plane_grad_sums(
+                            &x[at..at + plane],
+                            &dy[at..at + plane],
+                            [mean, inv, scale, shift],
+                            slope,
+                        )
+                    },
+                );
                 sum_g += g;
                 sum_gx += gx;
             }
@@ -386,56 +402,85 @@ fn norm_grads<B: Backend>(
                 None => ((sums[c].0 / count) as f32, (sums[c].1 / count) as f32),
                 Some(_) => (0.0, 0.0),
             };
-            with_isa(isa, || {
-                for ((o, x), dy) in out
-                    .iter_mut()
-                    .zip(&x[at..at + plane])
-                    .zip(&dy[at..at + plane])
-                {
-                    let x_hat = (x - mean) * inv;
-                    let g = activation_grad(*dy, x * scale + shift, slope);
-                    o.write(scale * (g - mean_g - x_hat * mean_gx));
-                }
-            })
+            with_isa(
+                isa,
+                #[inline(always)]
+                || {
+                    plane_input_grad(
+                        &x[at..at + plane],
+                        &dy[at..at + plane],
+                        [mean, inv, scale, shift, slope, mean_g, mean_gx],
+                        out,
+                    )
+                },
+            )
         })
     });
     (dx, d_gamma, d_beta)
 }
 
-/// `dy` times the activation's derivative at the pre-activation: 1 without an activation or
-/// above 0, the slope (0 for ReLU) at or below it. A select, so the loops around it vectorise.
+/// `dy` times the activation's derivative at the pre-activation: 1 above 0, the slope
+/// ([`slope_of`]) at or below it.
 #[inline(always)]
-fn activation_grad(dy: f32, pre_activation: f32, negative_slope: Option<f32>) -> f32 {
-    match negative_slope {
-        Some(slope) if pre_activation <= 0.0 => dy * slope,
-        _ => dy,
+fn activation_grad(dy: f32, pre_activation: f32, slope: f32) -> f32 {
+    if pre_activation <= 0.0 {
+        dy * slope
+    } else {
+        dy
     }
 }
 
 /// Σ g and Σ g·x̂ over one plane of a channel (`[mean, inv_std, scale, shift]`), in eight f32
 /// lanes of partial sums, added up in f64.
+///
+/// This and the other per-plane loops take their scalars by value: read through a closure's
+/// captures, which the compiler cannot prove unaliased with the output, they kept the loops
+/// scalar.
 #[inline(always)]
 fn plane_grad_sums(
     x: &[f32],
     dy: &[f32],
     [mean, inv, scale, shift]: [f32; 4],
-    negative_slope: Option<f32>,
+    slope: f32,
 ) -> (f64, f64) {
     let (mut g_acc, mut gx_acc) = ([0.0f32; 8], [0.0f32; 8]);
-    let mut add = |lane: usize, x: f32, dy: f32| {
-        let g = activation_grad(dy, x * scale + shift, negative_slope);
-        g_acc[lane] += g;
-        gx_acc[lane] += g * ((x - mean) * inv);
-    };
     let (xs, dys) = (x.chunks_exact(8), dy.chunks_exact(8));
-    for (lane, (x, dy)) in xs.remainder().iter().zip(dys.remainder()).enumerate() {
-        add(lane, *x, *dy);
-    }
+    let (x_rest, dy_rest) = (xs.remainder(), dys.remainder());
     for (x, dy) in xs.zip(dys) {
         for lane in 0..8 {
-            add(lane, x[lane], dy[lane]);
+            let g = activation_grad(dy[lane], x[lane] * scale + shift, slope);
+            g_acc[lane] += g;
+            gx_acc[lane] += g * ((x[lane] - mean) * inv);
         }
+    }
+    for (lane, (x, dy)) in x_rest.iter().zip(dy_rest).enumerate() {
+        let g = activation_grad(*dy, x * scale + shift, slope);
+        g_acc[lane] += g;
+        gx_acc[lane] += g * ((x - mean) * inv);
     }
     let total = |acc: [f32; 8]| acc.iter().map(|v| *v as f64).sum::<f64>();
     (total(g_acc), total(gx_acc))
+}
+
+/// One plane of the output: `activate(x · scale + shift)`.
+#[inline(always)]
+fn normalise_plane(x: &[f32], [scale, shift, slope]: [f32; 3], out: &mut [MaybeUninit<f32>]) {
+    for (o, v) in out.iter_mut().zip(x) {
+        o.write(activate(v * scale + shift, slope));
+    }
+}
+
+/// One plane of dx: `scale · (g - mean(g) - x̂ · mean(g x̂))`, g the activation's gradient.
+#[inline(always)]
+fn plane_input_grad(
+    x: &[f32],
+    dy: &[f32],
+    [mean, inv, scale, shift, slope, mean_g, mean_gx]: [f32; 7],
+    out: &mut [MaybeUninit<f32>],
+) {
+    for ((o, x), dy) in out.iter_mut().zip(x).zip(dy) {
+        let x_hat = (x - mean) * inv;
+        let g = activation_grad(*dy, x * scale + shift, slope);
+        o.write(scale * (g - mean_g - x_hat * mean_gx));
+    }
 }
