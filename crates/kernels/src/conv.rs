@@ -95,12 +95,12 @@ pub struct Weights<'a> {
     pub dims: [usize; 4],
 }
 
-fn blocks(channels: usize) -> usize {
+pub(crate) fn blocks(channels: usize) -> usize {
     channels.div_ceil(LANES)
 }
 
 /// `bias` (or zeros) padded to whole blocks.
-fn padded_bias(bias: Option<&[f32]>, channels: usize) -> Vec<f32> {
+pub(crate) fn padded_bias(bias: Option<&[f32]>, channels: usize) -> Vec<f32> {
     let mut out = vec![0.0; blocks(channels) * LANES];
     if let Some(bias) = bias {
         out[..channels].copy_from_slice(&bias[..channels]);
@@ -110,7 +110,7 @@ fn padded_bias(bias: Option<&[f32]>, channels: usize) -> Vec<f32> {
 
 /// Packs `[blocks(outputs)][taps_h][taps_w][inputs][LANES]` from a weight accessor
 /// `value(output, input, tap_h, tap_w)`; lanes past `outputs` are zero.
-fn pack(
+pub(crate) fn pack(
     outputs: usize,
     inputs: usize,
     taps: [usize; 2],
@@ -133,7 +133,7 @@ fn pack(
 
 /// Raw pointer to share an output buffer between jobs that write disjoint elements.
 #[derive(Clone, Copy)]
-struct Shared(*mut f32);
+pub(crate) struct Shared(pub(crate) *mut f32);
 // SAFETY: jobs built from it write disjoint elements (see the callers).
 unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
@@ -141,7 +141,7 @@ unsafe impl Sync for Shared {}
 impl Shared {
     /// # Safety
     /// `offset` is inside the buffer.
-    unsafe fn at(self, offset: usize) -> *mut f32 {
+    pub(crate) unsafe fn at(self, offset: usize) -> *mut f32 {
         unsafe { self.0.add(offset) }
     }
 }

@@ -40,9 +40,9 @@ impl BertSelfAttention {
             t.reshape([batch, seq, self.num_heads, head_dim])
                 .swap_dims(1, 2) // [batch, heads, seq, head_dim]
         };
-        let q = split_heads(self.query.forward(x.clone()));
-        let k = split_heads(self.key.forward(x.clone()));
-        let v = split_heads(self.value.forward(x));
+        let q = split_heads(kernels::linear(&self.query, x.clone()));
+        let k = split_heads(kernels::linear(&self.key, x.clone()));
+        let v = split_heads(kernels::linear(&self.value, x));
         let scores = q.matmul(k.swap_dims(2, 3)) / (head_dim as f64).sqrt() + mask_bias; // [batch, heads, seq, seq]
         let probs = softmax(scores, 3);
         let context = kernels::dropout(&self.dropout, probs.clone()).matmul(v); // [batch, heads, seq, head_dim]
@@ -69,8 +69,9 @@ impl BertSelfOutput {
     }
 
     pub fn forward(&self, hidden: Tensor<3>, residual: Tensor<3>) -> Tensor<3> {
-        self.layer_norm
-            .forward(kernels::dropout(&self.dropout, self.dense.forward(hidden)) + residual)
+        self.layer_norm.forward(
+            kernels::dropout(&self.dropout, kernels::linear(&self.dense, hidden)) + residual,
+        )
     }
 }
 

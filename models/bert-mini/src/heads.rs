@@ -43,8 +43,9 @@ impl MlmHead {
         let h = self
             .transform
             .layer_norm
-            .forward(gelu(self.transform.dense.forward(hidden)));
-        h.matmul(word_embeddings.transpose()) + self.bias.val().unsqueeze::<2>()
+            .forward(gelu(kernels::linear(&self.transform.dense, hidden)));
+        // The decoder is tied to the embedding table: [n, hidden] · Eᵀ [hidden, vocab].
+        kernels::linear_with(h, word_embeddings.transpose(), Some(self.bias.val()))
     }
 }
 

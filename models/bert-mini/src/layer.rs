@@ -48,8 +48,11 @@ impl BertLayer {
     /// `[batch, seq, hidden]` → the same, and this layer's attention `[batch, heads, seq, seq]`.
     pub fn forward(&self, x: Tensor<3>, mask_bias: Tensor<4>) -> (Tensor<3>, Tensor<4>) {
         let (attended, probs) = self.attention.forward(x, mask_bias);
-        let expanded = gelu(self.intermediate.dense.forward(attended.clone()));
-        let out = kernels::dropout(&self.output.dropout, self.output.dense.forward(expanded));
+        let expanded = gelu(kernels::linear(&self.intermediate.dense, attended.clone()));
+        let out = kernels::dropout(
+            &self.output.dropout,
+            kernels::linear(&self.output.dense, expanded),
+        );
         (self.output.layer_norm.forward(out + attended), probs)
     }
 }

@@ -85,7 +85,7 @@ impl BertPooler {
         let cls = sequence
             .slice([0..batch, 0..1, 0..hidden])
             .reshape([batch, hidden]);
-        tanh(self.dense.forward(cls))
+        tanh(kernels::linear(&self.dense, cls))
     }
 }
 

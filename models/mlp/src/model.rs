@@ -50,7 +50,7 @@ impl Mlp {
         let mut x: Tensor<2> = images.flatten(1, 3); // [batch, inputs]
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
-            x = layer.forward(x);
+            x = kernels::linear(layer, x);
             if i < last {
                 x = match self.activation {
                     Activation::Relu => relu(x),

@@ -7,10 +7,10 @@
 //! `perf` on `bert-mini pretrain` put ~9% of the step in dropout-mask generation (a ChaCha
 //! random draw per element on the host: `ElementRandom::random`, `Distribution::sampler`,
 //! `chacha20`), ~3% in scalar `erff` for GELU and ~3% in `expf` for the softmax; the matmuls
-//! are ~48%. Each elementwise op is timed twice: Burn's own, and the `kernels` crate's that
-//! bert-mini uses (forward, and forward + backward).
+//! are ~48%. Each elementwise op and the feed-forward linear layers are timed twice: Burn's own,
+//! and the `kernels` crate's that bert-mini uses (forward, and forward + backward).
 
-use burn::nn::DropoutConfig;
+use burn::nn::{DropoutConfig, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::activation::{gelu, softmax};
@@ -74,6 +74,20 @@ fn main() {
         probs.clone(),
         &|x| softmax(x, 3),
         &|x| kernels::softmax(x, 3),
+    );
+    let feed_in = LinearConfig::new(256, 1024).init(&ad);
+    compare(
+        "linear 256->1024 [32,128,256]",
+        hidden.clone().unsqueeze(),
+        &|x| feed_in.forward(x),
+        &|x| kernels::linear(&feed_in, x),
+    );
+    let feed_out = LinearConfig::new(1024, 256).init(&ad);
+    compare(
+        "linear 1024->256 [32,128,1024]",
+        wide.clone().unsqueeze(),
+        &|x| feed_out.forward(x),
+        &|x| kernels::linear(&feed_out, x),
     );
     let x = Tensor::<2>::random([4096, 256], normal, &device);
     let w = Tensor::<2>::random([256, 1024], normal, &device);
