@@ -24,7 +24,7 @@ use burn::prelude::*;
 use burn::tensor::activation::{relu, tanh};
 use generative::ImageShape;
 use generative::blocks::linear_stack;
-use kernels::{batch_norm, batch_norm_leaky_relu, conv_transpose2d, conv2d, leaky_relu};
+use kernels::{batch_norm, batch_norm_leaky_relu, conv_transpose2d, conv2d, leaky_relu, linear};
 use zoo_core::rng::SplitMix64;
 
 /// DCGAN's initial weights: N(0, 0.02) (section 4 of the paper).
@@ -191,7 +191,7 @@ impl Generator {
         let batch = z.dims()[0];
         match self {
             Generator::Dcgan(g) => {
-                let x = g.fc.forward(z); // [b, 2w·s·s]
+                let x = linear(&g.fc, z); // [b, 2w·s·s]
                 let channels = x.dims()[1] / (g.side * g.side);
                 let x = x.reshape([batch, channels, g.side, g.side]); // [b, 2w, 7, 7]
                 let x = batch_norm(&g.bn1, x, true);
