@@ -401,6 +401,8 @@ fn run_bert(device_name: &str, device: &Device, repeats: usize) -> anyhow::Resul
 }
 
 fn main() -> anyhow::Result<()> {
+    // As every model binary does (`ModelEntry::main`): freed buffers stay for the next step.
+    trainer::allocator::keep_freed_memory();
     let args: Vec<String> = std::env::args().collect();
     let workload = args.get(1).map(String::as_str).unwrap_or("mlp");
     let (device_name, device) = trainer::device::select_device(args.get(2).map(String::as_str))?;

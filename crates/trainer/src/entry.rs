@@ -96,6 +96,7 @@ fn model_bpk() -> String {
 impl ModelEntry {
     /// The binary's `main`: runs the process's own arguments.
     pub fn main(&self) -> ExitCode {
+        crate::allocator::keep_freed_memory();
         (self.run)(std::env::args_os().collect())
     }
 

@@ -5,6 +5,7 @@
 //! own), describes itself in a [`entry::ModelEntry`], and its `main` is
 //! `fn main() -> std::process::ExitCode { mlp::ENTRY.main() }`.
 
+pub mod allocator;
 pub mod checkpoint;
 pub mod classifier;
 pub mod cli;
