@@ -18,13 +18,19 @@ END = "<!-- measured by scripts/bench/run: end -->"
 
 
 def cpu_model():
+    """The CPU's name with its family/model numbers and widest vector unit: machines named alike
+    ("AMD EPYC") differ from day to day (Zen 2 with AVX2, Zen 5 with AVX-512)."""
+    fields = {}
     try:
         for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
     except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+        return platform.processor() or "unknown CPU"
+    name = fields.get("model name", "unknown CPU")
+    flags = set(fields.get("flags", "").split())
+    isa = "AVX-512" if "avx512f" in flags else "AVX2 + FMA" if "avx2" in flags else "no AVX2"
+    return f"{name} (family {fields.get('cpu family', '?')}, model {fields.get('model', '?')}, {isa})"
 
 
 def measured(lines, meta):
@@ -103,8 +109,8 @@ def measured(lines, meta):
         out.append("\"step loop\" rows are the same model with `ZOO_FUSED_RNN=0`, autodiff through the step-by-step loop.")
     if any(k[3].endswith("Burn's ops") for k in runs):
         out.append("")
-        out.append("`flex` runs the convolutions, transposed convolutions, training-mode batch norm, max pool, dropout, GELU")
-        out.append("and softmax through the `kernels` crate (run-time AVX-512 / AVX2 / portable dispatch);")
+        out.append("`flex` runs the convolutions, transposed convolutions, linear layers, batch norm, max pool, dropout,")
+        out.append("GELU, leaky ReLU and softmax through the `kernels` crate (run-time AVX-512 / AVX2 / portable dispatch);")
         out.append("the \"Burn's ops\" rows are the same model with `ZOO_KERNELS=0`, Burn 0.22's own CPU ops.")
     return "\n".join(out)
 

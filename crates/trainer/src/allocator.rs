@@ -9,12 +9,16 @@
 //! the threshold at its 32 MiB maximum and trimming off, freed buffers are reused: on 2 cores
 //! (AMD EPYC, 2026-12-04) the ResNet-20 step went from 498–610 ms to 347–378 ms and the DCGAN
 //! step from 116–124 ms to 85–91 ms (`target/release/bench`, the same settings through
-//! `GLIBC_TUNABLES`). The cost is that the process keeps its peak memory until it exits.
+//! `GLIBC_TUNABLES`). The cost is that the process keeps its peak memory until it exits;
+//! `ZOO_KEEP_FREED_MEMORY=0` keeps glibc's defaults instead.
 //!
 //! Other platforms and C libraries keep their allocator's defaults.
 
 /// Sets the allocator for a training process (see the module docs); call it once, first.
 pub fn keep_freed_memory() {
+    if std::env::var_os("ZOO_KEEP_FREED_MEMORY").is_some_and(|value| value == "0") {
+        return;
+    }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `mallopt` only changes two allocator parameters; called before other threads
     // start allocating, as its documentation asks.
