@@ -322,6 +322,8 @@ unsafe fn conv_tile<const R: usize, const B: usize, F: MulAdd>(
             for c in 0..job.channels {
                 let wv: [Vector; B] =
                     std::array::from_fn(|b| unsafe { load(wt.add(b * block_len + c * LANES)) });
+                // Pixel outer, block inner: one input broadcast serves every block.
+                #[allow(clippy::needless_range_loop)]
                 for r in 0..R {
                     let xv = unsafe { *x.add(r * job.x_step + c) };
                     for b in 0..B {

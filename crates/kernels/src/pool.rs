@@ -78,18 +78,28 @@ fn pool_forward<B: Backend>(x: FloatTensor<B>, window: [usize; 2]) -> (FloatTens
                 let x = &x[p * plane..(p + 1) * plane];
                 for i in 0..out[0] {
                     for j in 0..out[1] {
-                        let (mut best, mut at) = (f32::NEG_INFINITY, 0usize);
+                        let window = |a: usize| &x[(i * kh + a) * w + j * kw..][..kw];
+                        // Selects, not branches: which value wins is data-dependent, and a
+                        // mispredicted branch per element cost more than the comparisons.
+                        let (mut best, mut at, mut nan) = (f32::NEG_INFINITY, 0u8, false);
                         for a in 0..kh {
-                            let row = &x[(i * kh + a) * w + j * kw..][..kw];
-                            for (b, v) in row.iter().enumerate() {
-                                // A NaN wins (and stays), as in PyTorch and Burn.
-                                if !best.is_nan() && (*v > best || v.is_nan()) {
-                                    (best, at) = (*v, a * kw + b);
-                                }
+                            for (b, &v) in window(a).iter().enumerate() {
+                                let wins = v > best;
+                                best = if wins { v } else { best };
+                                at = if wins { (a * kw + b) as u8 } else { at };
+                                nan |= v.is_nan();
                             }
                         }
+                        if nan {
+                            // The last NaN in row-major order wins, as in PyTorch and Burn
+                            // (each takes any NaN it meets).
+                            let last = (0..kh * kw)
+                                .rfind(|&o| window(o / kw)[o % kw].is_nan())
+                                .expect("a NaN in the window");
+                            (best, at) = (window(last / kw)[last % kw], last as u8);
+                        }
                         y[i * out[1] + j] = best;
-                        winners[i * out[1] + j] = at as u8;
+                        winners[i * out[1] + j] = at;
                     }
                 }
             });
@@ -156,14 +166,16 @@ impl<B: Backend> Backward<B, 1> for PoolBackward {
         let (plane, out_plane) = (h * w, out[0] * out[1]);
         let dx = read::<B, _>(dy, |dy, _| {
             let mut dx = vec![0.0f32; batch * channels * plane];
+            // A winner's offset in its window → its distance from the window's corner in the
+            // plane: a table instead of a division per element.
+            let offsets: Vec<usize> = (0..kh * kw).map(|o| o / kw * w + o % kw).collect();
             dx.par_chunks_mut(plane).enumerate().for_each(|(p, dx)| {
                 let at = p * out_plane;
                 let (dy, winners) = (&dy[at..at + out_plane], &winners[at..at + out_plane]);
                 for i in 0..out[0] {
                     for j in 0..out[1] {
                         let k = i * out[1] + j;
-                        let (a, b) = (winners[k] as usize / kw, winners[k] as usize % kw);
-                        dx[(i * kh + a) * w + j * kw + b] = dy[k];
+                        dx[i * kh * w + j * kw + offsets[winners[k] as usize]] = dy[k];
                     }
                 }
             });

@@ -59,6 +59,41 @@ fn max_pool_matches_burn() {
     );
 }
 
+/// Ties (the first maximum wins), −∞ everywhere, and NaNs (the last NaN wins, its gradient goes
+/// to it) against Burn: the kernel picks winners with selects and checks for NaN apart.
+#[test]
+fn ties_infinities_and_nans_match_burn() {
+    let device = Device::default().autodiff();
+    let (inf, nan) = (f32::NEG_INFINITY, f32::NAN);
+    #[rustfmt::skip]
+    let x: [f32; 24] = [
+        1.0, 1.0,   inf, inf,   2.0, nan,
+        0.5, 1.0,   inf, inf,   nan, 3.0,
+        -1.0, -2.0, 7.0, nan,   4.0, 4.0,
+        -3.0, -1.0, nan, 7.0,   4.0, 0.0,
+    ];
+    let pool = window_config(2).init();
+    let run = |fast: bool| {
+        let x = Tensor::<1>::from_floats(x, &device)
+            .reshape([1, 1, 4, 6])
+            .require_grad();
+        let y = if fast {
+            kernels::max_pool2d(&pool, x.clone())
+        } else {
+            pool.forward(x.clone())
+        };
+        let weigh =
+            Tensor::<1>::from_floats([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &device).reshape([1, 1, 2, 3]);
+        let grads = (y.clone() * weigh).sum().backward();
+        let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<_>>();
+        (bits(values(y)), bits(values(x.grad(&grads).unwrap())))
+    };
+    let (y_fast, dx_fast) = run(true);
+    let (y_ref, dx_ref) = run(false);
+    assert_eq!(y_fast, y_ref, "outputs (as bits)");
+    assert_eq!(dx_fast, dx_ref, "input gradients (as bits)");
+}
+
 /// A window of `window` × `window`, stride the same.
 fn window_config(window: usize) -> MaxPool2dConfig {
     MaxPool2dConfig::new([window, window])
