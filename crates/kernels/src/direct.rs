@@ -246,7 +246,7 @@ unsafe fn row_avx2(job: &RowJob) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn grad_avx512(job: &GradJob) {
-    unsafe { weight_grad::<8, Zmm>(job) }
+    unsafe { weight_grad::<16, Zmm>(job) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -339,7 +339,7 @@ unsafe fn conv_tile<const R: usize, const B: usize, F: MulAdd>(
     std::hint::black_box(acc)
 }
 
-/// Every block and tap in input-channel tiles of `K`, then 4, 2 and 1.
+/// Every block and tap in input-channel tiles of `K`, then 8, 4, 2 and 1.
 #[inline(always)]
 unsafe fn weight_grad<const K: usize, F: MulAdd>(job: &GradJob) {
     let tap_len = job.channels * LANES;
@@ -354,6 +354,10 @@ unsafe fn weight_grad<const K: usize, F: MulAdd>(job: &GradJob) {
                 while c + K <= job.channels {
                     unsafe { grad_tile::<K, F>(job, block, [th, tw], c, dw) };
                     c += K;
+                }
+                if K > 8 && c + 8 <= job.channels {
+                    unsafe { grad_tile::<8, F>(job, block, [th, tw], c, dw) };
+                    c += 8;
                 }
                 if K > 4 && c + 4 <= job.channels {
                     unsafe { grad_tile::<4, F>(job, block, [th, tw], c, dw) };
