@@ -14,7 +14,7 @@
 //!   × gradient vector` into each.
 //!
 //! `LANES = 16` is one AVX-512 register, two AVX2 registers. The tile sizes per instruction
-//! set (`R` = 8 / 4 / 4 pixels, `K` = 8 / 6 / 4 channels for AVX-512 / AVX2 / portable) keep
+//! set (`R` = 8 / 4 / 4 pixels, `K` = 16 / 6 / 4 channels for AVX-512 / AVX2 / portable) keep
 //! the accumulators plus the operands within the 32 (AVX-512) or 16 (AVX2) vector registers,
 //! and give at least eight independent accumulation chains to cover the multiply-add latency.
 //! On AVX-512 a forward tile also spans two blocks of output channels where the layer has them
@@ -224,7 +224,7 @@ impl GradJob {
                 #[cfg(target_arch = "x86_64")]
                 Isa::Avx2 => grad_avx2(self),
                 #[cfg(test)]
-                _ if tests::wide() => weight_grad::<8, Fused>(self),
+                _ if tests::wide() => weight_grad::<16, Fused>(self),
                 _ => weight_grad::<4, Separate>(self),
             }
         }
@@ -402,7 +402,7 @@ unsafe fn grad_tile<const K: usize, F: MulAdd>(
     }
 }
 
-/// Test hook: the portable path runs the AVX-512 tiles (8 pixels, 8 channels, fused
+/// Test hook: the portable path runs the AVX-512 tiles (8 pixels × 2 blocks, 16 channels, fused
 /// multiply-add) without the AVX-512 target feature, so that machines without AVX-512 check
 /// that tiling against the narrow one (`conv`'s tests). Process-wide, as the kernels run on
 /// rayon's threads; only that test sets it.
