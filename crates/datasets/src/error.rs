@@ -60,7 +60,7 @@ pub enum DataError {
     },
 
     #[error(
-        "{path}: sha256 {actual} does not match the expected {expected} ({what}); the file is corrupt or not the canonical release: delete it and fetch it again"
+        "{path}: {what} is {actual}, which does not match the expected {expected}; the file is corrupt or not the canonical release: delete it and fetch it again"
     )]
     Checksum {
         path: PathBuf,

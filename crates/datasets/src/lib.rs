@@ -16,6 +16,7 @@ pub mod error;
 pub mod folder;
 pub mod folds;
 pub mod graph;
+pub mod hub;
 pub mod image_set;
 pub mod mnist;
 pub mod rng;

@@ -305,7 +305,7 @@ impl Mnist {
                         path: path.to_path_buf(),
                         expected: expected.to_string(),
                         actual,
-                        what: "sha256 of the decompressed IDX payload, canonical MNIST".into(),
+                        what: "the sha256 of the decompressed IDX payload (canonical MNIST)".into(),
                     });
                 }
             }

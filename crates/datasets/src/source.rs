@@ -4,7 +4,7 @@
 use crate::error::{DataError, Result};
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// Environment variable naming a folder that holds data sets in their official layout.
@@ -186,12 +186,20 @@ fn user_cache_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/burn-zoo"))
 }
 
-/// Downloads `url` to `dest` through a temporary file in the same folder, checks it and renames
-/// it into place; on any failure the temporary file is removed.
 /// Downloads `url` to `dest` through a temporary file in the same folder, with a progress bar;
 /// the file is moved into place only when complete and matching `checksum`, so an interrupted,
 /// truncated or wrong download leaves nothing behind.
 pub fn download(url: &str, dest: &Path, checksum: Checksum) -> Result<()> {
+    download_checked(url, dest, |path| verify(path, checksum))
+}
+
+/// [`download`] with any check of the finished temporary file (the Hugging Face Hub's hashes
+/// come from the server, see [`crate::hub`]).
+pub fn download_checked(
+    url: &str,
+    dest: &Path,
+    check: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
     let dir = dest.parent().expect("destination has a folder");
     std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
     let tmp = dir.join(format!(
@@ -200,7 +208,7 @@ pub fn download(url: &str, dest: &Path, checksum: Checksum) -> Result<()> {
         std::process::id()
     ));
     let result = fetch_to(url, &tmp)
-        .and_then(|()| verify(&tmp, checksum))
+        .and_then(|()| check(&tmp))
         .and_then(|()| std::fs::rename(&tmp, dest).map_err(|e| DataError::io(dest, e)));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -208,20 +216,19 @@ pub fn download(url: &str, dest: &Path, checksum: Checksum) -> Result<()> {
     result
 }
 
+/// How many times a transfer cut short is taken up again (with an HTTP `Range` request from
+/// the bytes already on disk) before the download fails.
+const RESUMES: usize = 3;
+
+/// Writes the body of `url` to `tmp`. A connection that drops mid-body is resumed from the
+/// bytes received when the server honours `Range` (status 206), and restarted when it does not.
 fn fetch_to(url: &str, tmp: &Path) -> Result<()> {
     let download_error = |message: String| DataError::Download {
         url: url.to_string(),
         message,
     };
-    let mut response = ureq::get(url)
-        .call()
-        .map_err(|e| download_error(e.to_string()))?;
-    let length = response
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let bar = indicatif::ProgressBar::new(length.unwrap_or(0));
+    let mut out = File::create(tmp).map_err(|e| DataError::io(tmp, e))?;
+    let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
@@ -230,32 +237,69 @@ fn fetch_to(url: &str, tmp: &Path) -> Result<()> {
         .progress_chars("=> "),
     );
     bar.set_message(format!("downloading {url}"));
-    let mut reader = response.body_mut().as_reader();
-    let mut out = File::create(tmp).map_err(|e| DataError::io(tmp, e))?;
-    let mut buf = vec![0u8; 1 << 16];
     let mut total = 0u64;
-    loop {
-        let n = reader
-            .read(&mut buf)
-            .map_err(|e| download_error(e.to_string()))?;
-        if n == 0 {
-            break;
+    let mut failure = String::new();
+    for attempt in 0..=RESUMES {
+        let mut request = ureq::get(url);
+        if total > 0 {
+            request = request.header("Range", &format!("bytes={total}-"));
         }
-        out.write_all(&buf[..n])
-            .map_err(|e| DataError::io(tmp, e))?;
-        total += n as u64;
-        bar.set_position(total);
+        let mut response = match request.call() {
+            Ok(response) => response,
+            // Nothing came yet (404, refused connection): no point asking again.
+            Err(e) if attempt == 0 => return Err(download_error(e.to_string())),
+            Err(e) => {
+                failure = e.to_string();
+                continue;
+            }
+        };
+        let length = response
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if total > 0 && response.status().as_u16() != 206 {
+            // The server sends the whole file again.
+            out.set_len(0).map_err(|e| DataError::io(tmp, e))?;
+            out.seek(SeekFrom::Start(0))
+                .map_err(|e| DataError::io(tmp, e))?;
+            total = 0;
+        }
+        let expected = length.map(|n| n + total);
+        if let Some(n) = expected {
+            bar.set_length(n);
+        }
+        let mut reader = response.body_mut().as_reader();
+        let mut buf = vec![0u8; 1 << 16];
+        let read = loop {
+            match reader.read(&mut buf) {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    out.write_all(&buf[..n])
+                        .map_err(|e| DataError::io(tmp, e))?;
+                    total += n as u64;
+                    bar.set_position(total);
+                }
+                Err(e) => break Err(e.to_string()),
+            }
+        };
+        match (read, expected) {
+            (Ok(()), Some(n)) if n != total => {
+                failure = format!("connection closed after {total} of {n} bytes");
+            }
+            (Ok(()), _) => {
+                out.sync_all().map_err(|e| DataError::io(tmp, e))?;
+                bar.finish_and_clear();
+                return Ok(());
+            }
+            (Err(e), _) => failure = e,
+        }
     }
-    out.sync_all().map_err(|e| DataError::io(tmp, e))?;
     bar.finish_and_clear();
-    if let Some(expected) = length
-        && expected != total
-    {
-        return Err(download_error(format!(
-            "connection closed after {total} of {expected} bytes"
-        )));
-    }
-    Ok(())
+    Err(download_error(format!(
+        "{failure} (gave up after {} attempts)",
+        RESUMES + 1
+    )))
 }
 
 /// Checks a file against its published checksum.

@@ -9,12 +9,15 @@
 //! A downloaded checkpoint goes to `$ZOO_CACHE_DIR` (default `~/.cache/burn-zoo/weights`)
 //! through the data sets' downloader: a temporary file, the checksum checked, then moved into
 //! place, so a failed download leaves nothing. Beside it goes a `config.json` describing the
-//! model and its input, so every command reads it like a run folder. `ZOO_OFFLINE=1` forbids
-//! the download and says where to put the file instead.
+//! model and its input, so every command reads it like a run folder. A Hugging Face Hub entry
+//! is a model folder (config, vocabulary, weights) pinned to a commit, each file checked against
+//! the Hub's own hash (`datasets::hub`). `ZOO_OFFLINE=1` forbids the download and says where to
+//! put the files instead.
 
 use crate::classifier::{DataSpec, DatasetKind};
 use crate::cli::WeightsArgs;
 use crate::settings::{RunConfig, Settings};
+use datasets::hub;
 use datasets::source::{Checksum, OFFLINE_ENV, download};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -33,9 +36,13 @@ pub struct Entry {
     pub config: serde_json::Value,
     /// File name in the cache.
     pub file: String,
-    /// Where to download it; None for checkpoints shipped with burn-zoo (`path`).
+    /// Where to download it; None for checkpoints shipped with burn-zoo (`path`) and for
+    /// Hugging Face Hub folders (`hub`).
     #[serde(default)]
     pub url: Option<String>,
+    /// A model folder on the Hugging Face Hub, pinned to a commit.
+    #[serde(default)]
+    pub hub: Option<HubFolder>,
     /// A checkpoint shipped with burn-zoo: its path from the workspace root, `config.json`
     /// beside it.
     #[serde(default)]
@@ -65,6 +72,35 @@ pub struct Entry {
     pub licence: String,
     /// Its origin: a training recipe, or the command that made it.
     pub source: String,
+    /// How to use it, when not `MODEL predict`/`eval --weights pretrained:NAME`.
+    #[serde(default)]
+    pub usage: Option<String>,
+}
+
+/// Files of a Hugging Face Hub repository at one commit, downloaded into one folder.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HubFolder {
+    /// `owner/name`.
+    pub repo: String,
+    /// The full 40-digit commit id: it pins every file's bytes.
+    pub revision: String,
+    pub files: Vec<String>,
+}
+
+impl HubFolder {
+    /// Each file's URL at the pinned revision, on `$HF_ENDPOINT` or huggingface.co.
+    pub fn urls(&self) -> Vec<(String, String)> {
+        let endpoint = hub::endpoint();
+        self.files
+            .iter()
+            .map(|f| {
+                (
+                    f.clone(),
+                    hub::file_url(&endpoint, &self.repo, &self.revision, f),
+                )
+            })
+            .collect()
+    }
 }
 
 impl Entry {
@@ -95,9 +131,24 @@ impl Entry {
         cache.join(&self.name).join(&self.file)
     }
 
+    /// Whether every file of the entry is in `cache`.
+    pub fn is_cached(&self, cache: &Path) -> bool {
+        match &self.hub {
+            Some(folder) => folder
+                .files
+                .iter()
+                .all(|f| cache.join(&self.name).join(f).is_file()),
+            None => self.cached_path(cache).is_file(),
+        }
+    }
+
     /// The checkpoint on disk: shipped with burn-zoo, already in `cache`, or downloaded into
     /// it now (unless `offline`). A `config.json` for it is written beside a downloaded file.
+    /// For a Hub entry, the folder that holds its files.
     pub fn fetch(&self, cache: &Path, offline: bool) -> anyhow::Result<PathBuf> {
+        if let Some(folder) = &self.hub {
+            return self.fetch_hub(folder, cache, offline);
+        }
         if let Some(path) = &self.path {
             let shipped = workspace_root().join(path);
             anyhow::ensure!(
@@ -141,6 +192,39 @@ impl Entry {
         Ok(dest)
     }
 
+    fn fetch_hub(
+        &self,
+        folder: &HubFolder,
+        cache: &Path,
+        offline: bool,
+    ) -> anyhow::Result<PathBuf> {
+        let dir = cache.join(&self.name);
+        let missing: Vec<(String, String)> = folder
+            .urls()
+            .into_iter()
+            .filter(|(file, _)| !dir.join(file).is_file())
+            .collect();
+        if offline && !missing.is_empty() {
+            anyhow::bail!(
+                "pretrained:{} is not in the cache and downloads are off ({OFFLINE_ENV}=1): \
+                 download {} ({:.1} MB in all) into {}",
+                self.name,
+                missing
+                    .iter()
+                    .map(|(_, url)| url.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.size_mb,
+                dir.display()
+            );
+        }
+        for (file, url) in missing {
+            hub::download(&url, &folder.revision, &dir.join(&file))
+                .map_err(|e| anyhow::anyhow!("pretrained:{}: {e}", self.name))?;
+        }
+        Ok(dir)
+    }
+
     /// A run config for the checkpoint: its model config and input, so `--weights` reads it
     /// like a run folder's `model.bpk`.
     pub fn write_config(&self, path: &Path) -> anyhow::Result<()> {
@@ -176,6 +260,7 @@ const IMAGENET_CLASSES: &str = include_str!("../pretrained/imagenet_classes.txt"
 pub fn entries() -> Vec<Entry> {
     [
         include_str!("../pretrained/torchvision.json"),
+        include_str!("../pretrained/huggingface.json"),
         include_str!("../pretrained/zoo.json"),
     ]
     .iter()
@@ -264,17 +349,40 @@ pub fn list() -> String {
     for e in entries() {
         let state = match &e.path {
             Some(_) => "ships with burn-zoo".to_string(),
-            None if e.cached_path(&cache).is_file() => "cached".to_string(),
+            None if e.is_cached(&cache) => "cached".to_string(),
             None => format!("download {:.1} MB", e.size_mb),
         };
+        let origin = match (&e.url, &e.path, &e.hub) {
+            (Some(url), _, _) => url.clone(),
+            (_, Some(path), _) => path.clone(),
+            (_, _, Some(hub)) => format!(
+                "{}/{}@{} ({})",
+                hub::endpoint(),
+                hub.repo,
+                hub.revision,
+                hub.files.join(", ")
+            ),
+            _ => "?".into(),
+        };
+        let usage = e.usage.clone().unwrap_or_else(|| {
+            format!(
+                "{} {} --weights pretrained:{}{}",
+                e.model,
+                if e.input.len() == 3 {
+                    "predict"
+                } else {
+                    "eval"
+                },
+                e.name,
+                if e.input.len() == 3 { " IMAGE…" } else { "" }
+            )
+        });
         text += &format!(
-            "\n{:<14} {} {}, {} parameters, {} [{}]\n{:<14} data: {}{}{}\n{:<14} reported: {}\n{:<14} licence: {}\n{:<14} use: {} {} --weights pretrained:{}{}\n",
+            "\n{:<14} {} {}, {} parameters, {origin} [{state}]\n{:<14} data: {}{}{}\n{:<14} reported: {}\n{:<14} licence: {}\n{:<14} use: {usage}\n",
             e.name,
             e.model,
             e.config,
             e.parameters,
-            e.url.as_deref().or(e.path.as_deref()).unwrap_or("?"),
-            state,
             "",
             e.dataset,
             match e.input.as_slice() {
@@ -289,14 +397,6 @@ pub fn list() -> String {
             "",
             e.licence,
             "",
-            e.model,
-            if e.input.len() == 3 {
-                "predict"
-            } else {
-                "eval"
-            },
-            e.name,
-            if e.input.len() == 3 { " IMAGE…" } else { "" }
         );
     }
     text
@@ -311,11 +411,21 @@ mod tests {
         let all = entries();
         assert!(all.len() >= 5);
         for e in &all {
-            assert!(
-                e.url.is_some() != e.path.is_some(),
-                "{}: a URL or a path",
+            let origins = [e.url.is_some(), e.path.is_some(), e.hub.is_some()];
+            assert_eq!(
+                origins.iter().filter(|o| **o).count(),
+                1,
+                "{}: a URL, a path or a Hub folder",
                 e.name
             );
+            if let Some(hub) = &e.hub {
+                assert!(
+                    hub.revision.len() == 40 && hub.revision.bytes().all(|b| b.is_ascii_hexdigit()),
+                    "{}: pinned to a full commit id",
+                    e.name
+                );
+                assert!(hub.files.contains(&e.file), "{}: {}", e.name, e.file);
+            }
             if e.url.is_some() {
                 assert!(e.checksum().is_some(), "{}: a checksum", e.name);
             }

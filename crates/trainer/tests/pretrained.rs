@@ -4,8 +4,8 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use trainer::pretrained::{Entry, entry};
 
 /// The checkpoint the server hands out.
@@ -13,52 +13,150 @@ fn body() -> Vec<u8> {
     (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect()
 }
 
-/// Serves `/good.pth` (the body), `/short.pth` (announces more bytes than it sends) and a 404
-/// for anything else, on an ephemeral port; counts requests.
-fn serve() -> (String, Arc<AtomicUsize>) {
+/// One request as the test server sees it.
+struct Request {
+    method: String,
+    path: String,
+    range_from: Option<usize>,
+}
+
+fn read_request(stream: &std::net::TcpStream) -> Request {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    let mut range_from = None;
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap() > 2 {
+        if let Some(value) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
+            range_from = value.trim().trim_end_matches('-').parse().ok();
+        }
+        line.clear();
+    }
+    let mut words = first.split_whitespace();
+    Request {
+        method: words.next().unwrap_or("").to_string(),
+        path: words.next().unwrap_or("").to_string(),
+        range_from,
+    }
+}
+
+fn respond(stream: &mut std::net::TcpStream, status: &str, headers: &[String], body: &[u8]) {
+    let mut head = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
+    for h in headers {
+        head += &format!("{h}\r\n");
+    }
+    let _ = stream
+        .write_all(format!("{head}\r\n").as_bytes())
+        .and_then(|()| stream.write_all(body));
+}
+
+/// A small Hugging Face Hub: `/org/net/resolve/REV/config.json` is a plain Git file (ETag: its
+/// blob id), `…/weights.bin` an LFS file (HEAD: a redirect to `/cdn/weights.bin` carrying its
+/// sha256 and size); repository `org/tampered` states a wrong hash for its weights.
+fn hub_response(request: &Request, stream: &mut std::net::TcpStream) {
+    let path = request.path.as_str();
+    let commit = format!("X-Repo-Commit: {HUB_REVISION}");
+    if path == "/cdn/weights.bin" {
+        let body = body();
+        return respond(
+            stream,
+            "200 OK",
+            &[format!("Content-Length: {}", body.len())],
+            &body,
+        );
+    }
+    let Some((repo, file)) = path
+        .strip_prefix('/')
+        .and_then(|p| p.split_once(&format!("/resolve/{HUB_REVISION}/")))
+    else {
+        return respond(stream, "404 Not Found", &["Content-Length: 0".into()], b"");
+    };
+    match file {
+        "config.json" => {
+            let etag = format!(
+                "ETag: \"{}\"",
+                trainer::datasets::hub::git_blob_id(HUB_CONFIG)
+            );
+            let length = format!("Content-Length: {}", HUB_CONFIG.len());
+            let body: &[u8] = if request.method == "HEAD" {
+                b""
+            } else {
+                HUB_CONFIG
+            };
+            respond(stream, "200 OK", &[etag, length, commit], body)
+        }
+        "weights.bin" => {
+            let sha = match repo {
+                "org/tampered" => "1".repeat(64),
+                _ => trainer::datasets::source::sha256_hex(&body()),
+            };
+            respond(
+                stream,
+                "302 Found",
+                &[
+                    format!("X-Linked-Etag: \"{sha}\""),
+                    format!("X-Linked-Size: {}", body().len()),
+                    commit,
+                    "Location: /cdn/weights.bin".into(),
+                    "Content-Length: 0".into(),
+                ],
+                b"",
+            )
+        }
+        _ => respond(stream, "404 Not Found", &["Content-Length: 0".into()], b""),
+    }
+}
+
+const HUB_REVISION: &str = "0123456789abcdef0123456789abcdef01234567";
+const HUB_CONFIG: &[u8] = b"{\"hidden_size\": 8}\n";
+
+/// Serves `/good.pth` (the body), `/short.pth` (announces more bytes than it sends),
+/// `/flaky.pth` (cut short, then honours a `Range` request for the rest), the small Hub above,
+/// and a 404 for anything else, on an ephemeral port; counts requests and records the `Range`
+/// offsets asked for.
+fn serve() -> (String, Arc<AtomicUsize>, Arc<Mutex<Vec<usize>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let requests = Arc::new(AtomicUsize::new(0));
-    let counter = requests.clone();
+    let ranges = Arc::new(Mutex::new(Vec::new()));
+    let (counter, seen) = (requests.clone(), ranges.clone());
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             counter.fetch_add(1, Ordering::SeqCst);
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            reader.read_line(&mut request).unwrap();
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap() > 2 {
-                line.clear();
-            }
-            let path = request.split_whitespace().nth(1).unwrap_or("").to_string();
+            let request = read_request(&stream);
             let body = body();
-            let _ = match path.as_str() {
-                "/good.pth" => stream
-                    .write_all(
-                        format!(
-                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                            body.len()
-                        )
-                        .as_bytes(),
+            let length = format!("Content-Length: {}", body.len());
+            match (request.path.as_str(), request.range_from) {
+                ("/good.pth", _) => respond(&mut stream, "200 OK", &[length], &body),
+                ("/short.pth" | "/flaky.pth", None) => {
+                    respond(&mut stream, "200 OK", &[length], &body[..body.len() / 3])
+                }
+                ("/short.pth", Some(_)) => {
+                    respond(&mut stream, "200 OK", &[length], &body[..body.len() / 3])
+                }
+                ("/flaky.pth", Some(from)) => {
+                    seen.lock().unwrap().push(from);
+                    let rest = &body[from..];
+                    respond(
+                        &mut stream,
+                        "206 Partial Content",
+                        &[
+                            format!("Content-Length: {}", rest.len()),
+                            format!(
+                                "Content-Range: bytes {from}-{}/{}",
+                                body.len() - 1,
+                                body.len()
+                            ),
+                        ],
+                        rest,
                     )
-                    .and_then(|()| stream.write_all(&body)),
-                "/short.pth" => stream
-                    .write_all(
-                        format!(
-                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                            body.len()
-                        )
-                        .as_bytes(),
-                    )
-                    .and_then(|()| stream.write_all(&body[..body.len() / 3])),
-                _ => stream.write_all(
-                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                ),
-            };
+                }
+                _ => hub_response(&request, &mut stream),
+            }
         }
     });
-    (base, requests)
+    (base, requests, ranges)
 }
 
 fn pointed_at(url: String, sha256: String) -> Entry {
@@ -88,7 +186,7 @@ fn files_in(dir: &Path) -> Vec<String> {
 
 #[test]
 fn downloads_once_verified_then_serves_from_the_cache() {
-    let (base, requests) = serve();
+    let (base, requests, _) = serve();
     let cache = tempfile::tempdir().unwrap();
     let sha = trainer::datasets::source::sha256_hex(&body());
     let good = pointed_at(format!("{base}/good.pth"), sha.clone());
@@ -109,7 +207,7 @@ fn downloads_once_verified_then_serves_from_the_cache() {
 
 #[test]
 fn bad_downloads_leave_nothing_behind() {
-    let (base, requests) = serve();
+    let (base, requests, _) = serve();
     let sha = trainer::datasets::source::sha256_hex(&body());
     // ureq reports a body cut short as "Peer disconnected"; the downloader's own length check
     // says "connection closed after".
@@ -122,7 +220,7 @@ fn bad_downloads_leave_nothing_behind() {
         (
             format!("{base}/short.pth"),
             sha.clone(),
-            &["Peer disconnected", "connection closed after"][..],
+            &["gave up after 4 attempts"][..],
         ),
         (format!("{base}/missing.pth"), sha.clone(), &["404"][..]),
     ] {
@@ -158,4 +256,87 @@ fn bad_downloads_leave_nothing_behind() {
         "offline asks nothing"
     );
     assert!(files_in(cache.path()).is_empty());
+}
+
+#[test]
+fn a_transfer_cut_short_resumes_from_where_it_stopped() {
+    let (base, _, ranges) = serve();
+    let cache = tempfile::tempdir().unwrap();
+    let sha = trainer::datasets::source::sha256_hex(&body());
+    let path = pointed_at(format!("{base}/flaky.pth"), sha)
+        .fetch(cache.path(), false)
+        .unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), body());
+    let ranges = ranges.lock().unwrap().clone();
+    assert_eq!(ranges.len(), 1, "one resume: {ranges:?}");
+    assert!(
+        ranges[0] > 0 && ranges[0] <= body().len() / 3,
+        "resumed from the bytes received: {ranges:?}"
+    );
+}
+
+fn hub_entry(repo: &str) -> Entry {
+    let mut entry = entry("bert-mini-uncased").unwrap();
+    entry.name = "test-hub".into();
+    entry.file = "weights.bin".into();
+    let folder = entry.hub.as_mut().unwrap();
+    folder.repo = repo.into();
+    folder.revision = HUB_REVISION.into();
+    folder.files = vec!["config.json".into(), "weights.bin".into()];
+    entry
+}
+
+/// A Hub folder: every file checked against the Hub's own hash (Git blob id for a plain file,
+/// sha256 behind the LFS redirect), kept once, and refused whole when a hash is wrong.
+#[test]
+fn hub_folders_are_checked_against_the_hubs_hashes() {
+    let (base, requests, _) = serve();
+    // Only this test reads HF_ENDPOINT in this binary.
+    unsafe { std::env::set_var(trainer::datasets::hub::ENDPOINT_ENV, &base) };
+    let cache = tempfile::tempdir().unwrap();
+    let good = hub_entry("org/net");
+    let dir = good.fetch(cache.path(), false).unwrap();
+    assert_eq!(dir, cache.path().join("test-hub"));
+    assert_eq!(std::fs::read(dir.join("config.json")).unwrap(), HUB_CONFIG);
+    assert_eq!(std::fs::read(dir.join("weights.bin")).unwrap(), body());
+    assert!(good.is_cached(cache.path()));
+    let after_first = requests.load(Ordering::SeqCst);
+    assert_eq!(good.fetch(cache.path(), false).unwrap(), dir);
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        after_first,
+        "served from the cache"
+    );
+
+    let bad_cache = tempfile::tempdir().unwrap();
+    let error = hub_entry("org/tampered")
+        .fetch(bad_cache.path(), false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("pretrained:test-hub") && error.contains("Hub's hash"),
+        "{error}"
+    );
+    let left: Vec<String> = std::fs::read_dir(bad_cache.path().join("test-hub"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["config.json"], "the weights are not kept");
+
+    let offline = tempfile::tempdir().unwrap();
+    let before = requests.load(Ordering::SeqCst);
+    let error = good.fetch(offline.path(), true).unwrap_err().to_string();
+    assert!(
+        error.contains("ZOO_OFFLINE=1")
+            && error.contains(&format!(
+                "{base}/org/net/resolve/{HUB_REVISION}/weights.bin"
+            )),
+        "{error}"
+    );
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        before,
+        "offline asks nothing"
+    );
 }
