@@ -11,6 +11,12 @@ models/bert-mini/tests/fixtures/<variant>/, with `io.safetensors` beside it hold
 batch (input_ids, token_type_ids, attention_mask) and, in eval mode, the last hidden state, the
 pooled output, every layer's attention probabilities, and the head's logits.
 
+The pretraining model is also written the way older Hub uploads are (Google's BERT
+miniatures among them), under fixtures/pytorch_bin/: `pytorch_model.bin` saved by `torch.save`
+in the legacy (pre-1.6, non-zip) format with the tied decoder copies and the `position_ids`
+buffer, a `config.json` without `architectures` or `model_type`, and a BERT-ordered
+`vocab.txt` ([PAD] 0, [unused*], then [UNK] [CLS] [SEP] [MASK]).
+
 The Rust test (models/bert-mini/tests/parity.rs) loads those files unchanged and compares
 within 1e-4.
 
@@ -106,6 +112,44 @@ def write(variant, model):
     print(variant, sorted(k for k in tensors))
 
 
+def vocab():
+    """99 tokens in BERT's order: specials after [unused*] slots, punctuation, words, letters."""
+    words = (
+        "the a to and of is you me now free money click win prize call meeting tomorrow lunch "
+        "project report please send your our for on at this that with be are will not it by"
+    ).split()
+    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
+    tokens = ["[PAD]", "[unused0]", "[unused1]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokens += list(".,!?") + words + letters + ["##" + c for c in letters]
+    assert len(tokens) == 99, len(tokens)
+    return tokens
+
+
+def write_pytorch_bin(model):
+    folder = OUT / "pytorch_bin"
+    folder.mkdir(parents=True, exist_ok=True)
+    c = model.config
+    google_style = {
+        "hidden_size": c.hidden_size,
+        "hidden_act": "gelu",
+        "initializer_range": 0.02,
+        "vocab_size": c.vocab_size,
+        "hidden_dropout_prob": 0.1,
+        "num_attention_heads": c.num_attention_heads,
+        "type_vocab_size": c.type_vocab_size,
+        "max_position_embeddings": c.max_position_embeddings,
+        "num_hidden_layers": c.num_hidden_layers,
+        "intermediate_size": c.intermediate_size,
+        "attention_probs_dropout_prob": 0.1,
+    }
+    (folder / "config.json").write_text(json.dumps(google_style, indent=2) + "\n")
+    (folder / "vocab.txt").write_text("".join(t + "\n" for t in vocab()))
+    state = model.state_dict()
+    state["bert.embeddings.position_ids"] = torch.arange(c.max_position_embeddings)[None]
+    torch.save(state, folder / "pytorch_model.bin", _use_new_zipfile_serialization=False)
+    print("pytorch_bin", len(state), "tensors")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--check", type=pathlib.Path)
@@ -117,6 +161,7 @@ def main():
     pre = BertForPreTraining(config())
     randomize(pre, 1)
     write("pretraining", pre)
+    write_pytorch_bin(pre)
     mlm = BertForMaskedLM(config())
     randomize(mlm, 2)
     write("masked_lm", mlm)

@@ -85,12 +85,15 @@ pub struct HubFolder {
     /// The full 40-digit commit id: it pins every file's bytes.
     pub revision: String,
     pub files: Vec<String>,
+    /// A mirror for this entry; else `$HF_ENDPOINT`, else huggingface.co.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
 }
 
 impl HubFolder {
-    /// Each file's URL at the pinned revision, on `$HF_ENDPOINT` or huggingface.co.
+    /// Each file's URL at the pinned revision.
     pub fn urls(&self) -> Vec<(String, String)> {
-        let endpoint = hub::endpoint();
+        let endpoint = self.endpoint.clone().unwrap_or_else(hub::endpoint);
         self.files
             .iter()
             .map(|f| {
@@ -355,12 +358,12 @@ pub fn list() -> String {
         let origin = match (&e.url, &e.path, &e.hub) {
             (Some(url), _, _) => url.clone(),
             (_, Some(path), _) => path.clone(),
-            (_, _, Some(hub)) => format!(
+            (_, _, Some(folder)) => format!(
                 "{}/{}@{} ({})",
-                hub::endpoint(),
-                hub.repo,
-                hub.revision,
-                hub.files.join(", ")
+                folder.endpoint.clone().unwrap_or_else(hub::endpoint),
+                folder.repo,
+                folder.revision,
+                folder.files.join(", ")
             ),
             _ => "?".into(),
         };

@@ -136,3 +136,5 @@ pub fn parameters<M: burn::store::ModuleSnapshot>(model: &M) -> Vec<(String, Vec
         })
         .collect()
 }
+
+pub mod hub;

@@ -1,5 +1,6 @@
 //! Registry downloads against a local HTTP server: verified once, then served from the cache;
-//! a wrong checksum, a cut-short body or a 404 leave nothing behind; offline refuses.
+//! a transfer cut short resumes; a wrong checksum, a body that stays short or a 404 leave
+//! nothing behind; offline refuses. (Hub entries: models/bert-mini/tests/hub.rs.)
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -15,7 +16,6 @@ fn body() -> Vec<u8> {
 
 /// One request as the test server sees it.
 struct Request {
-    method: String,
     path: String,
     range_from: Option<usize>,
 }
@@ -34,8 +34,7 @@ fn read_request(stream: &std::net::TcpStream) -> Request {
     }
     let mut words = first.split_whitespace();
     Request {
-        method: words.next().unwrap_or("").to_string(),
-        path: words.next().unwrap_or("").to_string(),
+        path: words.nth(1).unwrap_or("").to_string(),
         range_from,
     }
 }
@@ -50,69 +49,8 @@ fn respond(stream: &mut std::net::TcpStream, status: &str, headers: &[String], b
         .and_then(|()| stream.write_all(body));
 }
 
-/// A small Hugging Face Hub: `/org/net/resolve/REV/config.json` is a plain Git file (ETag: its
-/// blob id), `…/weights.bin` an LFS file (HEAD: a redirect to `/cdn/weights.bin` carrying its
-/// sha256 and size); repository `org/tampered` states a wrong hash for its weights.
-fn hub_response(request: &Request, stream: &mut std::net::TcpStream) {
-    let path = request.path.as_str();
-    let commit = format!("X-Repo-Commit: {HUB_REVISION}");
-    if path == "/cdn/weights.bin" {
-        let body = body();
-        return respond(
-            stream,
-            "200 OK",
-            &[format!("Content-Length: {}", body.len())],
-            &body,
-        );
-    }
-    let Some((repo, file)) = path
-        .strip_prefix('/')
-        .and_then(|p| p.split_once(&format!("/resolve/{HUB_REVISION}/")))
-    else {
-        return respond(stream, "404 Not Found", &["Content-Length: 0".into()], b"");
-    };
-    match file {
-        "config.json" => {
-            let etag = format!(
-                "ETag: \"{}\"",
-                trainer::datasets::hub::git_blob_id(HUB_CONFIG)
-            );
-            let length = format!("Content-Length: {}", HUB_CONFIG.len());
-            let body: &[u8] = if request.method == "HEAD" {
-                b""
-            } else {
-                HUB_CONFIG
-            };
-            respond(stream, "200 OK", &[etag, length, commit], body)
-        }
-        "weights.bin" => {
-            let sha = match repo {
-                "org/tampered" => "1".repeat(64),
-                _ => trainer::datasets::source::sha256_hex(&body()),
-            };
-            respond(
-                stream,
-                "302 Found",
-                &[
-                    format!("X-Linked-Etag: \"{sha}\""),
-                    format!("X-Linked-Size: {}", body().len()),
-                    commit,
-                    "Location: /cdn/weights.bin".into(),
-                    "Content-Length: 0".into(),
-                ],
-                b"",
-            )
-        }
-        _ => respond(stream, "404 Not Found", &["Content-Length: 0".into()], b""),
-    }
-}
-
-const HUB_REVISION: &str = "0123456789abcdef0123456789abcdef01234567";
-const HUB_CONFIG: &[u8] = b"{\"hidden_size\": 8}\n";
-
 /// Serves `/good.pth` (the body), `/short.pth` (announces more bytes than it sends),
-/// `/flaky.pth` (cut short, then honours a `Range` request for the rest), the small Hub above,
-/// and a 404 for anything else, on an ephemeral port; counts requests and records the `Range`
+/// `/flaky.pth` (cut short, then honours a `Range` request for the rest), and a 404 for anything else, on an ephemeral port; counts requests and records the `Range`
 /// offsets asked for.
 fn serve() -> (String, Arc<AtomicUsize>, Arc<Mutex<Vec<usize>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -152,7 +90,12 @@ fn serve() -> (String, Arc<AtomicUsize>, Arc<Mutex<Vec<usize>>>) {
                         rest,
                     )
                 }
-                _ => hub_response(&request, &mut stream),
+                _ => respond(
+                    &mut stream,
+                    "404 Not Found",
+                    &["Content-Length: 0".into()],
+                    b"",
+                ),
             }
         }
     });
@@ -272,71 +215,5 @@ fn a_transfer_cut_short_resumes_from_where_it_stopped() {
     assert!(
         ranges[0] > 0 && ranges[0] <= body().len() / 3,
         "resumed from the bytes received: {ranges:?}"
-    );
-}
-
-fn hub_entry(repo: &str) -> Entry {
-    let mut entry = entry("bert-mini-uncased").unwrap();
-    entry.name = "test-hub".into();
-    entry.file = "weights.bin".into();
-    let folder = entry.hub.as_mut().unwrap();
-    folder.repo = repo.into();
-    folder.revision = HUB_REVISION.into();
-    folder.files = vec!["config.json".into(), "weights.bin".into()];
-    entry
-}
-
-/// A Hub folder: every file checked against the Hub's own hash (Git blob id for a plain file,
-/// sha256 behind the LFS redirect), kept once, and refused whole when a hash is wrong.
-#[test]
-fn hub_folders_are_checked_against_the_hubs_hashes() {
-    let (base, requests, _) = serve();
-    // Only this test reads HF_ENDPOINT in this binary.
-    unsafe { std::env::set_var(trainer::datasets::hub::ENDPOINT_ENV, &base) };
-    let cache = tempfile::tempdir().unwrap();
-    let good = hub_entry("org/net");
-    let dir = good.fetch(cache.path(), false).unwrap();
-    assert_eq!(dir, cache.path().join("test-hub"));
-    assert_eq!(std::fs::read(dir.join("config.json")).unwrap(), HUB_CONFIG);
-    assert_eq!(std::fs::read(dir.join("weights.bin")).unwrap(), body());
-    assert!(good.is_cached(cache.path()));
-    let after_first = requests.load(Ordering::SeqCst);
-    assert_eq!(good.fetch(cache.path(), false).unwrap(), dir);
-    assert_eq!(
-        requests.load(Ordering::SeqCst),
-        after_first,
-        "served from the cache"
-    );
-
-    let bad_cache = tempfile::tempdir().unwrap();
-    let error = hub_entry("org/tampered")
-        .fetch(bad_cache.path(), false)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        error.contains("pretrained:test-hub") && error.contains("Hub's hash"),
-        "{error}"
-    );
-    let left: Vec<String> = std::fs::read_dir(bad_cache.path().join("test-hub"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(left, ["config.json"], "the weights are not kept");
-
-    let offline = tempfile::tempdir().unwrap();
-    let before = requests.load(Ordering::SeqCst);
-    let error = good.fetch(offline.path(), true).unwrap_err().to_string();
-    assert!(
-        error.contains("ZOO_OFFLINE=1")
-            && error.contains(&format!(
-                "{base}/org/net/resolve/{HUB_REVISION}/weights.bin"
-            )),
-        "{error}"
-    );
-    assert_eq!(
-        requests.load(Ordering::SeqCst),
-        before,
-        "offline asks nothing"
     );
 }

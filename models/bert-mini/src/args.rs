@@ -12,8 +12,9 @@ use trainer::driver::RunFlags;
 
 pub const NAME: &str = "bert-mini";
 
-/// A model folder: a run of `pretrain`/`finetune`, or a Hugging Face folder (config.json,
-/// model.safetensors, tokenizer.json or vocab.txt).
+/// A model folder: a run of `pretrain`/`finetune`, a Hugging Face folder (config.json,
+/// model.safetensors or pytorch_model.bin, tokenizer.json or vocab.txt), or `pretrained:NAME`
+/// (`zoo weights` lists them).
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
     #[arg(long, value_name = "DIR")]
@@ -111,7 +112,8 @@ pub struct FinetuneArgs {
     pub run: RunFlags,
     #[command(flatten)]
     pub batch: BatchArgs,
-    /// Pretrained model folder (a `pretrain` run, or HF BertForMaskedLM / BertForPreTraining)
+    /// Pretrained model folder (a `pretrain` run, or HF BertForMaskedLM / BertForPreTraining), or
+    /// `pretrained:bert-mini-uncased` (Google's BERT-Mini from the Hugging Face Hub)
     #[arg(long, value_name = "DIR", required_unless_present = "from_scratch")]
     pub pretrained: Option<PathBuf>,
     /// Start from random weights. With --pretrained, its config and tokenizer are kept and only

@@ -1,5 +1,7 @@
-//! A model folder: ours (`model.bpk`) or Hugging Face's (`model.safetensors`), each with
-//! `config.json` and `tokenizer.json` or `vocab.txt`, opened as the model class its weights are.
+//! A model folder: ours (`model.bpk`) or Hugging Face's (`model.safetensors`, or the
+//! `pytorch_model.bin` older uploads carry), each with `config.json` and `tokenizer.json` or
+//! `vocab.txt`, opened as the model class its weights are. `pretrained:NAME` names a registry
+//! entry (`zoo weights`), downloaded once into the cache.
 
 use crate::config::BertConfig;
 use crate::heads::{BertForPreTraining, BertForSequenceClassification};
@@ -27,6 +29,9 @@ impl Loaded {
     }
 }
 
+/// The weight files a folder may hold, in the order they are looked for.
+pub const WEIGHT_FILES: [&str; 3] = ["model.bpk", "model.safetensors", "pytorch_model.bin"];
+
 pub struct SavedModel {
     pub dir: PathBuf,
     pub config: BertConfig,
@@ -36,8 +41,10 @@ pub struct SavedModel {
 }
 
 impl SavedModel {
-    /// Opens `dir`: config.json, the tokenizer, and model.bpk (ours) or model.safetensors (HF's).
+    /// Opens `dir`: config.json, the tokenizer, and model.bpk (ours) or model.safetensors /
+    /// pytorch_model.bin (HF's). `pretrained:NAME` is the registry entry's folder.
     pub fn open(dir: &Path, device: &Device) -> anyhow::Result<Self> {
+        let dir = &trainer::pretrained::resolve(dir, "bert-mini")?;
         anyhow::ensure!(
             dir.is_dir(),
             "--model {}: no such folder (a `pretrain`/`finetune` run, or a Hugging Face model folder)",
@@ -52,21 +59,20 @@ impl SavedModel {
             tokenizer.vocab_size(),
             config.vocab_size
         );
-        let weights = ["model.bpk", "model.safetensors"]
+        let weights = WEIGHT_FILES
             .map(|f| dir.join(f))
             .into_iter()
             .find(|p| p.is_file())
             .ok_or_else(|| {
                 anyhow::anyhow!(
-                    "{}: holds neither model.bpk nor model.safetensors",
-                    dir.display()
+                    "{}: holds none of {}",
+                    dir.display(),
+                    WEIGHT_FILES.join(", ")
                 )
             })?;
         let architecture = match Architecture::of(&config) {
             Some(a) => a,
-            None if weights.extension().is_some_and(|e| e == "safetensors") => {
-                hf::detect(&weights)?
-            }
+            None if weights.extension().is_some_and(|e| e != "bpk") => hf::detect(&weights)?,
             None => anyhow::bail!(
                 "{}: config.json names no architecture (BertForMaskedLM, BertForPreTraining or \
                  BertForSequenceClassification)",

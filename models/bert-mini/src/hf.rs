@@ -128,10 +128,22 @@ pub fn safetensors_shapes(path: &Path) -> anyhow::Result<BTreeMap<String, Vec<us
         .collect())
 }
 
+/// Tensor names in a safetensors file or a PyTorch `state_dict` (`pytorch_model.bin`).
+pub fn tensor_names(path: &Path) -> anyhow::Result<Vec<String>> {
+    match weights::Format::of(path)? {
+        weights::Format::Pytorch => {
+            let reader = burn::store::pytorch_reader::PytorchReader::new(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            Ok(reader.keys())
+        }
+        _ => Ok(safetensors_shapes(path)?.into_keys().collect()),
+    }
+}
+
 /// The architecture a file's tensor names say it holds (HF names, or our `.bpk` exports).
 pub fn detect(path: &Path) -> anyhow::Result<Architecture> {
-    let names = safetensors_shapes(path)?;
-    let has = |prefix: &str| names.keys().any(|k| k.starts_with(prefix));
+    let names = tensor_names(path)?;
+    let has = |prefix: &str| names.iter().any(|k| k.starts_with(prefix));
     Ok(if has("classifier.") {
         Architecture::BertForSequenceClassification
     } else if has("cls.seq_relationship.") {

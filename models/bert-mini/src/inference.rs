@@ -1,4 +1,5 @@
-//! Using a model folder: ours (`model.bpk`) or Hugging Face's (`model.safetensors`), each with
+//! Using a model folder: ours (`model.bpk`) or Hugging Face's (`model.safetensors` or
+//! `pytorch_model.bin`), or a registry entry (`pretrained:NAME`), each with
 //! `config.json` and `tokenizer.json` or `vocab.txt`. Classification, fill-mask, attention
 //! heatmaps, export back to HF's layout, and a summary.
 

@@ -3,6 +3,7 @@
 //! outputs on a padded batch. The files load here unchanged, through `bert_mini::hf`, and every
 //! output matches within 1e-4. Exporting writes the same names and values back.
 
+use bert_mini::folder::{Loaded, SavedModel};
 use bert_mini::hf::{self, Architecture};
 use bert_mini::{BertConfig, BertInput};
 use burn::prelude::*;
@@ -86,16 +87,12 @@ fn config(variant: &str) -> BertConfig {
     BertConfig::read(&fixture(variant).join("config.json")).unwrap()
 }
 
-#[test]
-fn bert_for_pretraining_matches_transformers() {
-    let device = Device::flex();
-    let path = fixture("pretraining").join("model.safetensors");
-    assert_eq!(hf::detect(&path).unwrap(), Architecture::BertForPreTraining);
-    let model = hf::load_pretraining(&config("pretraining"), true, &path, &device).unwrap();
+/// Every output of a `BertForPreTraining` against the pretraining fixture's.
+fn assert_matches_the_pretraining_outputs(model: &bert_mini::BertForPreTraining, device: &Device) {
     let io = Io::read("pretraining");
-    let input = io.input(&device);
+    let input = io.input(device);
     let [batch, seq] = input.dims();
-    let all = Tensor::<1, Int>::arange(0..(batch * seq) as i64, &device);
+    let all = Tensor::<1, Int>::arange(0..(batch * seq) as i64, device);
     let (logits, nsp, outputs) = model.forward(&input, all);
     assert_close(outputs.sequence_output, &io, "last_hidden_state");
     assert_close(outputs.pooled_output.unwrap(), &io, "pooler_output");
@@ -109,6 +106,48 @@ fn bert_for_pretraining_matches_transformers() {
         "prediction_logits",
     );
     assert_close(nsp.unwrap(), &io, "seq_relationship_logits");
+}
+
+#[test]
+fn bert_for_pretraining_matches_transformers() {
+    let device = Device::flex();
+    let path = fixture("pretraining").join("model.safetensors");
+    assert_eq!(hf::detect(&path).unwrap(), Architecture::BertForPreTraining);
+    let model = hf::load_pretraining(&config("pretraining"), true, &path, &device).unwrap();
+    assert_matches_the_pretraining_outputs(&model, &device);
+}
+
+/// Older Hub uploads (Google's BERT miniatures among them): `pytorch_model.bin` in PyTorch's
+/// legacy format with the tied decoder copies and `position_ids`, a config.json naming no
+/// architecture, a vocab.txt with the special tokens after `[unused*]` slots.
+#[test]
+fn an_older_hub_folder_with_pytorch_model_bin_opens_as_its_class() {
+    let device = Device::flex();
+    let dir = fixture("pytorch_bin");
+    let bin = dir.join("pytorch_model.bin");
+    assert_eq!(
+        &std::fs::read(&bin).unwrap()[..2],
+        b"\x80\x02",
+        "a legacy pickle, not a zip"
+    );
+    assert_eq!(hf::detect(&bin).unwrap(), Architecture::BertForPreTraining);
+    let saved = SavedModel::open(&dir, &device).unwrap();
+    assert_eq!(saved.architecture, Architecture::BertForPreTraining);
+    let special = saved.tokenizer.special;
+    assert_eq!(
+        (
+            special.pad,
+            special.unk,
+            special.cls,
+            special.sep,
+            special.mask
+        ),
+        (0, 3, 4, 5, 6)
+    );
+    let Loaded::Lm(model) = &saved.model else {
+        panic!("a masked-LM model")
+    };
+    assert_matches_the_pretraining_outputs(model, &device);
 }
 
 #[test]
