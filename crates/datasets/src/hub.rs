@@ -11,7 +11,7 @@
 //! resumed when cut short). `HF_ENDPOINT` points at a mirror, as for `huggingface_hub`.
 
 use crate::error::{DataError, Result};
-use crate::source::{download_checked, sha256_hex};
+use crate::source::{download_checked, hex, sha256_hex};
 use sha1::{Digest, Sha1};
 use std::path::Path;
 
@@ -81,11 +81,7 @@ pub fn git_blob_id(bytes: &[u8]) -> String {
     let mut hasher = Sha1::new();
     hasher.update(format!("blob {}\0", bytes.len()).as_bytes());
     hasher.update(bytes);
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&hasher.finalize())
 }
 
 /// What the Hub says of a file before it is downloaded.
