@@ -144,6 +144,21 @@ fn watch(address: RemoteAddress) {
     });
 }
 
+/// After a command failed: when a server this process used is gone, ends with the one clear
+/// error above instead of the backend's own words. Burn reports a server lost between two
+/// watchdog checks wherever the read happened, e.g. as a metric's "Failed to read tensor:
+/// RecvError" inside a training error, which names neither the server nor `--resume`.
+pub fn stop_if_a_server_is_lost() {
+    let watched = WATCHED.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let limit = timeout().min(Duration::from_secs(5));
+    for url in watched {
+        let authority = url.trim_start_matches("ws://");
+        if let Err(reason) = answers(authority, limit) {
+            lost(&format!("the remote device's server {url} {reason}"));
+        }
+    }
+}
+
 /// Whether the server at `authority` answers an HTTP request within `limit`. Any reply will do
 /// (its WebSocket routes answer a plain GET with an error status): a process that is alive
 /// answers at once, a stopped one never, and a dead one refuses the connection.
