@@ -28,10 +28,7 @@ fn host<B: Backend>(tensor: FloatTensor<B>) -> (Vec<f32>, Vec<usize>) {
 
 /// Runs `f` on the tensor's f32 values (row-major) and shape: in place for a contiguous flex
 /// tensor, through a copy otherwise.
-pub(crate) fn read<B: Backend, R>(
-    tensor: FloatTensor<B>,
-    f: impl FnOnce(&[f32], &[usize]) -> R,
-) -> R {
+pub fn read<B: Backend, R>(tensor: FloatTensor<B>, f: impl FnOnce(&[f32], &[usize]) -> R) -> R {
     #[cfg(feature = "flex")]
     {
         let any: &dyn std::any::Any = &tensor;
@@ -51,7 +48,8 @@ pub(crate) fn read<B: Backend, R>(
     f(&values, &shape)
 }
 
-pub(crate) fn device_tensor<B: Backend>(
+/// A tensor of `shape` on `device` holding `values` (row-major).
+pub fn device_tensor<B: Backend>(
     values: Vec<f32>,
     shape: &[usize],
     device: &B::Device,

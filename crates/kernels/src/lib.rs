@@ -27,6 +27,9 @@
 //!
 //! **Leaky ReLU.** One pass each way, and fused into the batch norm ([`activation`], [`norm`]).
 //!
+//! **LSTM steps.** The pointwise half of a step (gates, cell update, output) in one pass each
+//! way, for the whole-sequence LSTM layer of the `sequence` crate ([`recurrent`]).
+//!
 //! **Dropout.** The mask from a counter-based hash of (seed, element), applied in one pass and
 //! hashed again in the backward instead of stored ([`dropout`]).
 //!
@@ -39,7 +42,7 @@ pub mod activation;
 pub mod conv;
 pub mod direct;
 pub mod dropout;
-mod host;
+pub mod host;
 mod interleave;
 pub mod isa;
 mod layer;
@@ -47,6 +50,7 @@ pub mod linear;
 pub mod norm;
 pub mod op;
 pub mod pool;
+pub mod recurrent;
 pub mod vmath;
 
 pub use activation::{gelu, leaky_relu, softmax};
