@@ -27,15 +27,11 @@ fn tanh(x: f32) -> f32 {
     2.0 * sigmoid(2.0 * x) - 1.0
 }
 
-/// Rows and columns per tile of the transposing copy in [`lstm_forward_step`].
-const TILE: usize = 16;
-
 /// One LSTM step forward for a batch, given the step's input projection and its recurrent
 /// product. `hidden` is the state's width; gate rows are `4 * hidden` wide.
 ///
 /// - `gates_x`: `[batch, 4 hidden]`, `x W_ih + b_ih` for this step;
-/// - `recurrent_t`: `[4 hidden, batch]`, `(h W_hh)ᵀ` as the product `W_hhᵀ hᵀ` leaves it (the
-///   layout Burn's GEMM computes fastest for a thin `h`);
+/// - `recurrent`: `[batch, 4 hidden]`, `h W_hh` for the state before the step;
 /// - `b_hh`: `[4 hidden]`; `mask`: this step's `[batch]` entries, `None` when all are real;
 /// - `h`, `c`: `[batch, hidden]`, the state before the step, updated in place;
 /// - written: `gates` `[batch, 4 hidden]` (the activations i, f, g, o), `tanh_c` and `output`
@@ -44,7 +40,7 @@ const TILE: usize = 16;
 pub fn lstm_forward_step(
     hidden: usize,
     gates_x: &[f32],
-    recurrent_t: &[f32],
+    recurrent: &[f32],
     b_hh: &[f32],
     mask: Option<&[f32]>,
     h: &mut [f32],
@@ -57,9 +53,9 @@ pub fn lstm_forward_step(
     let batch = h.len() / hidden;
     assert_eq!(gates_x.len(), batch * width, "gates_x is [batch, 4 hidden]");
     assert_eq!(
-        recurrent_t.len(),
+        recurrent.len(),
         batch * width,
-        "recurrent_t is [4 hidden, batch]"
+        "recurrent is [batch, 4 hidden]"
     );
     assert_eq!(b_hh.len(), width, "b_hh is [4 hidden]");
     assert_eq!(c.len(), h.len(), "h and c have the same shape");
@@ -73,22 +69,16 @@ pub fn lstm_forward_step(
         isa::active(),
         #[inline(always)]
         || {
-            // The pre-activations, row-major: the transposing copy goes tile by tile so that
-            // both sides stay in cache.
-            for row0 in (0..batch).step_by(TILE) {
-                for col0 in (0..width).step_by(TILE) {
-                    for row in row0..(row0 + TILE).min(batch) {
-                        for col in col0..(col0 + TILE).min(width) {
-                            gates[row * width + col] = gates_x[row * width + col]
-                                + b_hh[col]
-                                + recurrent_t[col * batch + row];
-                        }
-                    }
-                }
-            }
             for row in 0..batch {
                 let m = mask.map_or(1.0, |m| m[row]);
                 let gates = &mut gates[row * width..][..width];
+                let pre = gates_x[row * width..][..width]
+                    .iter()
+                    .zip(&recurrent[row * width..][..width])
+                    .zip(b_hh);
+                for (gate, ((x, h), b)) in gates.iter_mut().zip(pre) {
+                    *gate = x + h + b;
+                }
                 let (i, rest) = gates.split_at_mut(hidden);
                 let (f, rest) = rest.split_at_mut(hidden);
                 let (g, o) = rest.split_at_mut(hidden);
@@ -225,10 +215,6 @@ mod tests {
         let width = 4 * hidden;
         let gates_x = values(batch * width, 1);
         let recurrent = values(batch * width, 2); // [batch, width]
-        let recurrent_t: Vec<f32> = (0..width)
-            .flat_map(|col| (0..batch).map(move |row| (row, col)))
-            .map(|(row, col)| recurrent[row * width + col])
-            .collect();
         let b_hh = values(width, 3);
         let mask = [1.0, 0.0, 1.0];
         let (h0, c0) = (values(batch * hidden, 4), values(batch * hidden, 5));
@@ -238,7 +224,7 @@ mod tests {
         lstm_forward_step(
             hidden,
             &gates_x,
-            &recurrent_t,
+            &recurrent,
             &b_hh,
             Some(&mask),
             &mut h,

@@ -154,3 +154,31 @@ fn tied_decoder_weight_matches_burn() {
         assert_close(name, a, b, 1e-4);
     }
 }
+
+#[test]
+fn a_packed_weight_multiplies_as_the_matrix_and_its_transpose() {
+    // An RNN's recurrent products: `h W` and `d Wᵀ` with the weight packed once; the output
+    // blocks split between threads (an odd count of blocks, a partial last block, rows not a
+    // multiple of a tile, and the char-LM's [64, 512] × [512, 2048]).
+    let device = Device::default();
+    for (rows, inputs, outputs) in [(64, 512, 2048), (13, 24, 85), (1, 5, 16), (70, 33, 200)] {
+        let x = Tensor::<2>::random([rows, inputs], Distribution::Normal(0.0, 1.0), &device);
+        let dy = Tensor::<2>::random([rows, outputs], Distribution::Normal(0.0, 1.0), &device);
+        let w = Tensor::<2>::random([inputs, outputs], Distribution::Normal(0.0, 1.0), &device);
+        let expected = values(x.clone().matmul(w.clone()));
+        let expected_t = values(dy.clone().matmul(w.clone().transpose()));
+        let (x, dy, w) = (values(x), values(dy), values(w));
+        let (forward, backward) = (
+            kernels::linear::PackedWeight::new(&w, [inputs, outputs], false),
+            kernels::linear::PackedWeight::new(&w, [inputs, outputs], true),
+        );
+        for isa in paths() {
+            kernels::isa::force(Some(isa));
+            let (y, dx) = (forward.product(&x), backward.product(&dy));
+            kernels::isa::force(None);
+            let what = format!("[{rows}, {inputs}] x [{inputs}, {outputs}] {}", isa.name());
+            assert_close(&format!("x W {what}"), &y, &expected, 1e-4);
+            assert_close(&format!("dy Wᵀ {what}"), &dx, &expected_t, 1e-4);
+        }
+    }
+}

@@ -1,11 +1,16 @@
 //! The LSTM's whole-sequence layer ([`crate::fused`]) with its state and tape in host buffers:
-//! each step is the recurrent product on the backend (`W_hhᵀ hᵀ`) and one pass of
+//! each step is the recurrent product `h W_hh` and one pass of
 //! [`kernels::recurrent::lstm_forward_step`] for everything else; backward, one pass of
 //! [`kernels::recurrent::lstm_backward_step`] and the product `d_pre W_hhᵀ`.
 //!
-//! Through Burn's tensor ops the pointwise part of a step was about fifteen whole-tensor passes
-//! forward and twenty backward, each allocating, with libm's scalar `expf`: a third of the
-//! char-LM train step (`target/release/bench lstm flex`).
+//! - Through Burn's tensor ops the pointwise part of a step was about fifteen whole-tensor
+//!   passes forward and twenty backward, each allocating, with libm's scalar `expf`: a third
+//!   of the char-LM train step (`target/release/bench lstm flex`).
+//! - The recurrent products go through [`kernels::linear::PackedWeight`]: `W_hh` packed once
+//!   per layer call for all steps, output blocks split between the cores (Burn's GEMM packs
+//!   afresh for every 64-row product).
+//! - The input projection of all steps and the weight gradient stay single large products on
+//!   the backend, outside the loop.
 
 use burn::backend::autodiff::{
     checkpoint::base::Checkpointer,
@@ -14,9 +19,10 @@ use burn::backend::autodiff::{
 };
 use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
 use kernels::host::{device_tensor, read};
+use kernels::linear::PackedWeight;
 use kernels::recurrent::{lstm_backward_step, lstm_forward_step};
 
-use crate::fused::{LayerInputs, order, t_matmul, transposed_copy};
+use crate::fused::{LayerInputs, order, t_matmul};
 
 /// What the backward pass needs from the forward pass. Per-step buffers are in time order:
 /// step `t`'s batch is rows `t * batch .. (t + 1) * batch`.
@@ -25,10 +31,9 @@ pub(crate) struct LstmTape<B: Backend> {
     reverse: bool,
     batch: usize,
     hidden: usize,
-    /// `W_hhᵀ`, row-major `[4 hidden, hidden]`: `d_pre W_hhᵀ` is then a plain product, 1.8×
-    /// faster than `(W_hh d_preᵀ)ᵀ` at `[64, 2048] × [2048, 512]` (recurrent_ops: 0.34 against
-    /// 0.61 ms).
-    w_hh_t: FloatTensor<B>,
+    /// `W_hh` packed for `d_pre W_hhᵀ`.
+    w_hh_t: PackedWeight,
+    device: B::Device,
     /// `[steps * batch]`, `None` when every step is real.
     mask: Option<Vec<f32>>,
     /// Gate activations i, f, g, o: `[steps * batch, 4 hidden]`.
@@ -66,9 +71,9 @@ pub(crate) fn forward<B: Backend>(
     let device = gates_x.device();
     let mask = (mask.shape()[0] > 0).then(|| values::<B>(mask));
     let b_hh = values::<B>(b_hh);
-    // h W_hh as (W_hhᵀ hᵀ)ᵀ with W_hhᵀ stored row-major: 2.5× faster in Burn's GEMM at
-    // [64, 512] × [512, 2048] (recurrent_ops: 0.80 against 2.01 ms).
-    let w_hh_t = transposed_copy::<B>(&w_hh);
+    let w_hh = values::<B>(w_hh); // [hidden, 4 hidden]
+    let w_hh_t = PackedWeight::new(&w_hh, [hidden, width], true);
+    let w_hh = PackedWeight::new(&w_hh, [hidden, width], false);
     let (mut h, mut c) = (values::<B>(h0), values::<B>(c0));
     let mut gates = vec![0.0; rows * width];
     let (mut h_prev, mut c_prev) = (vec![0.0; rows * hidden], vec![0.0; rows * hidden]);
@@ -81,22 +86,19 @@ pub(crate) fn forward<B: Backend>(
             let row_gates = t * batch * width..(t + 1) * batch * width;
             h_prev[state.clone()].copy_from_slice(&h);
             c_prev[state.clone()].copy_from_slice(&c);
-            let h_t = B::float_transpose(device_tensor::<B>(h.clone(), &[batch, hidden], &device));
-            let recurrent_t = B::float_matmul(w_hh_t.clone(), h_t); // [4 hidden, batch]
-            read::<B, _>(recurrent_t, |recurrent_t, _| {
-                lstm_forward_step(
-                    hidden,
-                    &gates_x[row_gates.clone()],
-                    recurrent_t,
-                    &b_hh,
-                    mask.as_ref().map(|m| &m[t * batch..(t + 1) * batch]),
-                    &mut h,
-                    &mut c,
-                    &mut gates[row_gates],
-                    &mut tanh_c[state.clone()],
-                    &mut output[state],
-                )
-            });
+            let recurrent = w_hh.product(&h); // [batch, 4 hidden]
+            lstm_forward_step(
+                hidden,
+                &gates_x[row_gates.clone()],
+                &recurrent,
+                &b_hh,
+                mask.as_ref().map(|m| &m[t * batch..(t + 1) * batch]),
+                &mut h,
+                &mut c,
+                &mut gates[row_gates],
+                &mut tanh_c[state.clone()],
+                &mut output[state],
+            );
         }
     });
     let end = rows * hidden;
@@ -108,6 +110,7 @@ pub(crate) fn forward<B: Backend>(
         batch,
         hidden,
         w_hh_t,
+        device,
         mask,
         gates,
         h_prev,
@@ -131,13 +134,13 @@ impl<B: Backend> Backward<B, 6> for LstmBackward {
             batch,
             hidden,
             w_hh_t,
+            device,
             mask,
             gates,
             h_prev,
             c_prev,
             tanh_c,
         } = ops.state;
-        let device = grad.device();
         let width = 4 * hidden;
         let rows = h_prev.len() / hidden;
         let steps = rows / batch;
@@ -161,13 +164,10 @@ impl<B: Backend> Backward<B, 6> for LstmBackward {
                 &mut d_c,
                 &mut d_pre[row_gates.clone()],
             );
-            let d_pre_t = device_tensor::<B>(d_pre[row_gates].to_vec(), &[batch, width], &device);
-            let through_w = B::float_matmul(d_pre_t, w_hh_t.clone()); // [batch, hidden]
-            read::<B, _>(through_w, |through_w, _| {
-                for (d, x) in d_h.iter_mut().zip(through_w) {
-                    *d += x;
-                }
-            });
+            let through_w = w_hh_t.product(&d_pre[row_gates]); // [batch, hidden]
+            for (d, x) in d_h.iter_mut().zip(through_w) {
+                *d += x;
+            }
         }
         let d_pre = device_tensor::<B>(d_pre, &[rows, width], &device);
         if let Some(node) = node_x {
