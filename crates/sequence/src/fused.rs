@@ -170,7 +170,7 @@ impl FusedRecurrentBackend for burn::backend::NdArray {
 /// The layer without a tape.
 fn run<B: Backend>(inputs: LayerInputs<B>, cell: FusedCell, reverse: bool) -> FloatTensor<B> {
     match cell {
-        FusedCell::Lstm => crate::fused_lstm::forward::<B>(inputs, reverse).0,
+        FusedCell::Lstm => crate::fused_lstm::forward::<B>(inputs, reverse, false).0,
         FusedCell::Gru => forward::<B>(inputs, reverse).0,
     }
 }
@@ -200,10 +200,14 @@ impl<B: Backend, C: CheckpointStrategy> FusedRecurrentBackend for Autodiff<B, C>
         match cell {
             FusedCell::Lstm => {
                 let prep = LstmBackward.prepare::<C>(nodes).compute_bound().stateful();
-                let (output, tape) = crate::fused_lstm::forward::<B>(inputs_b(inputs), reverse);
+                let forward =
+                    |tracked| crate::fused_lstm::forward::<B>(inputs_b(inputs), reverse, tracked);
                 match prep {
-                    OpsKind::Tracked(prep) => prep.finish(tape, output),
-                    OpsKind::UnTracked(prep) => prep.finish(output),
+                    OpsKind::Tracked(prep) => {
+                        let (output, tape) = forward(true);
+                        prep.finish(tape.expect("a tracked run keeps its tape"), output)
+                    }
+                    OpsKind::UnTracked(prep) => prep.finish(forward(false).0),
                 }
             }
             FusedCell::Gru => {

@@ -51,11 +51,13 @@ fn values<B: Backend>(t: FloatTensor<B>) -> Vec<f32> {
 }
 
 /// Runs the layer; the output is `[steps * batch + 2 batch, hidden]`: the outputs in time
-/// order, then the final hidden and cell states.
+/// order, then the final hidden and cell states. The tape is kept only when `tracked` (the
+/// backward pass will run); otherwise one step's gates are all it holds at a time.
 pub(crate) fn forward<B: Backend>(
     inputs: LayerInputs<B>,
     reverse: bool,
-) -> (FloatTensor<B>, LstmTape<B>) {
+    tracked: bool,
+) -> (FloatTensor<B>, Option<LstmTape<B>>) {
     let LayerInputs {
         gates_x,
         w_hh,
@@ -72,31 +74,41 @@ pub(crate) fn forward<B: Backend>(
     let mask = (mask.shape()[0] > 0).then(|| values::<B>(mask));
     let b_hh = values::<B>(b_hh);
     let w_hh = values::<B>(w_hh); // [hidden, 4 hidden]
-    let w_hh_t = PackedWeight::new(&w_hh, [hidden, width], true);
+    let w_hh_t = tracked.then(|| PackedWeight::new(&w_hh, [hidden, width], true));
     let w_hh = PackedWeight::new(&w_hh, [hidden, width], false);
     let (mut h, mut c) = (values::<B>(h0), values::<B>(c0));
-    let mut gates = vec![0.0; rows * width];
-    let (mut h_prev, mut c_prev) = (vec![0.0; rows * hidden], vec![0.0; rows * hidden]);
-    let mut tanh_c = vec![0.0; rows * hidden];
+    let kept = if tracked { rows } else { batch }; // rows of the per-step buffers
+    let mut gates = vec![0.0; kept * width];
+    let mut tanh_c = vec![0.0; kept * hidden];
+    let (mut h_prev, mut c_prev) = if tracked {
+        (vec![0.0; rows * hidden], vec![0.0; rows * hidden])
+    } else {
+        (Vec::new(), Vec::new())
+    };
     // The outputs, then room for the final state.
     let mut output = vec![0.0; (rows + 2 * batch) * hidden];
     read::<B, _>(gates_x, |gates_x, _| {
         for t in order(steps, reverse) {
             let state = t * batch * hidden..(t + 1) * batch * hidden;
             let row_gates = t * batch * width..(t + 1) * batch * width;
-            h_prev[state.clone()].copy_from_slice(&h);
-            c_prev[state.clone()].copy_from_slice(&c);
+            let (kept_gates, kept_state) = if tracked {
+                h_prev[state.clone()].copy_from_slice(&h);
+                c_prev[state.clone()].copy_from_slice(&c);
+                (row_gates.clone(), state.clone())
+            } else {
+                (0..batch * width, 0..batch * hidden)
+            };
             let recurrent = w_hh.product(&h); // [batch, 4 hidden]
             lstm_forward_step(
                 hidden,
-                &gates_x[row_gates.clone()],
+                &gates_x[row_gates],
                 &recurrent,
                 &b_hh,
                 mask.as_ref().map(|m| &m[t * batch..(t + 1) * batch]),
                 &mut h,
                 &mut c,
-                &mut gates[row_gates],
-                &mut tanh_c[state.clone()],
+                &mut gates[kept_gates],
+                &mut tanh_c[kept_state],
                 &mut output[state],
             );
         }
@@ -105,7 +117,7 @@ pub(crate) fn forward<B: Backend>(
     output[end..end + batch * hidden].copy_from_slice(&h);
     output[end + batch * hidden..].copy_from_slice(&c);
     let output = device_tensor::<B>(output, &[rows + 2 * batch, hidden], &device);
-    let tape = LstmTape {
+    let tape = w_hh_t.map(|w_hh_t| LstmTape {
         reverse,
         batch,
         hidden,
@@ -116,7 +128,7 @@ pub(crate) fn forward<B: Backend>(
         h_prev,
         c_prev,
         tanh_c,
-    };
+    });
     (output, tape)
 }
 
