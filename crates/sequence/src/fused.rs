@@ -31,11 +31,13 @@ use burn::backend::autodiff::{
     ops::{Backward, Ops, OpsKind},
 };
 use burn::backend::{
-    Backend, ExtensionType, Scalar, Slice, TensorMetadata, backend_extension, tensor::FloatTensor,
+    Backend, Scalar, Slice, TensorMetadata, backend_extension, tensor::FloatTensor,
 };
 use burn::prelude::*;
 
 use crate::fused_lstm::LstmBackward;
+pub use crate::sequence_inputs::LayerInputs;
+use crate::sequence_inputs::order;
 
 /// A cell whose whole-sequence layer is implemented here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,23 +65,6 @@ pub fn supported(device: &Device) -> bool {
         #[allow(unreachable_patterns)]
         _ => false,
     }
-}
-
-/// The tensors of one direction of one layer over a whole sequence (time-major rows:
-/// step `t`'s batch is rows `t * batch .. (t + 1) * batch`).
-#[derive(ExtensionType)]
-pub struct LayerInputs<B: Backend> {
-    /// `[steps * batch, gates * hidden]`: `x W_ih + b_ih` for every step.
-    pub gates_x: FloatTensor<B>,
-    /// `[hidden, gates * hidden]` and `[1, gates * hidden]`.
-    pub w_hh: FloatTensor<B>,
-    pub b_hh: FloatTensor<B>,
-    /// `[batch, hidden]`; `c0` is the LSTM's cell state, `[0, hidden]` (empty) for the GRU.
-    pub h0: FloatTensor<B>,
-    pub c0: FloatTensor<B>,
-    /// `[steps * batch, 1]`, 1 where the step is real and 0 where it is padding; `[0, 1]`
-    /// (empty) when every step is real.
-    pub mask: FloatTensor<B>,
 }
 
 /// The fused layer as a Burn backend extension: the CPU backends run the forward loop, the
@@ -282,24 +267,15 @@ fn matmul_t<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> FloatTensor<B> 
 }
 
 /// `tᵀ` materialised in row-major order (flattening a transposed view forces the copy).
-pub(crate) fn transposed_copy<B: Backend>(t: &FloatTensor<B>) -> FloatTensor<B> {
+fn transposed_copy<B: Backend>(t: &FloatTensor<B>) -> FloatTensor<B> {
     let [rows, cols] = t.shape().dims();
     let flat = B::float_reshape(B::float_transpose(t.clone()), Shape::new([rows * cols]));
     B::float_reshape(flat, Shape::new([cols, rows]))
 }
 
 /// `aᵀ b` for 2-D tensors.
-pub(crate) fn t_matmul<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> FloatTensor<B> {
+fn t_matmul<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> FloatTensor<B> {
     B::float_matmul(B::float_transpose(a), b)
-}
-
-/// Processing order of the time steps.
-pub(crate) fn order(steps: usize, reverse: bool) -> Vec<usize> {
-    if reverse {
-        (0..steps).rev().collect()
-    } else {
-        (0..steps).collect()
-    }
 }
 
 /// Stacks per-step `[batch, n]` tensors, given in processing order, into `[steps * batch, n]`

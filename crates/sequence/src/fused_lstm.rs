@@ -22,7 +22,7 @@ use kernels::host::{device_tensor, read};
 use kernels::linear::PackedWeight;
 use kernels::recurrent::{lstm_backward_step, lstm_forward_step};
 
-use crate::fused::{LayerInputs, order, t_matmul};
+use crate::sequence_inputs::{LayerInputs, order};
 
 /// What the backward pass needs from the forward pass. Per-step buffers are in time order:
 /// step `t`'s batch is rows `t * batch .. (t + 1) * batch`.
@@ -187,7 +187,9 @@ impl<B: Backend> Backward<B, 6> for LstmBackward {
         }
         if let Some(node) = node_w {
             let h_prev = device_tensor::<B>(h_prev, &[rows, hidden], &device);
-            grads.register::<B>(node.id, t_matmul::<B>(h_prev, d_pre.clone()));
+            // h_prevᵀ d_pre: [hidden, 4 hidden]
+            let d_w = B::float_matmul(B::float_transpose(h_prev), d_pre.clone());
+            grads.register::<B>(node.id, d_w);
         }
         if let Some(node) = node_b {
             grads.register::<B>(node.id, B::float_sum_dim(d_pre, 0));

@@ -37,6 +37,7 @@ mod fused_lstm;
 pub mod lm;
 pub mod model;
 pub mod recurrent;
+mod sequence_inputs;
 #[cfg(feature = "cli")]
 pub mod task;
 #[doc(hidden)]

@@ -10,12 +10,12 @@
 //! (AMD EPYC, 2026-12-04) the ResNet-20 step went from 498–610 ms to 347–378 ms and the DCGAN
 //! step from 116–124 ms to 85–91 ms (`target/release/bench`, the same settings through
 //! `GLIBC_TUNABLES`). Blocks above the 32 MiB cap (the LSTM's and GRU's gate tensors for a
-//! whole sequence, 64 MiB at batch 64 × 256 steps × 1,024 gate units) would still be mmapped
+//! whole sequence, 64 MiB at batch 64 × 128 steps × 2,048 gate units) would still be mmapped
 //! afresh each step, so mmap is off altogether (`M_MMAP_MAX` 0): the LSTM step went from
 //! 793–812 ms to 665–685 ms and the GRU's from 536–567 to 493–506 ms (Zen 5, 2026-12-05), the
-//! other workloads unchanged within noise, peak memory unchanged (LSTM 556 vs 539 MiB). The cost
-//! is that the process keeps its peak memory until it exits; `ZOO_KEEP_FREED_MEMORY=0` keeps
-//! glibc's defaults instead.
+//! other workloads unchanged within noise, peak memory no higher (LSTM 539 MiB against 556
+//! before). The cost is that the process keeps its peak memory until it exits;
+//! `ZOO_KEEP_FREED_MEMORY=0` keeps glibc's defaults instead.
 //!
 //! Other platforms and C libraries keep their allocator's defaults.
 
