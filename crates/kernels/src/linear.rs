@@ -188,6 +188,49 @@ impl PackedWeight {
         }
     }
 
+    /// Columns of the `x` a product takes.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Columns of a product.
+    pub fn outputs(&self) -> usize {
+        self.outputs
+    }
+
+    /// `x` (row-major, `[rows, channels]`) times the weight into `out` (`[rows, outputs]`), on
+    /// the calling thread with `isa`'s kernels: for callers that split rows between threads
+    /// themselves.
+    pub fn product_on_this_thread(&self, isa: Isa, x: &[f32], out: &mut [f32]) {
+        let (channels, outputs) = (self.channels, self.outputs);
+        assert!(x.len().is_multiple_of(channels), "x has {channels} columns");
+        let rows = x.len() / channels;
+        assert_eq!(out.len(), rows * outputs, "out is [rows, outputs]");
+        let isa = isa.min(isa::detected());
+        let x = with_tile_slack(x, rows, channels);
+        for first in (0..rows).step_by(ROWS) {
+            let job = RowJob {
+                x: x[first * channels..].as_ptr(),
+                x_step: channels,
+                tap_row: 0,
+                tap_col: 0,
+                taps: [1, 1],
+                channels,
+                w: self.packed.as_ptr(),
+                blocks: blocks(outputs),
+                outputs,
+                bias: self.zero_bias.as_ptr(),
+                out: out[first * outputs..].as_mut_ptr(),
+                out_channel: 1,
+                out_step: outputs,
+                width: ROWS.min(rows - first),
+            };
+            // SAFETY: `x` has tile slack after its last row, `out` holds `rows` rows; the
+            // blocks are those of `packed` and `zero_bias`; `isa` is at most what the CPU has.
+            unsafe { job.run(isa) };
+        }
+    }
+
     /// `x` (row-major, `[rows, channels]`) times the weight: row-major `[rows, outputs]`.
     pub fn product(&self, x: &[f32]) -> Vec<f32> {
         let (channels, outputs) = (self.channels, self.outputs);

@@ -20,7 +20,7 @@ use burn::backend::autodiff::{
 use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
 use kernels::host::{device_tensor, read};
 use kernels::linear::PackedWeight;
-use kernels::recurrent::{lstm_backward_step, lstm_forward_step};
+use kernels::recurrent::{BackwardStep, ForwardStep, lstm_backward_step, lstm_forward_step};
 
 use crate::sequence_inputs::{LayerInputs, order};
 
@@ -98,19 +98,17 @@ pub(crate) fn forward<B: Backend>(
             } else {
                 (0..batch * width, 0..batch * hidden)
             };
-            let recurrent = w_hh.product(&h); // [batch, 4 hidden]
-            lstm_forward_step(
-                hidden,
-                &gates_x[row_gates],
-                &recurrent,
-                &b_hh,
-                mask.as_ref().map(|m| &m[t * batch..(t + 1) * batch]),
-                &mut h,
-                &mut c,
-                &mut gates[kept_gates],
-                &mut tanh_c[kept_state],
-                &mut output[state],
-            );
+            let step = ForwardStep {
+                gates_x: &gates_x[row_gates],
+                b_hh: &b_hh,
+                mask: mask.as_ref().map(|m| &m[t * batch..(t + 1) * batch]),
+                h: &mut h,
+                c: &mut c,
+                gates: &mut gates[kept_gates],
+                tanh_c: &mut tanh_c[kept_state],
+                output: &mut output[state],
+            };
+            lstm_forward_step(&w_hh, hidden, step);
         }
     });
     let end = rows * hidden;
@@ -165,21 +163,17 @@ impl<B: Backend> Backward<B, 6> for LstmBackward {
         for t in order(steps, reverse).into_iter().rev() {
             let state = t * batch * hidden..(t + 1) * batch * hidden;
             let row_gates = t * batch * width..(t + 1) * batch * width;
-            lstm_backward_step(
-                hidden,
-                &gates[row_gates.clone()],
-                &c_prev[state.clone()],
-                &tanh_c[state.clone()],
-                mask.as_ref().map(|m| &m[t * batch..(t + 1) * batch]),
-                &grad[state],
-                &mut d_h,
-                &mut d_c,
-                &mut d_pre[row_gates.clone()],
-            );
-            let through_w = w_hh_t.product(&d_pre[row_gates]); // [batch, hidden]
-            for (d, x) in d_h.iter_mut().zip(through_w) {
-                *d += x;
-            }
+            let step = BackwardStep {
+                gates: &gates[row_gates.clone()],
+                tanh_c: &tanh_c[state.clone()],
+                c_prev: &c_prev[state.clone()],
+                mask: mask.as_ref().map(|m| &m[t * batch..(t + 1) * batch]),
+                d_output: &grad[state],
+                d_h: &mut d_h,
+                d_c: &mut d_c,
+                d_pre: &mut d_pre[row_gates],
+            };
+            lstm_backward_step(&w_hh_t, hidden, step);
         }
         let d_pre = device_tensor::<B>(d_pre, &[rows, width], &device);
         if let Some(node) = node_x {
