@@ -27,8 +27,10 @@
 //!
 //! **Leaky ReLU.** One pass each way, and fused into the batch norm ([`activation`], [`norm`]).
 //!
-//! **LSTM steps.** The pointwise half of a step (gates, cell update, output) in one pass each
-//! way, for the whole-sequence LSTM layer of the `sequence` crate ([`recurrent`]).
+//! **LSTM steps.** A whole step for the `sequence` crate's LSTM layer: the recurrent product
+//! with a weight packed once per sequence ([`linear::PackedWeight`]), then gates, cell update
+//! and output in one vectorised pass, each core taking a block of batch rows; backward the same
+//! way round ([`recurrent`]).
 //!
 //! **Dropout.** The mask from a counter-based hash of (seed, element), applied in one pass and
 //! hashed again in the backward instead of stored ([`dropout`]).

@@ -20,7 +20,7 @@
 //! fused one against PyTorch. GPU backends keep the step-by-step path.
 //!
 //! The GRU's steps here are Burn tensor ops; the LSTM's run on host buffers with one
-//! vectorised pass for a step's pointwise part ([`crate::fused_lstm`]).
+//! vectorised pass for a step's pointwise part (`fused_lstm.rs`).
 
 #![allow(deprecated)] // `NdArray`: deprecated in Burn 0.22 but still one of its CPU backends.
 

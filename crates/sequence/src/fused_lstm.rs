@@ -1,16 +1,14 @@
-//! The LSTM's whole-sequence layer ([`crate::fused`]) with its state and tape in host buffers:
-//! each step is the recurrent product `h W_hh` and one pass of
-//! [`kernels::recurrent::lstm_forward_step`] for everything else; backward, one pass of
-//! [`kernels::recurrent::lstm_backward_step`] and the product `d_pre W_hhᵀ`.
+//! The LSTM's whole-sequence layer ([`crate::fused`]) with its state and tape in host buffers.
+//! Each step is one call of [`kernels::recurrent::lstm_forward_step`] (the recurrent product
+//! `h W_hh` with `W_hh` packed once per layer call, then one vectorised pass for the gates,
+//! cell and output, each core taking a block of batch rows); backward, one call of
+//! [`kernels::recurrent::lstm_backward_step`]. The input projection of all steps and the
+//! recurrent weight gradient stay single large products on the backend, outside the loop.
 //!
-//! - Through Burn's tensor ops the pointwise part of a step was about fifteen whole-tensor
-//!   passes forward and twenty backward, each allocating, with libm's scalar `expf`: a third
-//!   of the char-LM train step (`target/release/bench lstm flex`).
-//! - The recurrent products go through [`kernels::linear::PackedWeight`]: `W_hh` packed once
-//!   per layer call for all steps, output blocks split between the cores (Burn's GEMM packs
-//!   afresh for every 64-row product).
-//! - The input projection of all steps and the weight gradient stay single large products on
-//!   the backend, outside the loop.
+//! Through Burn's tensor ops a step was about fifteen whole-tensor passes forward and twenty
+//! backward around a 64-row GEMM that packs its weight afresh: the char-LM train step went
+//! from 650–685 to 458–463 ms with this layer (docs/BENCHMARKS.md, "The LSTM's steps on host
+//! buffers").
 
 use burn::backend::autodiff::{
     checkpoint::base::Checkpointer,
