@@ -158,9 +158,8 @@ fn dense(
 }
 
 /// A weight matrix packed once for many products with few rows each: an RNN layer's recurrent
-/// weight, multiplied by every step's `[batch, hidden]` state. [`linear`] packs per call and
-/// splits only rows between threads, so a 64-row product would run on one core; here the
-/// output blocks are split between threads too.
+/// weight, multiplied by every step's `[batch, hidden]` state ([`crate::recurrent`], which
+/// gives each core a block of the rows). [`linear`] packs the weight on every call.
 #[derive(Clone, Debug)]
 pub struct PackedWeight {
     packed: Vec<f32>,
@@ -229,52 +228,6 @@ impl PackedWeight {
             // blocks are those of `packed` and `zero_bias`; `isa` is at most what the CPU has.
             unsafe { job.run(isa) };
         }
-    }
-
-    /// `x` (row-major, `[rows, channels]`) times the weight: row-major `[rows, outputs]`.
-    pub fn product(&self, x: &[f32]) -> Vec<f32> {
-        let (channels, outputs) = (self.channels, self.outputs);
-        assert!(x.len().is_multiple_of(channels), "x has {channels} columns");
-        let isa = isa::active();
-        let rows = x.len() / channels;
-        let x = with_tile_slack(x, rows, channels);
-        let blocks = blocks(outputs);
-        // Two groups of output blocks per thread; even groups, as the AVX-512 tile spans two.
-        let threads = rayon::current_num_threads().max(1);
-        let group = blocks.div_ceil(2 * threads).next_multiple_of(2);
-        let groups = blocks.div_ceil(group);
-        let len = rows * outputs;
-        let mut y = Vec::<f32>::with_capacity(len);
-        let y_ptr = Shared(y.as_mut_ptr());
-        (0..rows.div_ceil(ROWS) * groups)
-            .into_par_iter()
-            .for_each(|job| {
-                let (first, first_block) = ((job / groups) * ROWS, (job % groups) * group);
-                let job_blocks = group.min(blocks - first_block);
-                let job = RowJob {
-                    x: x[first * channels..].as_ptr(),
-                    x_step: channels,
-                    tap_row: 0,
-                    tap_col: 0,
-                    taps: [1, 1],
-                    channels,
-                    w: self.packed[first_block * channels * LANES..].as_ptr(),
-                    blocks: job_blocks,
-                    outputs: (outputs - first_block * LANES).min(job_blocks * LANES),
-                    bias: self.zero_bias[first_block * LANES..].as_ptr(),
-                    // SAFETY: inside `y`; the jobs' (row, block) ranges are disjoint.
-                    out: unsafe { y_ptr.at(first * outputs + first_block * LANES) },
-                    out_channel: 1,
-                    out_step: outputs,
-                    width: ROWS.min(rows - first),
-                };
-                // SAFETY: `x` has tile slack after its last row; the job's blocks are within
-                // `packed` and `zero_bias`.
-                unsafe { job.run(isa) };
-            });
-        // SAFETY: the jobs wrote every (row, output) element.
-        unsafe { y.set_len(len) };
-        y
     }
 }
 

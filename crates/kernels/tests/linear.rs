@@ -157,9 +157,9 @@ fn tied_decoder_weight_matches_burn() {
 
 #[test]
 fn a_packed_weight_multiplies_as_the_matrix_and_its_transpose() {
-    // An RNN's recurrent products: `h W` and `d Wᵀ` with the weight packed once; the output
-    // blocks split between threads (an odd count of blocks, a partial last block, rows not a
-    // multiple of a tile, and the char-LM's [64, 512] × [512, 2048]).
+    // An RNN's recurrent products: `h W` and `d Wᵀ` with the weight packed once (an odd count
+    // of blocks, a partial last block, rows not a multiple of a tile, more rows than one job,
+    // and the char-LM's [64, 512] × [512, 2048]).
     let device = Device::default();
     for (rows, inputs, outputs) in [(64, 512, 2048), (13, 24, 85), (1, 5, 16), (70, 33, 200)] {
         let x = Tensor::<2>::random([rows, inputs], Distribution::Normal(0.0, 1.0), &device);
@@ -174,7 +174,9 @@ fn a_packed_weight_multiplies_as_the_matrix_and_its_transpose() {
         );
         for isa in paths() {
             kernels::isa::force(Some(isa));
-            let (y, dx) = (forward.product(&x), backward.product(&dy));
+            let (mut y, mut dx) = (vec![0.0; rows * outputs], vec![0.0; rows * inputs]);
+            forward.product_on_this_thread(isa, &x, &mut y);
+            backward.product_on_this_thread(isa, &dy, &mut dx);
             kernels::isa::force(None);
             let what = format!("[{rows}, {inputs}] x [{inputs}, {outputs}] {}", isa.name());
             assert_close(&format!("x W {what}"), &y, &expected, 1e-4);
