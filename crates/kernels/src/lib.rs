@@ -53,6 +53,7 @@ pub mod norm;
 pub mod op;
 pub mod pool;
 pub mod recurrent;
+pub mod recurrent_gru;
 pub mod vmath;
 
 pub use activation::{gelu, leaky_relu, softmax};

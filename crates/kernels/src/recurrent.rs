@@ -52,16 +52,17 @@ macro_rules! row_on {
         }
     }};
 }
+pub(crate) use row_on;
 
 /// σ(x) = 1 / (1 + e⁻ˣ).
 #[inline(always)]
-fn sigmoid(x: f32) -> f32 {
+pub(crate) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 
 /// tanh(x) = 2σ(2x) - 1.
 #[inline(always)]
-fn tanh(x: f32) -> f32 {
+pub(crate) fn tanh(x: f32) -> f32 {
     2.0 * sigmoid(2.0 * x) - 1.0
 }
 
@@ -101,17 +102,30 @@ pub struct BackwardStep<'a> {
 }
 
 /// Batch rows per parallel task: whole tiles, one task per core.
-fn rows_per_task(batch: usize) -> usize {
+pub(crate) fn rows_per_task(batch: usize) -> usize {
     let threads = rayon::current_num_threads().max(1);
     batch.div_ceil(threads).next_multiple_of(MAX_TILE)
 }
 
 /// Splits `values` (rows of `width`) into tasks of `rows` rows.
-fn split<T>(values: &[T], rows: usize, width: usize) -> std::slice::Chunks<'_, T> {
+pub(crate) fn split<T>(values: &[T], rows: usize, width: usize) -> std::slice::Chunks<'_, T> {
     values.chunks((rows * width).max(1))
 }
 
-fn split_mut<T>(values: &mut [T], rows: usize, width: usize) -> std::slice::ChunksMut<'_, T> {
+/// A step's mask entries split as [`split`] splits its rows: `None` for every task when all
+/// rows are real.
+pub(crate) fn split_mask(mask: Option<&[f32]>, batch: usize, rows: usize) -> Vec<Option<&[f32]>> {
+    match mask {
+        Some(m) => split(m, rows, 1).map(Some).collect(),
+        None => vec![None; batch.div_ceil(rows)],
+    }
+}
+
+pub(crate) fn split_mut<T>(
+    values: &mut [T],
+    rows: usize,
+    width: usize,
+) -> std::slice::ChunksMut<'_, T> {
     values.chunks_mut((rows * width).max(1))
 }
 
@@ -143,10 +157,7 @@ pub fn lstm_forward_step(w_hh: &PackedWeight, hidden: usize, step: ForwardStep<'
     );
     let isa = isa::active();
     let rows = rows_per_task(batch);
-    let masks: Vec<Option<&[f32]>> = match step.mask {
-        Some(m) => split(m, rows, 1).map(Some).collect(),
-        None => vec![None; batch.div_ceil(rows)],
-    };
+    let masks = split_mask(step.mask, batch, rows);
     let tasks: Vec<ForwardStep<'_>> = split(step.gates_x, rows, width)
         .zip(masks)
         .zip(split_mut(step.h, rows, hidden))
@@ -273,10 +284,7 @@ pub fn lstm_backward_step(w_hh_t: &PackedWeight, hidden: usize, step: BackwardSt
     );
     let isa = isa::active();
     let rows = rows_per_task(batch);
-    let masks: Vec<Option<&[f32]>> = match step.mask {
-        Some(m) => split(m, rows, 1).map(Some).collect(),
-        None => vec![None; batch.div_ceil(rows)],
-    };
+    let masks = split_mask(step.mask, batch, rows);
     let tasks: Vec<BackwardStep<'_>> = split(step.gates, rows, width)
         .zip(split(step.tanh_c, rows, hidden))
         .zip(split(step.c_prev, rows, hidden))

@@ -20,7 +20,7 @@ use kernels::host::{device_tensor, read};
 use kernels::linear::PackedWeight;
 use kernels::recurrent::{BackwardStep, ForwardStep, lstm_backward_step, lstm_forward_step};
 
-use crate::sequence_inputs::{LayerInputs, order};
+use crate::sequence_inputs::{LayerInputs, order, values};
 
 /// What the backward pass needs from the forward pass. Per-step buffers are in time order:
 /// step `t`'s batch is rows `t * batch .. (t + 1) * batch`.
@@ -41,11 +41,6 @@ pub(crate) struct LstmTape<B: Backend> {
     h_prev: Vec<f32>,
     c_prev: Vec<f32>,
     tanh_c: Vec<f32>,
-}
-
-/// A tensor's values, row-major.
-fn values<B: Backend>(t: FloatTensor<B>) -> Vec<f32> {
-    read::<B, _>(t, |values, _| values.to_vec())
 }
 
 /// Runs the layer; the output is `[steps * batch + 2 batch, hidden]`: the outputs in time

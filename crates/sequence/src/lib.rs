@@ -32,6 +32,7 @@ pub mod config;
 #[cfg(feature = "cli")]
 pub mod folds;
 pub mod fused;
+mod fused_gru;
 mod fused_lstm;
 #[cfg(feature = "cli")]
 pub mod lm;

@@ -2,6 +2,7 @@
 //! run in: shared by the layer's extension and its LSTM and GRU implementations.
 
 use burn::backend::{Backend, ExtensionType, tensor::FloatTensor};
+use kernels::host::read;
 
 /// The tensors of one direction of one layer over a whole sequence (time-major rows:
 /// step `t`'s batch is rows `t * batch .. (t + 1) * batch`).
@@ -27,4 +28,9 @@ pub(crate) fn order(steps: usize, reverse: bool) -> Vec<usize> {
     } else {
         (0..steps).collect()
     }
+}
+
+/// A tensor's values, row-major.
+pub(crate) fn values<B: Backend>(t: FloatTensor<B>) -> Vec<f32> {
+    read::<B, _>(t, |values, _| values.to_vec())
 }
