@@ -7,8 +7,8 @@
 //!
 //! Through Burn's tensor ops a step was about fifteen whole-tensor passes forward and twenty
 //! backward around a 64-row GEMM that packs its weight afresh: the char-LM train step went
-//! from 650–685 to 458–463 ms with this layer (docs/BENCHMARKS.md, "The LSTM's steps on host
-//! buffers").
+//! from 650–685 to 458–463 ms with this layer (docs/BENCHMARKS.md, "The recurrent layers'
+//! steps on host buffers").
 
 use burn::backend::autodiff::{
     checkpoint::base::Checkpointer,
