@@ -27,7 +27,7 @@
 use burn::backend::autodiff::{
     Autodiff,
     checkpoint::strategy::CheckpointStrategy,
-    ops::{Backward, OpsKind},
+    ops::{Backward, NodeGuard, OpsKind},
 };
 use burn::backend::{Backend, backend_extension, tensor::FloatTensor};
 use burn::prelude::*;
@@ -180,30 +180,28 @@ impl<B: Backend, C: CheckpointStrategy> FusedRecurrentBackend for Autodiff<B, C>
             mask: inputs.mask.into_primitive(),
         };
         match cell {
-            FusedCell::Lstm => {
-                let prep = LstmBackward.prepare::<C>(nodes).compute_bound().stateful();
-                let forward =
-                    |tracked| crate::fused_lstm::forward::<B>(inputs_b(inputs), reverse, tracked);
-                match prep {
-                    OpsKind::Tracked(prep) => {
-                        let (output, tape) = forward(true);
-                        prep.finish(tape.expect("a tracked run keeps its tape"), output)
-                    }
-                    OpsKind::UnTracked(prep) => prep.finish(forward(false).0),
-                }
-            }
-            FusedCell::Gru => {
-                let prep = GruBackward.prepare::<C>(nodes).compute_bound().stateful();
-                let forward =
-                    |tracked| crate::fused_gru::forward::<B>(inputs_b(inputs), reverse, tracked);
-                match prep {
-                    OpsKind::Tracked(prep) => {
-                        let (output, tape) = forward(true);
-                        prep.finish(tape.expect("a tracked run keeps its tape"), output)
-                    }
-                    OpsKind::UnTracked(prep) => prep.finish(forward(false).0),
-                }
-            }
+            FusedCell::Lstm => record::<B, C, _>(LstmBackward, nodes, |tracked| {
+                crate::fused_lstm::forward::<B>(inputs_b(inputs), reverse, tracked)
+            }),
+            FusedCell::Gru => record::<B, C, _>(GruBackward, nodes, |tracked| {
+                crate::fused_gru::forward::<B>(inputs_b(inputs), reverse, tracked)
+            }),
         }
+    }
+}
+
+/// Runs a cell's `forward` once, with its tape when autodiff tracks the layer, and records the
+/// node whose backward is `backward`.
+fn record<B: Backend, C: CheckpointStrategy, T: Clone + Send + std::fmt::Debug + 'static>(
+    backward: impl Backward<B, 6, State = T>,
+    nodes: [NodeGuard; 6],
+    forward: impl FnOnce(bool) -> (FloatTensor<B>, Option<T>),
+) -> FloatTensor<Autodiff<B, C>> {
+    match backward.prepare::<C>(nodes).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => {
+            let (output, tape) = forward(true);
+            prep.finish(tape.expect("a tracked run keeps its tape"), output)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(forward(false).0),
     }
 }
